@@ -1,0 +1,41 @@
+//! Typed errors: each variant names the action that failed and carries the path or element involved.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a build. Variants name the failed action and the input it concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("reading input {path}: {source}")]
+    ReadInput { path: PathBuf, source: std::io::Error },
+
+    #[error("walking input directory {path}: {source}")]
+    WalkInput { path: PathBuf, source: walkdir::Error },
+
+    #[error("input {path} is empty: expected a Mappings Explorer page or mapping file")]
+    EmptyInput { path: PathBuf },
+
+    #[error("input {path} is not UTF-8 text: {source}")]
+    NotText { path: PathBuf, source: std::str::Utf8Error },
+
+    #[error("parsing mapping file {path}: {element}: {reason}")]
+    MappingFile {
+        path: PathBuf,
+        element: String,
+        reason: String,
+    },
+
+    #[error("parsing page {path}: {element}: {reason}")]
+    Page {
+        path: PathBuf,
+        element: String,
+        reason: String,
+    },
+
+    #[error("building the table: {0}")]
+    Table(#[from] polars::error::PolarsError),
+
+    #[error("writing {path}: {reason}")]
+    WriteOutput { path: PathBuf, reason: String },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

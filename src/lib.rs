@@ -1,0 +1,13 @@
+//! attackmap: fetches, parses, deduplicates and exports MITRE ATT&CK mappings from the Mappings Explorer.
+//!
+//! The pipeline has Vector's shape: [`sources`] read inputs into [`model::MappingRow`]s, [`transforms`]
+//! select and deduplicate them (pure functions), [`table`] builds the one DataFrame, and [`sinks`] write it.
+
+pub mod cli;
+pub mod error;
+pub mod model;
+pub mod pipeline;
+pub mod sinks;
+pub mod sources;
+pub mod table;
+pub mod transforms;

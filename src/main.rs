@@ -1,0 +1,17 @@
+//! The attackmap binary: parses the command line and hands it to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use attackmap::cli::{self, Cli, Status};
+
+fn main() -> ExitCode {
+    match cli::run(Cli::parse()) {
+        Ok(status) => status.into(),
+        Err(error) => {
+            eprintln!("attackmap: error: {error:#}");
+            Status::Failure.into()
+        }
+    }
+}

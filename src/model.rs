@@ -1,0 +1,236 @@
+//! The one type for a mapping row, the dataset it belongs to, and the kinds of source it can come from.
+
+use serde::Serialize;
+
+/// Where a row was read from, ranked from most to least complete for its dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// An official mapping JSON file (the unified schema): every row, with scores and groups.
+    MappingFile,
+    /// A framework page that lists every mapping: the uncut "Load all data" page, or a landing page
+    /// small enough not to be cut.
+    AllDataPage,
+    /// A framework landing page cut at 550 rows: never the whole dataset.
+    LandingPage,
+    /// Technique pages: one table per framework, without scores or groups.
+    TechniquePage,
+    /// Capability pages: one capability's mappings.
+    CapabilityPage,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::MappingFile => "mapping_file",
+            SourceKind::AllDataPage => "all_data_page",
+            SourceKind::LandingPage => "landing_page",
+            SourceKind::TechniquePage => "technique_page",
+            SourceKind::CapabilityPage => "capability_page",
+        }
+    }
+}
+
+/// One published mapping dataset: a framework version mapped to one ATT&CK version and domain.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct DatasetKey {
+    pub framework: String,
+    pub framework_version: String,
+    pub attack_version: String,
+    pub domain: String,
+}
+
+impl std::fmt::Display for DatasetKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}-{}_attack-{}-{}",
+            self.framework, self.framework_version, self.attack_version, self.domain
+        )
+    }
+}
+
+/// A calendar date, kept as days since 1970-01-01 (the Arrow / Parquet `date32` encoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    pub days_since_epoch: i32,
+}
+
+impl Date {
+    /// Reads the source's `MM/DD/YYYY` (one-digit month or day accepted). `None` when it is not a real date.
+    pub fn from_us_date(text: &str) -> Option<Date> {
+        let mut parts = text.trim().split('/');
+        let month: u32 = parts.next()?.parse().ok()?;
+        let day: u32 = parts.next()?.parse().ok()?;
+        let year: i32 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || !(1..=12).contains(&month) || day == 0 {
+            return None;
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        if day > month_days[month as usize - 1] {
+            return None;
+        }
+        Some(Date {
+            days_since_epoch: days_from_civil(year, month, day),
+        })
+    }
+}
+
+/// Howard Hinnant's days-from-civil algorithm (proleptic Gregorian calendar).
+fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = month as i32;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// One mapping as read from a source, normalized, before or after deduplication.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MappingRow {
+    pub framework: String,
+    pub framework_version: String,
+    pub attack_version: String,
+    pub domain: String,
+    pub capability_id: Option<String>,
+    pub capability_description: Option<String>,
+    pub capability_group: Option<String>,
+    pub capability_group_name: Option<String>,
+    /// Canonical mapping type key (`mitigates`, `technique_scores`, `related_to`, `non_mappable` …).
+    pub mapping_type: Option<String>,
+    /// The mapping type as the source wrote or displayed it.
+    pub mapping_type_label: Option<String>,
+    pub attack_object_id: Option<String>,
+    pub attack_object_name: Option<String>,
+    pub score_category: Option<String>,
+    pub score_value: Option<String>,
+    pub related_score: Option<String>,
+    pub status: Option<String>,
+    /// Distinct non-empty comments in source order.
+    pub comments: Vec<String>,
+    /// Distinct references in source order.
+    pub references: Vec<String>,
+    pub creation_date: Option<Date>,
+    pub last_update: Option<Date>,
+    pub source_kind: Option<SourceKind>,
+    /// The first file or URL the row came from.
+    pub source: String,
+    /// How many source rows collapsed into this one.
+    pub occurrences: u32,
+    /// A hash of the source record exactly as written (before normalization): equal only for exact
+    /// duplicates. Not a column.
+    pub source_fingerprint: u64,
+}
+
+/// The fingerprint of a source record's raw text (stable within a run).
+pub fn fingerprint(raw_parts: &[&str]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    raw_parts.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The grain of the table: rows with equal keys are repeats of one mapping.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GrainKey {
+    pub dataset: DatasetKey,
+    pub capability_id: Option<String>,
+    pub attack_object_id: Option<String>,
+    pub mapping_type: Option<String>,
+    pub score_category: Option<String>,
+}
+
+/// The namespace of every UUIDv5 this project derives (mapping ids, STIX ids).
+pub const PROJECT_NAMESPACE: uuid::Uuid = uuid::uuid!("5d6f3c1e-8a4b-4f0e-9c61-2b7a0d9e4c11");
+
+impl GrainKey {
+    /// A stable id of the key: UUIDv5 in [`PROJECT_NAMESPACE`] over the key written as a JSON array
+    /// (`["nist_800_53","rev5","16.1","enterprise","SC-08","T1562","mitigates",null]`), so a null and an
+    /// empty string differ and no separator can be confused with the data.
+    pub fn mapping_id(&self) -> String {
+        let natural_key = serde_json::json!([
+            self.dataset.framework,
+            self.dataset.framework_version,
+            self.dataset.attack_version,
+            self.dataset.domain,
+            self.capability_id,
+            self.attack_object_id,
+            self.mapping_type,
+            self.score_category,
+        ]);
+        uuid::Uuid::new_v5(&PROJECT_NAMESPACE, natural_key.to_string().as_bytes()).to_string()
+    }
+}
+
+impl MappingRow {
+    pub fn dataset(&self) -> DatasetKey {
+        DatasetKey {
+            framework: self.framework.clone(),
+            framework_version: self.framework_version.clone(),
+            attack_version: self.attack_version.clone(),
+            domain: self.domain.clone(),
+        }
+    }
+
+    pub fn grain_key(&self) -> GrainKey {
+        GrainKey {
+            dataset: self.dataset(),
+            capability_id: self.capability_id.clone(),
+            attack_object_id: self.attack_object_id.clone(),
+            mapping_type: self.mapping_type.clone(),
+            score_category: self.score_category.clone(),
+        }
+    }
+
+    /// A row that maps no capability to no technique: kept in the table, marked and counted.
+    pub fn is_non_mappable(&self) -> bool {
+        self.capability_id.is_none()
+            || self.attack_object_id.is_none()
+            || self.mapping_type.as_deref() == Some("non_mappable")
+            || self.status.as_deref() == Some("non_mappable")
+    }
+
+    /// The (capability, technique) edge this row asserts, if it maps anything.
+    pub fn edge(&self) -> Option<(String, String)> {
+        if self.is_non_mappable() {
+            return None;
+        }
+        Some((self.capability_id.clone()?, self.attack_object_id.clone()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn us_dates_become_days_since_epoch() {
+        assert_eq!(Date::from_us_date("01/01/1970").unwrap().days_since_epoch, 0);
+        assert_eq!(Date::from_us_date("04/16/2025").unwrap().days_since_epoch, 20194);
+        assert_eq!(Date::from_us_date("2/29/2024").unwrap().days_since_epoch, 19782);
+        assert_eq!(Date::from_us_date("02/29/2025"), None);
+        assert_eq!(Date::from_us_date("2025-04-16"), None);
+    }
+
+    #[test]
+    fn mapping_id_is_stable_and_distinguishes_null_from_empty() {
+        let key = |cap: Option<&str>| GrainKey {
+            dataset: DatasetKey {
+                framework: "nist_800_53".into(),
+                framework_version: "rev5".into(),
+                attack_version: "16.1".into(),
+                domain: "enterprise".into(),
+            },
+            capability_id: cap.map(String::from),
+            attack_object_id: Some("T1562".into()),
+            mapping_type: Some("mitigates".into()),
+            score_category: None,
+        };
+        assert_eq!(key(Some("SC-08")).mapping_id(), key(Some("SC-08")).mapping_id());
+        assert_ne!(key(None).mapping_id(), key(Some("")).mapping_id());
+        assert_eq!(key(Some("SC-08")).mapping_id().len(), 36);
+    }
+}

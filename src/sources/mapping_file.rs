@@ -1,0 +1,282 @@
+//! Reads an official mapping file (the Mappings Explorer unified schema) into normalized rows.
+//!
+//! Every field is checked against the schema's type, so a bad file is an error naming the element
+//! (`mapping_objects[17].score_value`) and what was expected. The dataset (framework, versions, domain)
+//! and the dates come from `metadata`: rows repeat them, sometimes wrongly (`[UNKNOWN_VERSION]`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::model::{Date, MappingRow, SourceKind};
+use crate::sources::ParsedInput;
+use crate::transforms::normalize;
+
+/// Whether a JSON document looks like a mapping file (has `metadata` and `mapping_objects`).
+pub fn looks_like_mapping_file(document: &Value) -> bool {
+    document.get("metadata").is_some() && document.get("mapping_objects").is_some()
+}
+
+/// Reads a parsed mapping file into rows, all of one dataset.
+pub fn read(path: &Path, document: &Value) -> Result<ParsedInput> {
+    let fail = |element: &str, reason: String| Error::MappingFile {
+        path: path.to_path_buf(),
+        element: element.to_string(),
+        reason,
+    };
+    let root = document
+        .as_object()
+        .ok_or_else(|| fail("document", "expected a JSON object".into()))?;
+    let metadata = root
+        .get("metadata")
+        .and_then(Value::as_object)
+        .ok_or_else(|| fail("metadata", "expected an object".into()))?;
+    let meta = Metadata::read(metadata).map_err(|(element, reason)| fail(&element, reason))?;
+    let objects = root
+        .get("mapping_objects")
+        .and_then(Value::as_array)
+        .ok_or_else(|| fail("mapping_objects", "expected an array".into()))?;
+
+    let source = path.display().to_string();
+    let mut rows = Vec::with_capacity(objects.len());
+    for (index, object) in objects.iter().enumerate() {
+        let element = format!("mapping_objects[{index}]");
+        let object = object
+            .as_object()
+            .ok_or_else(|| fail(&element, "expected an object".into()))?;
+        let row = meta
+            .row(object, &source)
+            .map_err(|(field, reason)| fail(&format!("{element}.{field}"), reason))?;
+        rows.push(row);
+    }
+    Ok(ParsedInput::rows(SourceKind::MappingFile, rows))
+}
+
+type FieldError = (String, String);
+
+struct Metadata {
+    framework: String,
+    framework_version: String,
+    attack_version: String,
+    domain: String,
+    creation_date: Date,
+    last_update: Option<Date>,
+    /// mapping type key → display name
+    mapping_types: BTreeMap<String, String>,
+    /// capability group key → display name
+    capability_groups: BTreeMap<String, String>,
+}
+
+impl Metadata {
+    fn read(metadata: &Map<String, Value>) -> Result<Metadata, FieldError> {
+        let required = |field: &str| -> Result<String, FieldError> {
+            string_field(metadata, field)?
+                .ok_or_else(|| (format!("metadata.{field}"), "required string is missing".into()))
+        };
+        let at = |field: &str, (_, reason): FieldError| (format!("metadata.{field}"), reason);
+        let date = |field: &str, text: &str| {
+            Date::from_us_date(text).ok_or_else(|| {
+                (
+                    format!("metadata.{field}"),
+                    format!("expected a date MM/DD/YYYY, found {text:?}"),
+                )
+            })
+        };
+        let domain = required("technology_domain")?;
+        if !["enterprise", "mobile", "ics"].contains(&domain.as_str()) {
+            return Err((
+                "metadata.technology_domain".into(),
+                format!("expected enterprise, mobile or ics, found {domain:?}"),
+            ));
+        }
+        required("mapping_version")?;
+        let creation_date = date("creation_date", &required("creation_date")?)?;
+        let last_update = match string_field(metadata, "last_update").map_err(|e| at("last_update", e))? {
+            Some(text) => Some(date("last_update", &text)?),
+            None => None,
+        };
+
+        let mut mapping_types = BTreeMap::new();
+        let types = metadata
+            .get("mapping_types")
+            .and_then(Value::as_object)
+            .ok_or_else(|| ("metadata.mapping_types".to_string(), "expected an object".to_string()))?;
+        for (key, value) in types {
+            let name = value.get("name").and_then(Value::as_str).ok_or_else(|| {
+                (
+                    format!("metadata.mapping_types.{key}.name"),
+                    "expected a string".to_string(),
+                )
+            })?;
+            mapping_types.insert(key.clone(), name.to_string());
+        }
+        let mut capability_groups = BTreeMap::new();
+        let groups = metadata
+            .get("capability_groups")
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                (
+                    "metadata.capability_groups".to_string(),
+                    "expected an object".to_string(),
+                )
+            })?;
+        for (key, value) in groups {
+            let name = value.as_str().ok_or_else(|| {
+                (
+                    format!("metadata.capability_groups.{key}"),
+                    "expected a string".to_string(),
+                )
+            })?;
+            capability_groups.insert(key.clone(), name.to_string());
+        }
+
+        Ok(Metadata {
+            framework: required("mapping_framework")?,
+            framework_version: normalize::framework_version(&required("mapping_framework_version")?),
+            attack_version: required("attack_version")?,
+            domain,
+            creation_date,
+            last_update,
+            mapping_types,
+            capability_groups,
+        })
+    }
+
+    fn row(&self, object: &Map<String, Value>, source: &str) -> Result<MappingRow, FieldError> {
+        for field in REQUIRED_ROW_FIELDS {
+            if !object.contains_key(*field) {
+                return Err((field.to_string(), "required field is missing".into()));
+            }
+        }
+        for field in STRING_OR_NULL_FIELDS.iter().chain(STRING_FIELDS) {
+            string_field(object, field)?;
+        }
+        let text = |field: &str| string_field(object, field).map(|v| v.and_then(|t| normalize::optional_text(&t)));
+        let status = enum_field(object, "status", &["complete", "in_progress", "non_mappable"])?;
+        let score_category = enum_field(object, "score_category", &["protect", "detect", "respond"])?;
+        let score_value = enum_field(object, "score_value", &["minimal", "partial", "significant"])?;
+
+        let type_key = string_field(object, "mapping_type")?;
+        let (mapping_type, mapping_type_label) = match type_key {
+            Some(key) => {
+                let label = self.mapping_types.get(&key).cloned().unwrap_or(key);
+                (Some(normalize::mapping_type(&label)), Some(label))
+            }
+            None => (None, None),
+        };
+        let capability_group = string_field(object, "capability_group")?;
+        let capability_group_name = capability_group
+            .as_ref()
+            .and_then(|key| self.capability_groups.get(key).cloned());
+
+        Ok(MappingRow {
+            framework: self.framework.clone(),
+            framework_version: self.framework_version.clone(),
+            attack_version: self.attack_version.clone(),
+            domain: self.domain.clone(),
+            capability_id: text("capability_id")?,
+            capability_description: text("capability_description")?,
+            capability_group,
+            capability_group_name,
+            mapping_type,
+            mapping_type_label,
+            attack_object_id: text("attack_object_id")?,
+            attack_object_name: text("attack_object_name")?,
+            score_category,
+            score_value,
+            related_score: text("related_score")?,
+            status,
+            comments: text("comments")?.into_iter().collect(),
+            references: references(object)?,
+            creation_date: Some(self.creation_date),
+            last_update: self.last_update,
+            source_kind: Some(SourceKind::MappingFile),
+            source: source.to_string(),
+            occurrences: 1,
+            source_fingerprint: crate::model::fingerprint(&[&Value::Object(object.clone()).to_string()]),
+        })
+    }
+}
+
+const REQUIRED_ROW_FIELDS: &[&str] = &["mapping_type", "capability_group"];
+const STRING_FIELDS: &[&str] = &[
+    "attack_version",
+    "mapping_framework",
+    "mapping_framework_version",
+    "technology_domain",
+];
+const STRING_OR_NULL_FIELDS: &[&str] = &[
+    "author",
+    "author_contact",
+    "author_organization",
+    "attack_object_id",
+    "attack_object_name",
+    "capability_id",
+    "capability_description",
+    "comments",
+    "mapping_type",
+    "capability_group",
+    "related_score",
+];
+
+/// A field that must be a string or null (or absent).
+fn string_field(object: &Map<String, Value>, field: &str) -> Result<Option<String>, FieldError> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(other) => Err((
+            field.to_string(),
+            format!("expected a string or null, found {}", json_type(other)),
+        )),
+    }
+}
+
+fn enum_field(object: &Map<String, Value>, field: &str, allowed: &[&str]) -> Result<Option<String>, FieldError> {
+    match string_field(object, field)? {
+        None => Ok(None),
+        Some(word) if allowed.contains(&word.as_str()) => Ok(Some(word)),
+        Some(word) => Err((
+            field.to_string(),
+            format!("expected one of {} or null, found {word:?}", allowed.join(", ")),
+        )),
+    }
+}
+
+fn references(object: &Map<String, Value>) -> Result<Vec<String>, FieldError> {
+    match object.get("references") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => {
+            let mut out: Vec<String> = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let text = item.as_str().ok_or_else(|| {
+                    (
+                        format!("references[{i}]"),
+                        format!("expected a string, found {}", json_type(item)),
+                    )
+                })?;
+                let text = text.trim();
+                if !text.is_empty() && !out.iter().any(|r| r == text) {
+                    out.push(text.to_string());
+                }
+            }
+            Ok(out)
+        }
+        Some(other) => Err((
+            "references".into(),
+            format!("expected an array of strings or null, found {}", json_type(other)),
+        )),
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,146 @@
+//! Sources: finds the input files and reads each, recognized by its content, into normalized rows.
+
+pub mod mapping_file;
+pub mod site_page;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::{MappingRow, SourceKind};
+
+/// A row of a source that could not be read, and why: reported and counted, never silently dropped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RejectedRow {
+    pub source: String,
+    pub element: String,
+    pub reason: String,
+}
+
+/// A landing page's table cut by the site: `shown` of `total` mappings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Cut {
+    pub shown: usize,
+    pub total: usize,
+}
+
+/// The rows read from one input.
+#[derive(Debug)]
+pub struct ParsedInput {
+    pub kind: SourceKind,
+    pub rows: Vec<MappingRow>,
+    pub rejected: Vec<RejectedRow>,
+    pub cut: Option<Cut>,
+}
+
+impl ParsedInput {
+    pub fn empty(kind: SourceKind) -> ParsedInput {
+        ParsedInput::rows(kind, Vec::new())
+    }
+
+    pub fn rows(kind: SourceKind, rows: Vec<MappingRow>) -> ParsedInput {
+        ParsedInput {
+            kind,
+            rows,
+            rejected: Vec::new(),
+            cut: None,
+        }
+    }
+}
+
+/// What became of one input file.
+#[derive(Debug)]
+pub enum Outcome {
+    Parsed(ParsedInput),
+    /// Not a kind of input attackmap knows: reported and skipped.
+    Skipped(String),
+}
+
+/// One input file and what became of it.
+#[derive(Debug)]
+pub struct Input {
+    pub path: PathBuf,
+    pub outcome: Outcome,
+}
+
+/// The files named by `inputs`: files as given, directories walked recursively (hidden entries
+/// skipped), sorted and without repeats, so that the order of the arguments does not matter.
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let metadata = std::fs::metadata(input).map_err(|source| Error::ReadInput {
+            path: input.clone(),
+            source,
+        })?;
+        if !metadata.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(input)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walker {
+            let entry = entry.map_err(|source| Error::WalkInput {
+                path: input.clone(),
+                source,
+            })?;
+            if entry.file_type().is_file() {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Reads every file in parallel; the result keeps the order of `files`. The first unreadable file is an error.
+pub fn read_all(files: &[PathBuf]) -> Result<Vec<Input>> {
+    files
+        .par_iter()
+        .map(|path| {
+            read_one(path).map(|outcome| Input {
+                path: path.clone(),
+                outcome,
+            })
+        })
+        .collect()
+}
+
+/// Reads one file, recognized by its content: a mapping file (JSON) or a site page (HTML).
+pub fn read_one(path: &Path) -> Result<Outcome> {
+    let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|source| Error::NotText {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let content = text.trim_start_matches('\u{feff}').trim_start();
+    if content.is_empty() {
+        return Err(Error::EmptyInput {
+            path: path.to_path_buf(),
+        });
+    }
+    if content.starts_with('{') || content.starts_with('[') {
+        let document: serde_json::Value = serde_json::from_str(content).map_err(|e| Error::MappingFile {
+            path: path.to_path_buf(),
+            element: format!("line {} column {}", e.line(), e.column()),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+        if !mapping_file::looks_like_mapping_file(&document) {
+            return Ok(Outcome::Skipped(
+                "a JSON document that is not a mapping file (no metadata and mapping_objects)".into(),
+            ));
+        }
+        return mapping_file::read(path, &document).map(Outcome::Parsed);
+    }
+    if content.starts_with('<') {
+        return site_page::read(path, content);
+    }
+    Ok(Outcome::Skipped("neither an HTML page nor a JSON mapping file".into()))
+}

@@ -1,0 +1,77 @@
+//! Reads Mappings Explorer HTML pages: technique pages, framework landing / all-data pages and capability pages.
+
+mod framework;
+mod links;
+mod markup;
+mod rows;
+mod table;
+mod technique;
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use scraper::{Html, Selector};
+
+use crate::error::{Error, Result};
+use crate::sources::Outcome;
+
+static SITE_NAME: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse(r#"meta[property="og:site_name"], title"#).unwrap());
+static ALL_MAPPINGS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("#all-mapping-table").unwrap());
+static BREADCRUMB: LazyLock<Selector> = LazyLock::new(|| Selector::parse("div.breadcrumbs li").unwrap());
+static HEADING: LazyLock<Selector> = LazyLock::new(|| Selector::parse("h1").unwrap());
+
+/// Reads one HTML document, recognized by its content.
+pub fn read(path: &Path, html: &str) -> Result<Outcome> {
+    let is_mappings_explorer = html.contains("Mappings Explorer");
+    if !is_mappings_explorer {
+        return Ok(Outcome::Skipped(
+            "an HTML page that is not from the Mappings Explorer site".into(),
+        ));
+    }
+    if !markup::is_complete(html) {
+        return Err(Error::Page {
+            path: path.to_path_buf(),
+            element: "document".into(),
+            reason: "truncated: the page ends before its closing </html> tag".into(),
+        });
+    }
+    let document = Html::parse_document(&markup::escape_stray_tags_in_notes(html));
+    let titled_by_site = document.select(&SITE_NAME).any(|e| {
+        e.value()
+            .attr("content")
+            .unwrap_or_default()
+            .contains("Mappings Explorer")
+            || e.text().collect::<String>().contains("Mappings Explorer")
+    });
+    if !titled_by_site {
+        return Ok(Outcome::Skipped(
+            "an HTML page that is not from the Mappings Explorer site".into(),
+        ));
+    }
+    let source = path.display().to_string();
+    let breadcrumbs: Vec<String> = document.select(&BREADCRUMB).map(table::cell_text).collect();
+    let heading = document
+        .select(&HEADING)
+        .next()
+        .map(table::cell_text)
+        .unwrap_or_default();
+
+    if document.select(&ALL_MAPPINGS).next().is_some() {
+        return framework::read_framework_page(&document, &source).map(Outcome::Parsed);
+    }
+    let technique_id = heading.split_whitespace().next().unwrap_or_default();
+    if breadcrumbs.iter().any(|b| b == "ATT&CK Techniques")
+        && crate::transforms::normalize::is_technique_id(technique_id)
+    {
+        return technique::read(&document, &source).map(Outcome::Parsed);
+    }
+    if breadcrumbs.iter().any(|b| b == "Mapping Frameworks") {
+        if let Some(parsed) = framework::read_capability_page(&document, &source) {
+            return Ok(Outcome::Parsed(parsed));
+        }
+    }
+    Ok(Outcome::Skipped(format!(
+        "a Mappings Explorer page without mapping tables (heading {heading:?})"
+    )))
+}

@@ -1,0 +1,144 @@
+//! Turns one table row of a page into a normalized mapping row, or says why it cannot.
+
+use scraper::ElementRef;
+
+use super::links::dataset_of_external_link;
+use super::table::{self, Table};
+use crate::model::{fingerprint, DatasetKey, MappingRow, SourceKind};
+use crate::sources::RejectedRow;
+use crate::transforms::normalize;
+
+/// What every row of one page shares.
+pub struct PageContext<'a> {
+    pub source: &'a str,
+    pub kind: SourceKind,
+    /// The dataset to use when a row's capability cell has no link naming one.
+    pub dataset: Option<DatasetKey>,
+}
+
+/// Reads the mapping rows of a table; rows that cannot be read are returned as rejected, with why.
+pub fn mapping_rows(
+    table: &Table,
+    context: &PageContext,
+    table_name: &str,
+    rows: &mut Vec<MappingRow>,
+    rejected: &mut Vec<RejectedRow>,
+) {
+    for (index, cells) in table.rows.iter().enumerate() {
+        match mapping_row(table, cells, context) {
+            Ok(row) => rows.push(row),
+            Err(reason) => rejected.push(RejectedRow {
+                source: context.source.to_string(),
+                element: format!("{table_name} row {}", index + 1),
+                reason,
+            }),
+        }
+    }
+}
+
+fn mapping_row(table: &Table, cells: &[ElementRef], context: &PageContext) -> Result<MappingRow, String> {
+    let text = |key: &str| table.cell(cells, key).and_then(value_text);
+    let capability_cell = table.cell(cells, "capability_id");
+    let capability_id = text("capability_id");
+    let attack_object_id = text("attack_object_id");
+    if capability_id.is_none() && attack_object_id.is_none() {
+        return Err(format!(
+            "expected a capability id and an ATT&CK id under columns {:?}, found {} cells",
+            table.columns,
+            cells.len()
+        ));
+    }
+    if let Some(id) = &attack_object_id {
+        if !normalize::is_technique_id(id) {
+            return Err(format!(
+                "expected an ATT&CK technique id like T1562 or T1562.001, found {id:?}"
+            ));
+        }
+    }
+    let dataset = capability_cell
+        .and_then(table::cell_link)
+        .and_then(|href| dataset_of_external_link(&href))
+        .or_else(|| context.dataset.clone())
+        .ok_or("no capability link names the framework and its version")?;
+
+    let (mapping_type, mapping_type_label) = match text("mapping_type") {
+        Some(label) => (Some(normalize::mapping_type(&label)), Some(label)),
+        None if table.has_column("score_category") => (Some(normalize::SCORED_MAPPING_TYPE.to_string()), None),
+        None => (None, None),
+    };
+    let (comments, references) = table.cell(cells, "Notes").map(table::notes).unwrap_or_default();
+
+    Ok(MappingRow {
+        framework: dataset.framework,
+        framework_version: dataset.framework_version,
+        attack_version: dataset.attack_version,
+        domain: dataset.domain,
+        capability_id,
+        capability_description: text("capability_description"),
+        mapping_type,
+        mapping_type_label,
+        attack_object_id,
+        attack_object_name: text("attack_object_name"),
+        score_category: text("score_category").as_deref().and_then(normalize::score_word),
+        score_value: text("score_value").as_deref().and_then(normalize::score_word),
+        comments: comments.into_iter().collect(),
+        references,
+        source_kind: Some(context.kind),
+        source: context.source.to_string(),
+        occurrences: 1,
+        source_fingerprint: raw_fingerprint(cells),
+        ..MappingRow::default()
+    })
+}
+
+/// The fingerprint of a row's markup as written.
+fn raw_fingerprint(cells: &[ElementRef]) -> u64 {
+    let markup: Vec<String> = cells.iter().map(|c| c.html()).collect();
+    fingerprint(&markup.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// A cell's text as a value: the site renders a missing value as the word `None` (Python's null).
+fn value_text(cell: ElementRef) -> Option<String> {
+    let text = table::cell_text(cell);
+    (!text.is_empty() && text != "None").then_some(text)
+}
+
+/// Reads a framework page's Non-Mappable Capabilities table (columns id, label).
+pub fn non_mappable_rows(
+    table: &Table,
+    context: &PageContext,
+    rows: &mut Vec<MappingRow>,
+    rejected: &mut Vec<RejectedRow>,
+) {
+    for (index, cells) in table.rows.iter().enumerate() {
+        let id_cell = table.cell(cells, "id");
+        let capability_id = id_cell.and_then(value_text);
+        let dataset = id_cell
+            .and_then(table::cell_link)
+            .and_then(|href| dataset_of_external_link(&href))
+            .or_else(|| context.dataset.clone());
+        let (Some(capability_id), Some(dataset)) = (capability_id, dataset) else {
+            rejected.push(RejectedRow {
+                source: context.source.to_string(),
+                element: format!("Non-Mappable Capabilities row {}", index + 1),
+                reason: "expected a capability id linked to its capability page".into(),
+            });
+            continue;
+        };
+        rows.push(MappingRow {
+            framework: dataset.framework,
+            framework_version: dataset.framework_version,
+            attack_version: dataset.attack_version,
+            domain: dataset.domain,
+            capability_id: Some(capability_id),
+            capability_description: table.cell(cells, "label").and_then(value_text),
+            mapping_type: Some("non_mappable".into()),
+            status: Some("non_mappable".into()),
+            source_kind: Some(context.kind),
+            source: context.source.to_string(),
+            occurrences: 1,
+            source_fingerprint: raw_fingerprint(cells),
+            ..MappingRow::default()
+        });
+    }
+}

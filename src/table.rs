@@ -1,0 +1,193 @@
+//! The normalized table: the one place that names its columns, their types and meanings, and builds
+//! the Polars DataFrame from rows in one columnar pass.
+
+use polars::prelude::*;
+
+use crate::model::MappingRow;
+
+/// The logical type of a column, as written to Parquet (and as CSV text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// UTF-8 string, nullable.
+    String,
+    /// List of UTF-8 strings (joined by newlines in CSV).
+    StringList,
+    /// Calendar date (Parquet `DATE`, CSV `YYYY-MM-DD`), nullable.
+    Date,
+    Boolean,
+    /// Unsigned 32-bit integer.
+    UInt32,
+}
+
+impl ColumnType {
+    pub fn polars_dtype(self) -> DataType {
+        match self {
+            ColumnType::String => DataType::String,
+            ColumnType::StringList => DataType::List(Box::new(DataType::String)),
+            ColumnType::Date => DataType::Date,
+            ColumnType::Boolean => DataType::Boolean,
+            ColumnType::UInt32 => DataType::UInt32,
+        }
+    }
+
+    /// The name used in `schemas/mappings.schema.json` and the README.
+    pub fn schema_name(self) -> &'static str {
+        match self {
+            ColumnType::String => "string",
+            ColumnType::StringList => "list<string>",
+            ColumnType::Date => "date",
+            ColumnType::Boolean => "boolean",
+            ColumnType::UInt32 => "uint32",
+        }
+    }
+}
+
+/// A column of the table.
+pub struct Column {
+    pub name: &'static str,
+    pub column_type: ColumnType,
+    pub nullable: bool,
+    pub description: &'static str,
+}
+
+const fn column(name: &'static str, column_type: ColumnType, nullable: bool, description: &'static str) -> Column {
+    Column {
+        name,
+        column_type,
+        nullable,
+        description,
+    }
+}
+
+use ColumnType::{Boolean, Date as DateType, String as Text, StringList, UInt32};
+
+/// Every column, in output order.
+pub const COLUMNS: &[Column] = &[
+    column("mapping_id", Text, false, "UUIDv5 of the grain key (framework, framework_version, attack_version, domain, capability_id, attack_object_id, mapping_type, score_category): the primary key"),
+    column("framework", Text, false, "Canonical framework id of the mapping files (nist_800_53, cri_profile, aws, azure, gcp, m365, kev, veris …)"),
+    column("framework_version", Text, false, "Framework version; dates written MM.DD.YYYY as on the site (rev5, v2.1, 12.12.2024)"),
+    column("attack_version", Text, false, "ATT&CK version (16.1)"),
+    column("domain", Text, false, "ATT&CK domain: enterprise, mobile or ics"),
+    column("capability_id", Text, true, "Id of the control, capability or vulnerability; null on non-mappable techniques"),
+    column("capability_description", Text, true, "Its name or description"),
+    column("capability_group", Text, true, "Key of its capability group (mapping files only)"),
+    column("capability_group_name", Text, true, "Display name of the capability group"),
+    column("mapping_type", Text, true, "Canonical mapping type key: mitigates, technique_scores, related_to, primary_impact, secondary_impact, exploitation_technique, non_mappable …"),
+    column("mapping_type_label", Text, true, "The mapping type as the source wrote or displayed it"),
+    column("attack_object_id", Text, true, "ATT&CK technique id (T1562, T1562.001); null on non-mappable capabilities"),
+    column("attack_object_name", Text, true, "ATT&CK technique name"),
+    column("score_category", Text, true, "Security stacks: protect, detect or respond"),
+    column("score_value", Text, true, "Security stacks: minimal, partial or significant (the highest of repeats)"),
+    column("related_score", Text, true, "For a sub-technique, the parent technique its score relates to"),
+    column("non_mappable", Boolean, false, "True when the row maps nothing: no capability, no technique, or marked non-mappable"),
+    column("status", Text, true, "complete, in_progress or non_mappable (mapping files only)"),
+    column("comments", Text, true, "Distinct non-empty comments of the collapsed source rows, in source order, separated by a blank line"),
+    column("references", StringList, false, "Union of the source rows' reference URLs, in source order (newline-separated in CSV)"),
+    column("creation_date", DateType, true, "Creation date of the mapping file"),
+    column("last_update", DateType, true, "Last update of the mapping file"),
+    column("source_kind", Text, false, "Kind of source that supplied the row: mapping_file, all_data_page, landing_page, technique_page, capability_page"),
+    column("source", Text, false, "The first file or URL the row came from"),
+    column("occurrences", UInt32, false, "How many source rows collapsed into this one"),
+];
+
+/// Builds the table from deduplicated rows, column by column.
+pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
+    let text = |name: &str, get: &dyn Fn(&MappingRow) -> Option<&str>| -> polars::prelude::Column {
+        Series::new(name.into(), rows.iter().map(get).collect::<Vec<_>>()).into()
+    };
+    let date = |name: &str, get: &dyn Fn(&MappingRow) -> Option<i32>| -> PolarsResult<polars::prelude::Column> {
+        Ok(Series::new(name.into(), rows.iter().map(get).collect::<Vec<_>>())
+            .cast(&DataType::Date)?
+            .into())
+    };
+    let references: Vec<Series> = rows
+        .iter()
+        .map(|r| Series::new(PlSmallStr::EMPTY, r.references.as_slice()))
+        .collect();
+    let mut references = Series::new("references".into(), references);
+    if references.dtype() != &ColumnType::StringList.polars_dtype() {
+        references = references.cast(&ColumnType::StringList.polars_dtype())?;
+    }
+    let joined_comments: Vec<Option<String>> = rows
+        .iter()
+        .map(|r| (!r.comments.is_empty()).then(|| r.comments.join("\n\n")))
+        .collect();
+
+    let columns = vec![
+        Series::new(
+            "mapping_id".into(),
+            rows.iter().map(|r| r.grain_key().mapping_id()).collect::<Vec<_>>(),
+        )
+        .into(),
+        text("framework", &|r| Some(&r.framework)),
+        text("framework_version", &|r| Some(&r.framework_version)),
+        text("attack_version", &|r| Some(&r.attack_version)),
+        text("domain", &|r| Some(&r.domain)),
+        text("capability_id", &|r| r.capability_id.as_deref()),
+        text("capability_description", &|r| r.capability_description.as_deref()),
+        text("capability_group", &|r| r.capability_group.as_deref()),
+        text("capability_group_name", &|r| r.capability_group_name.as_deref()),
+        text("mapping_type", &|r| r.mapping_type.as_deref()),
+        text("mapping_type_label", &|r| r.mapping_type_label.as_deref()),
+        text("attack_object_id", &|r| r.attack_object_id.as_deref()),
+        text("attack_object_name", &|r| r.attack_object_name.as_deref()),
+        text("score_category", &|r| r.score_category.as_deref()),
+        text("score_value", &|r| r.score_value.as_deref()),
+        text("related_score", &|r| r.related_score.as_deref()),
+        Series::new(
+            "non_mappable".into(),
+            rows.iter().map(MappingRow::is_non_mappable).collect::<Vec<_>>(),
+        )
+        .into(),
+        text("status", &|r| r.status.as_deref()),
+        Series::new("comments".into(), joined_comments).into(),
+        references.into(),
+        date("creation_date", &|r| r.creation_date.map(|d| d.days_since_epoch))?,
+        date("last_update", &|r| r.last_update.map(|d| d.days_since_epoch))?,
+        text("source_kind", &|r| r.source_kind.map(|k| k.as_str())),
+        text("source", &|r| Some(&r.source)),
+        Series::new(
+            "occurrences".into(),
+            rows.iter().map(|r| r.occurrences).collect::<Vec<_>>(),
+        )
+        .into(),
+    ];
+    debug_assert_eq!(columns.len(), COLUMNS.len());
+    DataFrame::new(rows.len(), columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dataframe_has_the_documented_columns_and_types() {
+        let row = MappingRow {
+            framework: "nist_800_53".into(),
+            capability_id: Some("SC-08".into()),
+            attack_object_id: Some("T1562".into()),
+            references: vec!["https://example.org".into()],
+            occurrences: 2,
+            ..MappingRow::default()
+        };
+        let frame = to_dataframe(&[
+            row.clone(),
+            MappingRow {
+                references: vec![],
+                ..row
+            },
+        ])
+        .unwrap();
+        let names: Vec<&str> = frame.get_column_names().iter().map(|n| n.as_str()).collect();
+        let documented: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+        assert_eq!(names, documented);
+        for (column, documented) in frame.columns().iter().zip(COLUMNS) {
+            assert_eq!(
+                column.dtype(),
+                &documented.column_type.polars_dtype(),
+                "{}",
+                documented.name
+            );
+        }
+    }
+}

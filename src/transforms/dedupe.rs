@@ -1,0 +1,172 @@
+//! Collapses repeats: rows with the same grain key become one row that remembers how many there were.
+//!
+//! Distinct non-empty comments are all kept in source order, references are united, a differing score
+//! value keeps the highest (and is counted as a conflict). The result is sorted by grain key.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::model::{DatasetKey, GrainKey, MappingRow};
+use crate::transforms::normalize::score_rank;
+
+/// What deduplication did to one dataset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DedupeCounts {
+    pub source_rows: usize,
+    pub mappings: usize,
+    pub repeats_collapsed: usize,
+    /// Repeats whose source record is exactly an earlier one of their group (every field as written).
+    pub exact_duplicates: usize,
+    /// Repeats that differ from every earlier row of their group (in comments, score value, …).
+    pub differing_repeats: usize,
+    /// Mappings whose repeats disagreed on the score value (the highest was kept).
+    pub score_conflicts: usize,
+    /// Rows of the table that map nothing (no capability or no technique), kept and marked.
+    pub non_mappable: usize,
+}
+
+pub struct Deduplicated {
+    pub rows: Vec<MappingRow>,
+    pub counts: BTreeMap<DatasetKey, DedupeCounts>,
+}
+
+struct Group {
+    merged: MappingRow,
+    /// Fingerprints of the source records collapsed so far.
+    fingerprints: Vec<u64>,
+    conflict: bool,
+}
+
+pub fn dedupe(rows: Vec<MappingRow>) -> Deduplicated {
+    let mut counts: BTreeMap<DatasetKey, DedupeCounts> = BTreeMap::new();
+    let mut groups: HashMap<GrainKey, Group> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let key = row.grain_key();
+        let dataset_counts = counts.entry(key.dataset.clone()).or_default();
+        dataset_counts.source_rows += 1;
+        match groups.get_mut(&key) {
+            None => {
+                groups.insert(
+                    key,
+                    Group {
+                        fingerprints: vec![row.source_fingerprint],
+                        merged: row,
+                        conflict: false,
+                    },
+                );
+            }
+            Some(group) => {
+                dataset_counts.repeats_collapsed += 1;
+                if group.fingerprints.contains(&row.source_fingerprint) {
+                    dataset_counts.exact_duplicates += 1;
+                } else {
+                    dataset_counts.differing_repeats += 1;
+                }
+                if row.score_value.is_some()
+                    && group.merged.score_value.is_some()
+                    && row.score_value != group.merged.score_value
+                {
+                    group.conflict = true;
+                }
+                merge(&mut group.merged, &row);
+                group.fingerprints.push(row.source_fingerprint);
+            }
+        }
+    }
+
+    let mut keyed: Vec<(GrainKey, Group)> = groups.into_iter().collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::with_capacity(keyed.len());
+    for (key, group) in keyed {
+        let dataset_counts = counts.get_mut(&key.dataset).expect("counted above");
+        dataset_counts.mappings += 1;
+        dataset_counts.score_conflicts += usize::from(group.conflict);
+        dataset_counts.non_mappable += usize::from(group.merged.is_non_mappable());
+        out.push(group.merged);
+    }
+    Deduplicated { rows: out, counts }
+}
+
+fn merge(into: &mut MappingRow, repeat: &MappingRow) {
+    into.occurrences += repeat.occurrences;
+    for comment in &repeat.comments {
+        if !into.comments.contains(comment) {
+            into.comments.push(comment.clone());
+        }
+    }
+    for reference in &repeat.references {
+        if !into.references.contains(reference) {
+            into.references.push(reference.clone());
+        }
+    }
+    if score_rank(repeat.score_value.as_deref()) > score_rank(into.score_value.as_deref()) {
+        into.score_value = repeat.score_value.clone();
+    }
+    let fill = |field: &mut Option<String>, from: &Option<String>| {
+        if field.is_none() {
+            field.clone_from(from);
+        }
+    };
+    fill(&mut into.capability_description, &repeat.capability_description);
+    fill(&mut into.capability_group, &repeat.capability_group);
+    fill(&mut into.capability_group_name, &repeat.capability_group_name);
+    fill(&mut into.mapping_type_label, &repeat.mapping_type_label);
+    fill(&mut into.attack_object_name, &repeat.attack_object_name);
+    fill(&mut into.related_score, &repeat.related_score);
+    fill(&mut into.status, &repeat.status);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(capability: &str, score: Option<&str>, comment: Option<&str>) -> MappingRow {
+        MappingRow {
+            framework: "aws".into(),
+            framework_version: "12.12.2024".into(),
+            attack_version: "16.1".into(),
+            domain: "enterprise".into(),
+            capability_id: Some(capability.into()),
+            attack_object_id: Some("T1562".into()),
+            mapping_type: Some("technique_scores".into()),
+            score_category: Some("protect".into()),
+            score_value: score.map(String::from),
+            comments: comment.map(String::from).into_iter().collect(),
+            references: vec![format!("https://example.org/{capability}")],
+            source: "a.json".into(),
+            occurrences: 1,
+            source_fingerprint: crate::model::fingerprint(&[capability, score.unwrap_or(""), comment.unwrap_or("")]),
+            ..MappingRow::default()
+        }
+    }
+
+    #[test]
+    fn repeats_collapse_keeping_comments_and_the_highest_score() {
+        let rows = vec![
+            row("b", Some("minimal"), Some("first")),
+            row("a", Some("partial"), None),
+            row("b", Some("minimal"), Some("first")),
+            row("b", Some("significant"), Some("second")),
+        ];
+        let result = dedupe(rows);
+        assert_eq!(result.rows.len(), 2);
+        assert_eq!(result.rows[0].capability_id.as_deref(), Some("a"));
+        let b = &result.rows[1];
+        assert_eq!(b.occurrences, 3);
+        assert_eq!(b.comments, vec!["first", "second"]);
+        assert_eq!(b.score_value.as_deref(), Some("significant"));
+        assert_eq!(b.references.len(), 1);
+        let counts = result.counts.values().next().unwrap();
+        assert_eq!(
+            (
+                counts.source_rows,
+                counts.mappings,
+                counts.exact_duplicates,
+                counts.differing_repeats,
+                counts.score_conflicts
+            ),
+            (4, 2, 1, 1, 1)
+        );
+    }
+}

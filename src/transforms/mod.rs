@@ -1,0 +1,5 @@
+//! Transforms: pure functions over rows — normalization, source selection, deduplication.
+
+pub mod dedupe;
+pub mod normalize;
+pub mod select;

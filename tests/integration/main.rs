@@ -1,0 +1,7 @@
+//! Integration tests: the attackmap binary driven end to end on fixtures and on the real snapshot.
+
+mod bad_input;
+mod fixtures;
+mod helpers;
+mod outputs;
+mod real_data;
