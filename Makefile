@@ -1,15 +1,22 @@
 # attackmap — the two commands that matter: `make run` and `make test`.
 CARGO ?= cargo
+PYTHON ?= python3
 OUT ?= out
+VENV ?= .venv
+CHECK_REQS := scripts/requirements-check.txt
+CHECK_DIR := target/check-outputs
+SHARED := ../shared
+ATTACK_BUNDLES := $(wildcard $(SHARED)/attack/*-attack-*.json)
 
-.PHONY: run test lint unit bench release clean
+.PHONY: run test lint unit check-outputs bench release clean
 
 ## run: build the sample in raw/ (offline) into out/
 run:
 	$(CARGO) run --quiet -- build --input raw --out $(OUT)
 
-## test: every test, lint included (formatting, clippy with warnings as errors)
-test: lint unit
+## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, and the
+## exports checked by the reference clients (stix2-validator, mitreattack-python)
+test: lint unit check-outputs
 
 lint:
 	$(CARGO) fmt --check
@@ -18,13 +25,33 @@ lint:
 unit:
 	$(CARGO) test --all-targets
 
+# The checker's virtualenv: built when missing, rebuilt when the pins change (the stamp is a copy of them).
+$(VENV)/.requirements.stamp: $(CHECK_REQS)
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(CHECK_REQS)
+	cp $(CHECK_REQS) $@
+
+## check-outputs: build the fixtures (and the ../shared snapshot when present, with its ATT&CK
+## bundles) and check every STIX bundle and Navigator layer with the reference clients
+check-outputs: $(VENV)/.requirements.stamp
+	rm -rf $(CHECK_DIR)
+	$(CARGO) run --quiet -- build --input tests/fixtures/site tests/fixtures/traps tests/fixtures/mapping-files --out $(CHECK_DIR)/fixtures
+	if [ -d $(SHARED)/site ]; then \
+		$(CARGO) run --quiet -- build --input $(SHARED)/site --attack-stix $(ATTACK_BUNDLES) --out $(CHECK_DIR)/site || [ $$? -eq 3 ]; \
+		$(VENV)/bin/python scripts/check_outputs.py $(CHECK_DIR)/fixtures $(CHECK_DIR)/site; \
+	else \
+		echo "check-outputs: $(SHARED)/site is absent, checking the fixtures' exports only"; \
+		$(VENV)/bin/python scripts/check_outputs.py $(CHECK_DIR)/fixtures; \
+	fi
+
 ## bench: release build, then the whole ../shared/site snapshot timed (wall, peak memory)
 bench: release
-	python3 scripts/bench.py target/release/attackmap 5
+	$(PYTHON) scripts/bench.py target/release/attackmap 5
 
 release:
 	$(CARGO) build --release
 
 clean:
 	$(CARGO) clean
-	rm -rf $(OUT)/*.csv $(OUT)/*.parquet $(OUT)/*.json
+	rm -rf $(OUT)/*.csv $(OUT)/*.parquet $(OUT)/*.json $(OUT)/stix $(OUT)/navigator

@@ -31,6 +31,9 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("reading ATT&CK bundle {path}: {reason}")]
+    AttackBundle { path: PathBuf, reason: String },
+
     #[error("building the table: {0}")]
     Table(#[from] polars::error::PolarsError),
 

@@ -5,9 +5,12 @@
 
 pub mod cli;
 pub mod error;
+pub mod frameworks;
 pub mod model;
 pub mod pipeline;
 pub mod sinks;
+pub mod site;
 pub mod sources;
 pub mod table;
 pub mod transforms;
+pub mod validate;

@@ -6,6 +6,9 @@ use clap::Parser;
 
 use attackmap::cli::{self, Cli, Status};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match cli::run(Cli::parse()) {
         Ok(status) => status.into(),

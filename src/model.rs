@@ -77,6 +77,28 @@ impl Date {
     }
 }
 
+impl std::fmt::Display for Date {
+    /// ISO 8601: `YYYY-MM-DD`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (year, month, day) = civil_from_days(self.days_since_epoch);
+        write!(f, "{year:04}-{month:02}-{day:02}")
+    }
+}
+
+/// Howard Hinnant's civil-from-days algorithm, the inverse of [`days_from_civil`].
+fn civil_from_days(days: i32) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i32::from(month <= 2);
+    (year, month, day)
+}
+
 /// Howard Hinnant's days-from-civil algorithm (proleptic Gregorian calendar).
 fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -213,6 +235,8 @@ mod tests {
         assert_eq!(Date::from_us_date("2/29/2024").unwrap().days_since_epoch, 19782);
         assert_eq!(Date::from_us_date("02/29/2025"), None);
         assert_eq!(Date::from_us_date("2025-04-16"), None);
+        assert_eq!(Date::from_us_date("2/29/2024").unwrap().to_string(), "2024-02-29");
+        assert_eq!(Date::from_us_date("12/31/1969").unwrap().to_string(), "1969-12-31");
     }
 
     #[test]

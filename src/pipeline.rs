@@ -7,6 +7,7 @@ use polars::prelude::DataFrame;
 use crate::error::{Error, Result};
 use crate::model::MappingRow;
 use crate::sinks::{self, report::*};
+use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::{self, Input, Outcome};
 use crate::table;
 use crate::transforms::{dedupe, select};
@@ -15,6 +16,21 @@ use crate::transforms::{dedupe, select};
 pub const CSV_FILE: &str = "mappings.csv";
 pub const PARQUET_FILE: &str = "mappings.parquet";
 pub const REPORT_FILE: &str = "report.json";
+pub const STIX_DIR: &str = "stix";
+pub const NAVIGATOR_DIR: &str = "navigator";
+
+/// An output format `build` can write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Parquet,
+    Stix,
+    Navigator,
+}
+
+impl Format {
+    pub const ALL: &[Format] = &[Format::Csv, Format::Parquet, Format::Stix, Format::Navigator];
+}
 
 /// The table and the report of how it was made.
 pub struct Build {
@@ -102,17 +118,67 @@ pub fn build_from(inputs: &[Input]) -> Result<Build> {
             datasets,
             skipped,
             rejected,
+            exports: Exports::default(),
         },
     })
 }
 
-/// Writes the CSV, Parquet and report files into `out`, each atomically.
-pub fn write_outputs(build: &Build, out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).map_err(|e| Error::WriteOutput {
-        path: out.to_path_buf(),
+/// Writes every output into `out`, each file atomically: the table as CSV and Parquet, STIX bundles
+/// in `stix/`, Navigator layers in `navigator/`, and last the report, which lists the exports.
+/// Files of earlier runs that this run did not write are removed from `stix/` and `navigator/`.
+pub fn write_outputs(build: &mut Build, formats: &[Format], attack: &AttackCatalog, out: &Path) -> Result<()> {
+    create_dir(out)?;
+    if formats.contains(&Format::Csv) {
+        sinks::csv::write(&build.frame, &out.join(CSV_FILE))?;
+    }
+    if formats.contains(&Format::Parquet) {
+        sinks::parquet::write(&build.frame, &out.join(PARQUET_FILE))?;
+    }
+    let mut bundles = Vec::new();
+    if formats.contains(&Format::Stix) {
+        let stix_dir = out.join(STIX_DIR);
+        create_dir(&stix_dir)?;
+        bundles = sinks::stix::write_all(&build.rows, attack, &stix_dir)?;
+        remove_others(&stix_dir, bundles.iter().map(|b| b.file.as_str()))?;
+    }
+    let mut layers = Vec::new();
+    if formats.contains(&Format::Navigator) {
+        let navigator_dir = out.join(NAVIGATOR_DIR);
+        create_dir(&navigator_dir)?;
+        layers = sinks::navigator::write_all(&build.rows, &navigator_dir)?;
+        remove_others(&navigator_dir, layers.iter().map(|l| l.file.as_str()))?;
+    }
+
+    build.report.exports = Exports {
+        attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
+        stix: bundles,
+        navigator: layers,
+    };
+    build.report.write(&out.join(REPORT_FILE))
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+/// Removes the `.json` files of `dir` that are not in `keep`: exports of datasets no longer built.
+fn remove_others<'a>(dir: &Path, keep: impl Iterator<Item = &'a str>) -> Result<()> {
+    let keep: std::collections::BTreeSet<&str> = keep.collect();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::WriteOutput {
+        path: dir.to_path_buf(),
         reason: e.to_string(),
     })?;
-    sinks::csv::write(&build.frame, &out.join(CSV_FILE))?;
-    sinks::parquet::write(&build.frame, &out.join(PARQUET_FILE))?;
-    build.report.write(&out.join(REPORT_FILE))
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".json") && !keep.contains(name.as_str()) {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::WriteOutput {
+                path: entry.path(),
+                reason: format!("removing a stale export: {e}"),
+            })?;
+        }
+    }
+    Ok(())
 }

@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::{DatasetKey, SourceKind};
-use crate::sinks::write_atomically;
+use crate::sinks::navigator::LayerCounts;
+use crate::sinks::stix::BundleCounts;
+use crate::sinks::write_json;
 use crate::sources::RejectedRow;
 use crate::transforms::dedupe::DedupeCounts;
 use crate::transforms::select::DatasetSource;
@@ -22,6 +24,16 @@ pub struct Report {
     pub datasets: Vec<DatasetReport>,
     pub skipped: Vec<SkippedInput>,
     pub rejected: Vec<RejectedRow>,
+    pub exports: Exports,
+}
+
+/// What the STIX and Navigator sinks wrote.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Exports {
+    /// The ATT&CK bundles used to resolve techniques.
+    pub attack_bundles: Vec<String>,
+    pub stix: Vec<BundleCounts>,
+    pub navigator: Vec<LayerCounts>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -69,15 +81,42 @@ pub struct SkippedInput {
 
 impl Report {
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomically(path, |file| {
-            serde_json::to_writer_pretty(&mut *file, self).map_err(|e| e.to_string())?;
-            std::io::Write::write_all(file, b"\n").map_err(|e| e.to_string())
-        })
+        write_json(path, self)
     }
 
     /// Whether anything needs a person's attention: skipped inputs, rejected rows or incomplete datasets.
     pub fn has_warnings(&self) -> bool {
         !self.skipped.is_empty() || !self.rejected.is_empty() || self.totals.incomplete_datasets > 0
+    }
+
+    /// Warnings about the exports: attack-patterns that are stand-ins, not ATT&CK's own objects.
+    pub fn export_warnings(&self) -> Vec<String> {
+        let e = &self.exports;
+        let mut warnings = Vec::new();
+        if e.attack_bundles.is_empty() && !e.stix.is_empty() {
+            warnings.push(
+                "no ATT&CK bundle given (--attack-stix): STIX attack-patterns are minimal stand-ins whose ids are attackmap's, not ATT&CK's".to_string(),
+            );
+        }
+        for bundle in e.stix.iter().filter(|b| !b.techniques_not_in_attack.is_empty()) {
+            if e.attack_bundles.is_empty() {
+                continue;
+            }
+            let listed: Vec<&str> = bundle
+                .techniques_not_in_attack
+                .iter()
+                .take(5)
+                .map(String::as_str)
+                .collect();
+            warnings.push(format!(
+                "{}: {} techniques are in no ATT&CK bundle given ({}{}): written as minimal attack-patterns with attackmap's ids",
+                bundle.file,
+                bundle.techniques_not_in_attack.len(),
+                listed.join(", "),
+                if bundle.techniques_not_in_attack.len() > listed.len() { ", …" } else { "" }
+            ));
+        }
+        warnings
     }
 
     /// The few lines a person reads after a run.
@@ -114,6 +153,18 @@ impl Report {
             "total: {} mappings from {} source rows ({} repeats collapsed, {} non-mappable)",
             t.mappings, t.source_rows, t.repeats_collapsed, t.non_mappable
         );
+        let e = &self.exports;
+        if !e.stix.is_empty() || !e.navigator.is_empty() {
+            let relationships: usize = e.stix.iter().flat_map(|b| b.relationships.values()).sum();
+            let _ = writeln!(
+                out,
+                "exported {} STIX bundles ({} objects, {} relationships) and {} Navigator layers",
+                e.stix.len(),
+                e.stix.iter().map(|b| b.objects).sum::<usize>(),
+                relationships,
+                e.navigator.len()
+            );
+        }
         for skipped in &self.skipped {
             let _ = writeln!(out, "skipped {}: {}", skipped.path, skipped.reason);
         }

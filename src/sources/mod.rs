@@ -1,5 +1,6 @@
 //! Sources: finds the input files and reads each, recognized by its content, into normalized rows.
 
+pub mod attack_stix;
 pub mod mapping_file;
 pub mod site_page;
 

@@ -1,32 +1,5 @@
 //! Canonical spellings: framework ids, framework versions, mapping types, scores, domains and text.
 
-/// The mapping files' framework id for a site framework id (`nist` → `nist_800_53`); others are equal.
-pub fn framework_from_site_id(site_id: &str) -> String {
-    match site_id {
-        "nist" => "nist_800_53".to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// The framework id behind a technique page's section title (`NIST 800-53 Mappings` → `nist_800_53`).
-pub fn framework_from_section_label(label: &str) -> Option<&'static str> {
-    let label = label.trim();
-    let label = label.strip_suffix("Mappings").unwrap_or(label).trim();
-    Some(match label {
-        "CRI Profile" => "cri_profile",
-        "NIST 800-53" => "nist_800_53",
-        "Known Exploited Vulnerabilities" | "KEV" => "kev",
-        "VERIS" => "veris",
-        "Azure" => "azure",
-        "GCP" => "gcp",
-        "AWS" => "aws",
-        "M365" => "m365",
-        "Intel vPro" => "intel-vpro",
-        "CSA CCM" => "csa_ccm",
-        _ => return None,
-    })
-}
-
 /// Framework versions that are dates (`12/12/2024`, `7/28/2025`, `12.12.2024`) become `MM.DD.YYYY`, the
 /// form the site and the file names use; other versions (`rev5`, `v2.1`, `1.4.0`) are kept as written.
 pub fn framework_version(raw: &str) -> String {

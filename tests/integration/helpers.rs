@@ -37,15 +37,23 @@ pub struct Built {
 
 /// Runs `attackmap build --input <inputs…> --out <a fresh directory>`.
 pub fn build(inputs: &[PathBuf]) -> Built {
+    build_with_attack(inputs, &[])
+}
+
+/// Runs `attackmap build` with ATT&CK bundles given by `--attack-stix`.
+pub fn build_with_attack(inputs: &[PathBuf], attack_bundles: &[PathBuf]) -> Built {
     let out = tempfile::tempdir().expect("a temporary directory");
-    let output = Command::new(env!("CARGO_BIN_EXE_attackmap"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_attackmap"));
+    command
         .arg("build")
         .arg("--input")
         .args(inputs)
         .arg("--out")
-        .arg(out.path())
-        .output()
-        .expect("the attackmap binary runs");
+        .arg(out.path());
+    if !attack_bundles.is_empty() {
+        command.arg("--attack-stix").args(attack_bundles);
+    }
+    let output = command.output().expect("the attackmap binary runs");
     Built {
         out,
         code: output.status.code().expect("an exit code"),

@@ -10,7 +10,16 @@ const T1562: &str = "site/attack/attack-16.1/domain-enterprise/techniques/T1562/
 /// One build of the whole snapshot, shared by the tests that look at it.
 fn whole_site() -> Option<&'static Built> {
     static BUILT: OnceLock<Option<Built>> = OnceLock::new();
-    BUILT.get_or_init(|| shared("site").map(|site| build(&[site]))).as_ref()
+    BUILT
+        .get_or_init(|| {
+            let site = shared("site")?;
+            let attack: Vec<_> = ["enterprise", "mobile", "ics"]
+                .iter()
+                .filter_map(|domain| shared(&format!("attack/{domain}-attack-16.1.json")))
+                .collect();
+            Some(build_with_attack(&[site], &attack))
+        })
+        .as_ref()
 }
 
 #[test]
@@ -149,4 +158,128 @@ fn the_skipped_pages_of_the_site_are_the_ones_without_mapping_tables() {
     }
     assert_eq!(report["inputs"]["by_kind"]["technique_page"], 658);
     assert_eq!(report["inputs"]["by_kind"]["mapping_file"], 11);
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn score_of(layer: &serde_json::Value, technique: &str) -> serde_json::Value {
+    layer["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["techniqueID"] == technique)
+        .map(|t| t["score"].clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_nist_bundle_has_one_mitigates_relationship_per_edge_and_attacks_own_attack_patterns() {
+    let (Some(file), Some(enterprise), Some(mobile)) = (
+        shared("site/data/nist_800_53/attack-16.1/nist_800_53-rev5/enterprise/nist_800_53-rev5_attack-16.1-enterprise.json"),
+        shared("attack/enterprise-attack-16.1.json"),
+        shared("attack/mobile-attack-16.1.json"),
+    ) else {
+        return;
+    };
+    // With the Enterprise bundle alone, one technique stays a stand-in: the file maps SC-12 to the
+    // Mobile technique T1521.003, and the build says so.
+    let enterprise_only = build_with_attack(std::slice::from_ref(&file), std::slice::from_ref(&enterprise));
+    assert_eq!(
+        enterprise_only.report()["exports"]["stix"][0]["techniques_not_in_attack"],
+        serde_json::json!(["T1521.003"])
+    );
+    assert!(
+        enterprise_only.stderr.contains("T1521.003"),
+        "{}",
+        enterprise_only.stderr
+    );
+
+    let built = build_with_attack(&[file], &[enterprise, mobile]);
+    built.assert_succeeded();
+    assert_eq!(built.table().height(), 5_360);
+    let report = built.report();
+    let bundle = &report["exports"]["stix"][0];
+    assert_eq!(bundle["relationships"]["mitigates"], 5_264);
+    assert_eq!(bundle["relationships"].as_object().unwrap().len(), 1, "mitigates only");
+    assert_eq!(bundle["capabilities"], 109);
+    assert_eq!(bundle["attack_patterns"], 470);
+    assert_eq!(
+        bundle["attack_patterns_from_attack"], 470,
+        "{}",
+        bundle["techniques_not_in_attack"]
+    );
+    assert_eq!(bundle["non_mappable_rows"], 96);
+
+    let stix = read_json(&built.file("stix/nist_800_53-rev5_attack-16.1-enterprise.json"));
+    let objects = stix["objects"].as_array().unwrap();
+    let count = |t: &str| objects.iter().filter(|o| o["type"] == t).count();
+    assert_eq!(count("course-of-action"), 109);
+    assert_eq!(count("attack-pattern"), 470);
+    assert_eq!(count("relationship"), 5_264);
+    let t1562 = objects
+        .iter()
+        .find(|o| o["type"] == "attack-pattern" && o["external_references"][0]["external_id"] == "T1562")
+        .unwrap();
+    assert_eq!(
+        t1562["id"], "attack-pattern--3d333250-30e4-4a82-9edc-756c68afc529",
+        "ATT&CK's own id"
+    );
+}
+
+#[test]
+fn the_site_layers_score_t1562_as_the_pages_show_it() {
+    let Some(built) = whole_site() else { return };
+    let layer = |name: &str| read_json(&built.file(&format!("navigator/{name}.json")));
+    assert_eq!(score_of(&layer("nist_800_53-rev5_attack-16.1-enterprise"), "T1562"), 16);
+    assert_eq!(score_of(&layer("aws-12.12.2024_attack-16.1-enterprise"), "T1562"), 5);
+    assert_eq!(score_of(&layer("all-frameworks_attack-16.1-enterprise"), "T1562"), 8);
+}
+
+#[test]
+fn each_layer_covers_exactly_the_techniques_its_dataset_maps() {
+    let Some(built) = whole_site() else { return };
+    let table = built.table();
+    let frameworks = strings(&table, "framework");
+    let versions = strings(&table, "framework_version");
+    let domains = strings(&table, "domain");
+    let techniques = strings(&table, "attack_object_id");
+    let capabilities = strings(&table, "capability_id");
+    let mut mapped: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for i in 0..table.height() {
+        if let (Some(technique), Some(_)) = (&techniques[i], &capabilities[i]) {
+            let dataset = format!(
+                "{}-{}_attack-16.1-{}",
+                frameworks[i].as_deref().unwrap(),
+                versions[i].as_deref().unwrap(),
+                domains[i].as_deref().unwrap()
+            );
+            mapped.entry(dataset).or_default().insert(technique.clone());
+        }
+    }
+    assert_eq!(mapped.len(), 11);
+    for (dataset, expected) in mapped {
+        let layer = read_json(&built.file(&format!("navigator/{dataset}.json")));
+        let in_layer: std::collections::BTreeSet<String> = layer["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["techniqueID"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(in_layer, expected, "{dataset}");
+    }
+}
+
+#[test]
+fn every_export_of_the_site_validates() {
+    let Some(built) = whole_site() else { return };
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_attackmap"))
+        .arg("validate")
+        .arg(built.file("stix"))
+        .arg(built.file("navigator"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
 }

@@ -15,7 +15,7 @@ pub fn dataset_of_external_link(href: &str) -> Option<DatasetKey> {
         return None;
     }
     Some(DatasetKey {
-        framework: normalize::framework_from_site_id(site_framework),
+        framework: crate::frameworks::id_from_site_id(site_framework),
         framework_version: normalize::framework_version(framework_version),
         attack_version: attack_version.to_string(),
         domain: normalize::domain(domain),

@@ -45,7 +45,7 @@ pub fn read(document: &Html, source: &str) -> Result<ParsedInput> {
 /// The dataset of a section whose rows carry no capability link: needs the framework version, which
 /// only a badge of the section can give; without it the rows are rejected, never guessed.
 fn section_dataset(section: ElementRef, title: &str) -> Option<DatasetKey> {
-    let framework = normalize::framework_from_section_label(title)?;
+    let framework = crate::frameworks::id_from_label(title)?;
     let mut attack_version = None;
     let mut domain = None;
     let mut framework_version = None;
@@ -59,7 +59,7 @@ fn section_dataset(section: ElementRef, title: &str) -> Option<DatasetKey> {
         match label.as_str() {
             "ATT&CK Version" => attack_version = value,
             "ATT&CK Domain" => domain = value.map(|d| normalize::domain(&d)),
-            _ if normalize::framework_from_section_label(&label) == Some(framework) => framework_version = value,
+            _ if crate::frameworks::id_from_label(&label) == Some(framework) => framework_version = value,
             _ => {}
         }
     }

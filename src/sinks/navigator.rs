@@ -1,0 +1,411 @@
+//! ATT&CK Navigator layers (format 4.5): a heatmap per dataset, a coverage layer across frameworks per
+//! ATT&CK version and domain, and a score layer per security-stack dataset.
+//! No `tactic` key: Navigator then annotates the technique under every tactic it belongs to.
+//! Technique metadata lists each capability as a `capability` entry followed by its mapping type (or
+//! category and value): no `{"divider": true}` entries, which Navigator shows but mitreattack-python
+//! (6.3) drops with a printed warning.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::error::Result;
+use crate::frameworks::{self, FrameworkKind};
+use crate::model::{DatasetKey, MappingRow};
+use crate::sinks::stix::by_dataset;
+use crate::sinks::write_json;
+use crate::site;
+use crate::transforms::normalize::score_rank;
+
+pub const LAYER_VERSION: &str = "4.5";
+pub const NAVIGATOR_VERSION: &str = "5.1.0";
+const LOW_COLOR: &str = "#ffe766";
+const HIGH_COLOR: &str = "#ffaf66";
+/// Score-layer colors, by the category of a technique's highest score.
+const CATEGORY_COLORS: &[(&str, &str)] = &[("protect", "#66b1ff"), ("detect", "#8ec843"), ("respond", "#ff6666")];
+
+/// What one layer file holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LayerCounts {
+    pub file: String,
+    pub techniques: usize,
+    pub min_score: usize,
+    pub max_score: usize,
+    /// Rows without a capability or a technique: no layer entry.
+    pub non_mappable_rows: usize,
+}
+
+/// A dataset and its rows.
+type DatasetRows<'a> = (DatasetKey, Vec<&'a MappingRow>);
+
+/// Writes every layer into `dir`, datasets in parallel; counts in file order.
+pub fn write_all(rows: &[MappingRow], dir: &Path) -> Result<Vec<LayerCounts>> {
+    let datasets: Vec<DatasetRows> = by_dataset(rows).into_iter().collect();
+    let per_dataset: Vec<Vec<LayerCounts>> = datasets
+        .par_iter()
+        .map(|(dataset, dataset_rows)| {
+            let (layer, counts) = dataset_layer(dataset, dataset_rows);
+            let mut written = vec![write(dir, format!("{dataset}.json"), &layer, counts)?];
+            if frameworks::kind(&dataset.framework) == FrameworkKind::SecurityStack {
+                if let Some((layer, counts)) = score_layer(dataset, dataset_rows) {
+                    written.push(write(dir, format!("{dataset}_scores.json"), &layer, counts)?);
+                }
+            }
+            Ok(written)
+        })
+        .collect::<Result<_>>()?;
+    let mut written: Vec<LayerCounts> = per_dataset.into_iter().flatten().collect();
+
+    let mut by_attack: BTreeMap<(&str, &str), Vec<DatasetRows>> = BTreeMap::new();
+    for (dataset, dataset_rows) in &datasets {
+        by_attack
+            .entry((&dataset.attack_version, &dataset.domain))
+            .or_default()
+            .push((dataset.clone(), dataset_rows.clone()));
+    }
+    for ((attack_version, domain), datasets) in by_attack {
+        let (layer, counts) = all_frameworks_layer(attack_version, domain, &datasets);
+        written.push(write(
+            dir,
+            format!("all-frameworks_attack-{attack_version}-{domain}.json"),
+            &layer,
+            counts,
+        )?);
+    }
+    written.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(written)
+}
+
+fn write(dir: &Path, file: String, layer: &Value, mut counts: LayerCounts) -> Result<LayerCounts> {
+    write_json(&dir.join(&file), layer)?;
+    counts.file = file;
+    Ok(counts)
+}
+
+/// Mappable rows grouped by technique, then capability.
+fn by_technique<'a>(rows: &[&'a MappingRow]) -> (BTreeMap<&'a str, BTreeMap<&'a str, Vec<&'a MappingRow>>>, usize) {
+    let mut techniques: BTreeMap<&str, BTreeMap<&str, Vec<&MappingRow>>> = BTreeMap::new();
+    let mut non_mappable = 0;
+    for row in rows {
+        match (row.attack_object_id.as_deref(), row.capability_id.as_deref()) {
+            (Some(technique), Some(capability)) if !row.is_non_mappable() => techniques
+                .entry(technique)
+                .or_default()
+                .entry(capability)
+                .or_default()
+                .push(row),
+            _ => non_mappable += 1,
+        }
+    }
+    (techniques, non_mappable)
+}
+
+/// The heatmap of one dataset: score = number of distinct capabilities mapped to the technique.
+pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Value, LayerCounts) {
+    let (techniques, non_mappable_rows) = by_technique(rows);
+    let stack = frameworks::kind(&dataset.framework) == FrameworkKind::SecurityStack;
+    let entries: Vec<Value> = techniques
+        .iter()
+        .map(|(technique, capabilities)| {
+            let names: Vec<&str> = capabilities.keys().copied().collect();
+            let mut metadata = Vec::new();
+            for (capability, capability_rows) in capabilities {
+                metadata.push(named("capability", &capability_title(capability, capability_rows)));
+                for row in capability_rows {
+                    if stack {
+                        if let (Some(category), Some(value)) = (&row.score_category, &row.score_value) {
+                            metadata.push(named("category", category));
+                            metadata.push(named("value", value));
+                        }
+                    } else if let Some(word) = row.mapping_type_label.as_deref().or(row.mapping_type.as_deref()) {
+                        metadata.push(named("mapping type", word));
+                    }
+                }
+            }
+            technique_entry(
+                dataset,
+                technique,
+                names.len(),
+                format!(
+                    "{}: {}",
+                    count_of(names.len(), "capability", "capabilities"),
+                    names.join(", ")
+                ),
+                metadata,
+            )
+        })
+        .collect();
+    let header = Header::of_dataset(
+        dataset,
+        "",
+        "in the Mappings Explorer; score = number of distinct capabilities mapped to the technique.",
+    );
+    finish(header, entries, "capability", non_mappable_rows)
+}
+
+/// Coverage across frameworks: score = number of frameworks mapping the technique.
+pub fn all_frameworks_layer(attack_version: &str, domain: &str, datasets: &[DatasetRows]) -> (Value, LayerCounts) {
+    let mut coverage: BTreeMap<&str, BTreeMap<&DatasetKey, BTreeSet<&str>>> = BTreeMap::new();
+    let mut non_mappable_rows = 0;
+    for (dataset, rows) in datasets {
+        let (techniques, non_mappable) = by_technique(rows);
+        non_mappable_rows += non_mappable;
+        for (technique, capabilities) in techniques {
+            coverage
+                .entry(technique)
+                .or_default()
+                .insert(dataset, capabilities.keys().copied().collect());
+        }
+    }
+    let entries: Vec<Value> = coverage
+        .iter()
+        .map(|(technique, by_dataset)| {
+            let frameworks_covering: BTreeSet<&str> = by_dataset.keys().map(|d| d.framework.as_str()).collect();
+            let metadata: Vec<Value> = by_dataset
+                .iter()
+                .map(|(dataset, capabilities)| {
+                    named(
+                        &format!(
+                            "{} {}",
+                            frameworks::label(&dataset.framework),
+                            dataset.framework_version
+                        ),
+                        &count_of(capabilities.len(), "capability", "capabilities"),
+                    )
+                })
+                .collect();
+            let labels: Vec<&str> = frameworks_covering.iter().map(|f| frameworks::label(f)).collect();
+            let key = &by_dataset.keys().next().expect("a covered technique has a dataset");
+            technique_entry(
+                key,
+                technique,
+                frameworks_covering.len(),
+                format!(
+                    "{}: {}",
+                    count_of(labels.len(), "framework", "frameworks"),
+                    labels.join(", ")
+                ),
+                metadata,
+            )
+        })
+        .collect();
+    let header = Header {
+        name: format!("All frameworks — {}", attack_title(&datasets[0].0)),
+        description: "ATT&CK techniques by the number of Mappings Explorer frameworks that map them; per-framework capability counts in each technique's metadata.".to_string(),
+        attack_version: attack_version.to_string(),
+        domain: domain.to_string(),
+        metadata: vec![named("ATT&CK version", attack_version), named("domain", domain)],
+        links: vec![json!({"label": "Mappings Explorer", "url": site::LIVE_BASE_URL})],
+    };
+    finish(header, entries, "framework", non_mappable_rows)
+}
+
+/// A security stack's scores: significant 3, partial 2, minimal 1; the highest wins and colors the
+/// technique by its category (protect, then detect, then respond on a tie). `None` without scores.
+pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value, LayerCounts)> {
+    let (techniques, non_mappable_rows) = by_technique(rows);
+    let category_rank = |category: &str| CATEGORY_COLORS.iter().position(|(c, _)| *c == category);
+    let mut entries = Vec::new();
+    for (technique, capabilities) in &techniques {
+        let scored = capabilities.values().flatten().filter_map(|row| {
+            let category = row.score_category.as_deref()?;
+            let rank = score_rank(row.score_value.as_deref());
+            (rank > 0 && category_rank(category).is_some()).then_some((rank, category, *row))
+        });
+        let Some((rank, category, _)) = scored
+            .clone()
+            .max_by(|a, b| a.0.cmp(&b.0).then_with(|| category_rank(b.1).cmp(&category_rank(a.1))))
+        else {
+            continue;
+        };
+        let mut metadata = Vec::new();
+        for (_, _, row) in scored {
+            metadata.push(named("capability", row.capability_id.as_deref().unwrap_or_default()));
+            metadata.push(named("category", row.score_category.as_deref().unwrap_or_default()));
+            metadata.push(named("value", row.score_value.as_deref().unwrap_or_default()));
+        }
+        let value = ["", "minimal", "partial", "significant"][usize::from(rank)];
+        let mut entry = technique_entry(
+            dataset,
+            technique,
+            usize::from(rank),
+            format!("highest score: {value} ({category})"),
+            metadata,
+        );
+        let color = CATEGORY_COLORS
+            .iter()
+            .find(|(c, _)| *c == category)
+            .map(|(_, color)| *color);
+        entry["color"] = color.unwrap_or(HIGH_COLOR).into();
+        entries.push(entry);
+    }
+    if entries.is_empty() {
+        return None;
+    }
+    let header = Header::of_dataset(
+        dataset,
+        " scores",
+        "in the Mappings Explorer: the highest score of any capability per technique (significant 3, partial 2, minimal 1), colored by that score's category.",
+    );
+    let (mut layer, mut counts) = finish(header, entries, "score", non_mappable_rows);
+    layer["gradient"] = json!({"colors": [LOW_COLOR, HIGH_COLOR], "minValue": 1, "maxValue": 3});
+    layer["legendItems"] = CATEGORY_COLORS
+        .iter()
+        .map(|(category, color)| json!({"label": format!("highest score is {category}"), "color": color}))
+        .collect();
+    counts.min_score = 1;
+    counts.max_score = 3;
+    Some((layer, counts))
+}
+
+fn technique_entry(
+    dataset: &DatasetKey,
+    technique: &str,
+    score: usize,
+    comment: String,
+    metadata: Vec<Value>,
+) -> Value {
+    json!({
+        "techniqueID": technique,
+        "score": score,
+        "comment": comment,
+        "enabled": true,
+        "showSubtechniques": false,
+        "metadata": metadata,
+        "links": [{
+            "label": format!("Mappings Explorer: {technique}"),
+            "url": site::technique_url(&dataset.attack_version, &dataset.domain, technique),
+        }],
+    })
+}
+
+/// What a layer says about itself.
+struct Header {
+    name: String,
+    description: String,
+    attack_version: String,
+    domain: String,
+    metadata: Vec<Value>,
+    links: Vec<Value>,
+}
+
+impl Header {
+    /// The header of a layer of one dataset: `{label} {version}{kind} — ATT&CK {version} {Domain}`.
+    fn of_dataset(dataset: &DatasetKey, kind: &str, what: &str) -> Header {
+        let label = frameworks::label(&dataset.framework);
+        Header {
+            name: format!(
+                "{label} {}{kind} — {}",
+                dataset.framework_version,
+                attack_title(dataset)
+            ),
+            description: format!(
+                "ATT&CK techniques mapped by {label} {} {what}",
+                dataset.framework_version
+            ),
+            attack_version: dataset.attack_version.clone(),
+            domain: dataset.domain.clone(),
+            metadata: vec![
+                named("framework", &dataset.framework),
+                named("framework version", &dataset.framework_version),
+                named("ATT&CK version", &dataset.attack_version),
+                named("domain", &dataset.domain),
+            ],
+            links: vec![json!({"label": format!("Mappings Explorer: {label}"), "url": site::framework_url(dataset)})],
+        }
+    }
+}
+
+fn finish(header: Header, techniques: Vec<Value>, unit: &str, non_mappable_rows: usize) -> (Value, LayerCounts) {
+    let scores: Vec<usize> = techniques
+        .iter()
+        .filter_map(|t| t["score"].as_u64())
+        .map(|s| s as usize)
+        .collect();
+    let min_score = scores.iter().copied().min().unwrap_or(0);
+    let max_score = scores.iter().copied().max().unwrap_or(0);
+    // Navigator needs maxValue > minValue: when every score is equal, the range ends at that score.
+    let (low, high) = if max_score > min_score {
+        (min_score, max_score)
+    } else {
+        (max_score.saturating_sub(1), max_score.max(1))
+    };
+    let plural = |n: usize| if n == 1 { unit.to_string() } else { plural_of(unit) };
+    let layer = json!({
+        "name": header.name,
+        "description": header.description,
+        "domain": format!("{}-attack", header.domain),
+        "versions": {
+            "layer": LAYER_VERSION,
+            "navigator": NAVIGATOR_VERSION,
+            "attack": header.attack_version.split('.').next().unwrap_or(&header.attack_version),
+        },
+        "sorting": 3,
+        "layout": {
+            "layout": "side",
+            "showID": true,
+            "showName": true,
+            "showAggregateScores": false,
+            "countUnscored": false,
+            "aggregateFunction": "average",
+            "expandedSubtechniques": "annotated",
+        },
+        "hideDisabled": false,
+        "techniques": techniques,
+        "gradient": {"colors": [LOW_COLOR, HIGH_COLOR], "minValue": low, "maxValue": high},
+        "legendItems": [
+            {"label": format!("{low} {}", plural(low)), "color": LOW_COLOR},
+            {"label": format!("{high} {}", plural(high)), "color": HIGH_COLOR},
+        ],
+        "metadata": header.metadata,
+        "links": header.links,
+        "showTacticRowBackground": false,
+        "selectTechniquesAcrossTactics": true,
+        "selectSubtechniquesWithParent": false,
+        "selectVisibleTechniques": false,
+    });
+    let counts = LayerCounts {
+        file: String::new(),
+        techniques: scores.len(),
+        min_score,
+        max_score,
+        non_mappable_rows,
+    };
+    (layer, counts)
+}
+
+fn named(name: &str, value: &str) -> Value {
+    json!({"name": name, "value": value})
+}
+
+fn capability_title(capability: &str, rows: &[&MappingRow]) -> String {
+    match rows.iter().find_map(|r| r.capability_description.as_deref()) {
+        Some(description) if description != capability => format!("{capability} {description}"),
+        _ => capability.to_string(),
+    }
+}
+
+fn attack_title(dataset: &DatasetKey) -> String {
+    let mut domain = dataset.domain.clone();
+    if let Some(first) = domain.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    if domain == "Ics" {
+        domain = "ICS".into();
+    }
+    format!("ATT&CK {} {domain}", dataset.attack_version)
+}
+
+fn count_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn plural_of(unit: &str) -> String {
+    match unit.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{unit}s"),
+    }
+}

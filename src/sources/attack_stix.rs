@@ -1,0 +1,172 @@
+//! Reads ATT&CK STIX 2.1 bundles (`enterprise-attack-16.1.json`) to resolve technique ids to ATT&CK's
+//! own attack-pattern objects, names and tactics.
+//!
+//! A bundle's domain comes from its content (the matrix, or the attack-patterns' `x_mitre_domains`);
+//! its ATT&CK version from the file name (`…-16.1.json`, as MITRE publishes them), since the bundle
+//! itself does not say. A bundle whose name carries no version serves every version of its domain.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// An ATT&CK technique as the bundle describes it.
+#[derive(Debug, Clone)]
+pub struct Technique {
+    pub stix_id: String,
+    pub name: String,
+    /// Tactic short names (`defense-evasion`), from the kill chain phases.
+    pub tactics: Vec<String>,
+    /// Revoked or deprecated in this ATT&CK version.
+    pub retired: bool,
+}
+
+/// One ATT&CK bundle, indexed.
+pub struct AttackBundle {
+    pub path: PathBuf,
+    pub domain: String,
+    pub version: Option<String>,
+    techniques: HashMap<String, Technique>,
+    objects: HashMap<String, Value>,
+}
+
+impl AttackBundle {
+    pub fn technique(&self, technique_id: &str) -> Option<&Technique> {
+        self.techniques.get(technique_id)
+    }
+
+    /// The object with this STIX id.
+    pub fn object(&self, stix_id: &str) -> Option<&Value> {
+        self.objects.get(stix_id)
+    }
+}
+
+/// Every ATT&CK bundle given to a run.
+#[derive(Default)]
+pub struct AttackCatalog {
+    pub bundles: Vec<AttackBundle>,
+}
+
+impl AttackCatalog {
+    pub fn load(paths: &[PathBuf]) -> Result<AttackCatalog> {
+        let bundles = paths.iter().map(|p| load_bundle(p)).collect::<Result<Vec<_>>>()?;
+        Ok(AttackCatalog { bundles })
+    }
+
+    /// The bundles to resolve techniques of an ATT&CK version and domain, in order of preference: the
+    /// domain's own (named for that version, else unversioned), then the other domains' of that
+    /// version — mapping files do cite techniques of another domain (NIST rev5 16.1 Enterprise maps
+    /// SC-12 to the Mobile technique T1521.003).
+    pub fn bundles_for(&self, attack_version: &str, domain: &str) -> Vec<&AttackBundle> {
+        let serves = |b: &&AttackBundle| b.version.as_deref().is_none_or(|v| v == attack_version);
+        let mut bundles: Vec<&AttackBundle> = self.bundles.iter().filter(serves).collect();
+        bundles.sort_by_key(|b| (b.domain != domain, b.version.is_none(), b.path.clone()));
+        bundles
+    }
+}
+
+fn load_bundle(path: &Path) -> Result<AttackBundle> {
+    let fail = |reason: String| Error::AttackBundle {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let bundle: Value = serde_json::from_str(&text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
+    if bundle.get("type").and_then(Value::as_str) != Some("bundle") {
+        return Err(fail("expected a STIX bundle (\"type\": \"bundle\")".into()));
+    }
+    let Some(Value::Array(objects)) = bundle.get("objects").cloned() else {
+        return Err(fail("expected an \"objects\" array".into()));
+    };
+
+    let mut domain = None;
+    let mut techniques: HashMap<String, Technique> = HashMap::new();
+    let mut by_id = HashMap::with_capacity(objects.len());
+    for object in objects {
+        let Some(id) = object.get("id").and_then(Value::as_str).map(String::from) else {
+            continue;
+        };
+        match object.get("type").and_then(Value::as_str) {
+            Some("x-mitre-matrix") => domain = domain.or_else(|| mitre_attack_id(&object)),
+            Some("attack-pattern") => {
+                if domain.is_none() {
+                    domain = object["x_mitre_domains"][0].as_str().map(String::from);
+                }
+                if let Some(technique_id) = mitre_attack_id(&object) {
+                    let technique = technique(&id, &object);
+                    let keep_existing = techniques.get(&technique_id).is_some_and(|t| !t.retired);
+                    if !keep_existing {
+                        techniques.insert(technique_id, technique);
+                    }
+                }
+            }
+            _ => {}
+        }
+        by_id.insert(id, object);
+    }
+    let domain = domain
+        .and_then(|d| d.strip_suffix("-attack").map(String::from))
+        .ok_or_else(|| fail("no ATT&CK matrix or attack-pattern names the domain".into()))?;
+    Ok(AttackBundle {
+        path: path.to_path_buf(),
+        domain,
+        version: version_from_file_name(path),
+        techniques,
+        objects: by_id,
+    })
+}
+
+fn mitre_attack_id(object: &Value) -> Option<String> {
+    object["external_references"]
+        .as_array()?
+        .iter()
+        .find(|r| r["source_name"] == "mitre-attack")
+        .and_then(|r| r["external_id"].as_str())
+        .map(String::from)
+}
+
+fn technique(stix_id: &str, object: &Value) -> Technique {
+    let tactics = object["kill_chain_phases"]
+        .as_array()
+        .map(|phases| {
+            phases
+                .iter()
+                .filter(|p| p["kill_chain_name"].as_str().is_some_and(|n| n.starts_with("mitre-")))
+                .filter_map(|p| p["phase_name"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    Technique {
+        stix_id: stix_id.to_string(),
+        name: object["name"].as_str().unwrap_or_default().to_string(),
+        tactics,
+        retired: object["revoked"] == true || object["x_mitre_deprecated"] == true,
+    }
+}
+
+/// `enterprise-attack-16.1.json` → `16.1`.
+fn version_from_file_name(path: &Path) -> Option<String> {
+    let stem = path.file_stem()?.to_str()?;
+    let candidate = stem.rsplit(['-', '_', 'v']).next()?;
+    let is_version = candidate.split('.').count() >= 2
+        && candidate
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    is_version.then(|| candidate.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_comes_from_mitres_file_names() {
+        assert_eq!(
+            version_from_file_name(Path::new("a/enterprise-attack-16.1.json")).as_deref(),
+            Some("16.1")
+        );
+        assert_eq!(version_from_file_name(Path::new("enterprise-attack.json")), None);
+    }
+}
