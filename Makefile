@@ -7,12 +7,18 @@ CHECK_REQS := scripts/requirements-check.txt
 CHECK_DIR := target/check-outputs
 SHARED := ../shared
 ATTACK_BUNDLES := $(wildcard $(SHARED)/attack/*-attack-*.json)
+# The debug binary, built with --all-targets: the test build unifies dev-dependency features into
+# shared crates, so building the binary alone would compile polars a second time.
+BIN := target/debug/attackmap
 
-.PHONY: run test lint unit check-outputs bench release clean
+.PHONY: run test lint unit check-outputs bench release clean bin
 
 ## run: build the sample in raw/ (offline) into out/
-run:
-	$(CARGO) run --quiet -- build --input raw --out $(OUT)
+run: bin
+	$(BIN) build --input raw --out $(OUT)
+
+bin:
+	$(CARGO) build --all-targets --quiet
 
 ## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, and the
 ## exports checked by the reference clients (stix2-validator, mitreattack-python)
@@ -34,11 +40,11 @@ $(VENV)/.requirements.stamp: $(CHECK_REQS)
 
 ## check-outputs: build the fixtures (and the ../shared snapshot when present, with its ATT&CK
 ## bundles) and check every STIX bundle and Navigator layer with the reference clients
-check-outputs: $(VENV)/.requirements.stamp
+check-outputs: $(VENV)/.requirements.stamp bin
 	rm -rf $(CHECK_DIR)
-	$(CARGO) run --quiet -- build --input tests/fixtures/site tests/fixtures/traps tests/fixtures/mapping-files --out $(CHECK_DIR)/fixtures
+	$(BIN) build --input tests/fixtures/site tests/fixtures/traps tests/fixtures/mapping-files --out $(CHECK_DIR)/fixtures
 	if [ -d $(SHARED)/site ]; then \
-		$(CARGO) run --quiet -- build --input $(SHARED)/site --attack-stix $(ATTACK_BUNDLES) --out $(CHECK_DIR)/site || [ $$? -eq 3 ]; \
+		$(BIN) build --input $(SHARED)/site --attack-stix $(ATTACK_BUNDLES) --out $(CHECK_DIR)/site || [ $$? -eq 3 ]; \
 		$(VENV)/bin/python scripts/check_outputs.py $(CHECK_DIR)/fixtures $(CHECK_DIR)/site; \
 	else \
 		echo "check-outputs: $(SHARED)/site is absent, checking the fixtures' exports only"; \

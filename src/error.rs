@@ -34,6 +34,9 @@ pub enum Error {
     #[error("reading ATT&CK bundle {path}: {reason}")]
     AttackBundle { path: PathBuf, reason: String },
 
+    #[error("fetching {url}: {reason}")]
+    Fetch { url: String, reason: String },
+
     #[error("building the table: {0}")]
     Table(#[from] polars::error::PolarsError),
 

@@ -6,8 +6,10 @@
 pub mod cli;
 pub mod error;
 pub mod frameworks;
+pub mod fs;
 pub mod model;
 pub mod pipeline;
+pub mod refresh;
 pub mod sinks;
 pub mod site;
 pub mod sources;

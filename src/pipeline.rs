@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
-use crate::model::MappingRow;
+use crate::model::{DatasetKey, MappingRow};
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::{self, Input, Outcome};
@@ -37,28 +37,40 @@ pub struct Build {
     pub rows: Vec<MappingRow>,
     pub frame: DataFrame,
     pub report: Report,
+    /// Every file that was read, whatever it held.
+    pub inputs: Vec<String>,
 }
 
 /// Reads every input (files, or directories walked recursively) and builds the table.
 pub fn build(inputs: &[PathBuf]) -> Result<Build> {
+    build_selected(inputs, &|_| true)
+}
+
+/// Like [`build`], keeping only the datasets `keep` admits; the others' rows are counted as unselected.
+pub fn build_selected(inputs: &[PathBuf], keep: &dyn Fn(&DatasetKey) -> bool) -> Result<Build> {
     let files = sources::discover(inputs)?;
     let read = sources::read_all(&files)?;
-    build_from(&read)
+    build_from(&read, keep)
 }
 
 /// Builds the table from inputs already read. Pure: no I/O.
-pub fn build_from(inputs: &[Input]) -> Result<Build> {
+pub fn build_from(inputs: &[Input], keep: &dyn Fn(&DatasetKey) -> bool) -> Result<Build> {
     let mut counts = InputCounts {
         files: inputs.len(),
         ..InputCounts::default()
     };
     let mut skipped = Vec::new();
+    let mut without_mappings = Vec::new();
     let mut rejected = Vec::new();
     let mut selectable = Vec::new();
     let sources: Vec<String> = inputs.iter().map(|i| i.path.display().to_string()).collect();
     for (input, source) in inputs.iter().zip(&sources) {
         match &input.outcome {
             Outcome::Skipped(reason) => skipped.push(SkippedInput {
+                path: source.clone(),
+                reason: reason.clone(),
+            }),
+            Outcome::NoMappings(reason) => without_mappings.push(SkippedInput {
                 path: source.clone(),
                 reason: reason.clone(),
             }),
@@ -75,10 +87,14 @@ pub fn build_from(inputs: &[Input]) -> Result<Build> {
         }
     }
     counts.skipped = skipped.len();
-    counts.read = inputs.len() - skipped.len();
+    counts.read = inputs.len() - skipped.len() - without_mappings.len();
     let rows_read: usize = selectable.iter().map(|i| i.rows.len()).sum();
 
-    let selection = select::select(&selectable);
+    let mut selection = select::select(&selectable);
+    let selected_rows = selection.rows.len();
+    selection.rows.retain(|row| keep(&row.dataset()));
+    selection.datasets.retain(|dataset, _| keep(dataset));
+    let unselected_rows = selected_rows - selection.rows.len();
     let deduplicated = dedupe::dedupe(selection.rows);
     let frame = table::to_dataframe(&deduplicated.rows)?;
 
@@ -106,9 +122,11 @@ pub fn build_from(inputs: &[Input]) -> Result<Build> {
             counts,
         });
     }
-    totals.superseded_rows = rows_read - totals.source_rows;
+    totals.unselected_rows = unselected_rows;
+    totals.superseded_rows = rows_read - totals.source_rows - unselected_rows;
 
     Ok(Build {
+        inputs: sources,
         rows: deduplicated.rows,
         frame,
         report: Report {
@@ -117,6 +135,7 @@ pub fn build_from(inputs: &[Input]) -> Result<Build> {
             totals,
             datasets,
             skipped,
+            without_mappings,
             rejected,
             exports: Exports::default(),
         },

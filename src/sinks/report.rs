@@ -23,6 +23,8 @@ pub struct Report {
     pub totals: Totals,
     pub datasets: Vec<DatasetReport>,
     pub skipped: Vec<SkippedInput>,
+    /// Pages of the site that carry no mappings (the technique index): read, nothing to take.
+    pub without_mappings: Vec<SkippedInput>,
     pub rejected: Vec<RejectedRow>,
     pub exports: Exports,
 }
@@ -52,6 +54,8 @@ pub struct Totals {
     pub source_rows: usize,
     /// Rows of less complete sources of a dataset, used only to cross-check.
     pub superseded_rows: usize,
+    /// Rows of datasets outside the run's selection (`refresh --framework …`).
+    pub unselected_rows: usize,
     pub rejected_rows: usize,
     pub mappings: usize,
     pub repeats_collapsed: usize,

@@ -1,6 +1,7 @@
 //! Sources: finds the input files and reads each, recognized by its content, into normalized rows.
 
 pub mod attack_stix;
+pub mod http;
 pub mod mapping_file;
 pub mod site_page;
 
@@ -55,8 +56,10 @@ impl ParsedInput {
 #[derive(Debug)]
 pub enum Outcome {
     Parsed(ParsedInput),
-    /// Not a kind of input attackmap knows: reported and skipped.
+    /// Not a kind of input attackmap knows: reported and skipped (a warning).
     Skipped(String),
+    /// A Mappings Explorer page that carries no mappings (the technique index): noted, not a warning.
+    NoMappings(String),
 }
 
 /// One input file and what became of it.

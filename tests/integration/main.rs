@@ -6,3 +6,5 @@ mod fixtures;
 mod helpers;
 mod outputs;
 mod real_data;
+mod refresh;
+mod server;

@@ -15,6 +15,8 @@ use scraper::{Html, Selector};
 use crate::error::{Error, Result};
 use crate::sources::Outcome;
 
+pub use links::dataset_of_external_link;
+
 static SITE_NAME: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse(r#"meta[property="og:site_name"], title"#).unwrap());
 static ALL_MAPPINGS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("#all-mapping-table").unwrap());
@@ -71,7 +73,7 @@ pub fn read(path: &Path, html: &str) -> Result<Outcome> {
             return Ok(Outcome::Parsed(parsed));
         }
     }
-    Ok(Outcome::Skipped(format!(
+    Ok(Outcome::NoMappings(format!(
         "a Mappings Explorer page without mapping tables (heading {heading:?})"
     )))
 }

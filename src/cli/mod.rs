@@ -1,0 +1,277 @@
+//! The command line: its arguments, what each command does with them, and its exit codes.
+
+mod settings;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::pipeline::{self, Format};
+use crate::refresh::{self, RefreshError, RefreshOptions};
+use crate::sources::attack_stix::AttackCatalog;
+use crate::sources::http::{crawl, Fetcher};
+use crate::validate;
+use settings::{ConfigFile, FetchArgs};
+
+/// How a run ended; the process exit code. Documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// 0: outputs written (refresh: published, with changes); nothing needs attention.
+    Success,
+    /// 1: failed; the message names the input, URL or output. A refresh keeps the previous `out/`.
+    Failure,
+    /// 2: bad usage (clap's own code for argument errors).
+    Usage,
+    /// 3: outputs written, but inputs were skipped, rows rejected or a dataset is incomplete.
+    Warnings,
+    /// 4: refresh published, and nothing changed since the previous run.
+    NoChanges,
+    /// 5: refresh not run: another refresh holds the lock.
+    Locked,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(match status {
+            Status::Success => 0,
+            Status::Failure => 1,
+            Status::Usage => 2,
+            Status::Warnings => 3,
+            Status::NoChanges => 4,
+            Status::Locked => 5,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "attackmap",
+    version,
+    about = "ETL for MITRE ATT&CK mappings from the Mappings Explorer"
+)]
+pub struct Cli {
+    /// Logs on stderr: human-readable, or one JSON object per line for log collectors.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ATTACKMAP_LOG_FORMAT",
+        default_value = "human"
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the normalized, deduplicated mapping table from pages and mapping files.
+    Build {
+        /// Files or directories (walked recursively), recognized by content: technique, framework,
+        /// all-data and capability pages, and mapping JSON files.
+        #[arg(long = "input", short = 'i', required = true, num_args = 1..)]
+        inputs: Vec<PathBuf>,
+        /// Directory for mappings.csv, mappings.parquet, report.json, stix/ and navigator/.
+        #[arg(long, short = 'o', default_value = "out")]
+        out: PathBuf,
+        /// ATT&CK STIX bundles (`enterprise-attack-16.1.json`, one per ATT&CK version and domain) that
+        /// resolve technique ids to ATT&CK's own attack-pattern objects in the STIX exports.
+        #[arg(long = "attack-stix", num_args = 1..)]
+        attack_stix: Vec<PathBuf>,
+        /// Output formats to write (repeat or comma-separate); the report is always written.
+        #[arg(long = "format", value_enum, value_delimiter = ',', default_values_t = Format::ALL.to_vec())]
+        formats: Vec<Format>,
+    },
+    /// Check STIX bundles and Navigator layers (files or directories) against attackmap's schemas.
+    /// Exit 0 when every one is valid, 1 otherwise.
+    Validate {
+        #[arg(required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+    },
+    /// Download the selected part of the site into raw/: technique index → technique pages →
+    /// framework pages → mapping files, with conditional requests.
+    Fetch {
+        #[command(flatten)]
+        fetch: FetchArgs,
+    },
+    /// The nightly job: fetch (unless --offline), build, export, validate, and publish atomically
+    /// into out/ with a manifest and the changes since the previous run.
+    Refresh {
+        #[command(flatten)]
+        fetch: FetchArgs,
+        /// Where the published outputs live (default out).
+        #[arg(long, env = "ATTACKMAP_OUT")]
+        out: Option<PathBuf>,
+        /// Build from what raw/ holds; request nothing.
+        #[arg(long, env = "ATTACKMAP_OFFLINE")]
+        offline: bool,
+        /// Publish even when some selected pages could not be fetched (default: fail, publish nothing).
+        #[arg(long, env = "ATTACKMAP_ALLOW_PARTIAL")]
+        allow_partial: bool,
+        /// ATT&CK STIX bundles, as for build.
+        #[arg(long = "attack-stix", env = "ATTACKMAP_ATTACK_STIX", value_delimiter = ',', num_args = 1..)]
+        attack_stix: Vec<PathBuf>,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Status> {
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Build {
+            inputs,
+            out,
+            attack_stix,
+            formats,
+        } => {
+            let attack = AttackCatalog::load(&attack_stix)?;
+            let mut build = pipeline::build(&inputs)?;
+            pipeline::write_outputs(&mut build, &formats, &attack, &out)?;
+            print!("{}", build.report.summary());
+            println!("wrote {} rows to {}", build.frame.height(), out.display());
+            for warning in build.report.export_warnings() {
+                eprintln!("attackmap: warning: {warning}");
+            }
+            Ok(if build.report.has_warnings() {
+                Status::Warnings
+            } else {
+                Status::Success
+            })
+        }
+        Command::Validate { paths } => run_validate(&paths),
+        Command::Fetch { fetch } => {
+            let file = ConfigFile::load(fetch.config.as_deref())?;
+            let fetcher = Fetcher::new(fetch.settings(&file)?, fetch.raw(&file))?;
+            let crawl = crawl::crawl(&fetcher, &fetch.selection(&file), &progress_bar());
+            let from_cache = crawl.fetched.iter().filter(|f| f.from_cache).count();
+            println!(
+                "fetched {} files into {} ({} unchanged, answered 304), {} datasets, {} failed",
+                crawl.fetched.len(),
+                fetcher.store.root.display(),
+                from_cache,
+                crawl.datasets.len(),
+                crawl.failures.len()
+            );
+            for failure in &crawl.failures {
+                eprintln!("attackmap: failed {}: {}", failure.url, failure.reason);
+            }
+            Ok(if crawl.failures.is_empty() {
+                Status::Success
+            } else {
+                Status::Failure
+            })
+        }
+        Command::Refresh {
+            fetch,
+            out,
+            offline,
+            allow_partial,
+            attack_stix,
+        } => {
+            let file = ConfigFile::load(fetch.config.as_deref())?;
+            let options = RefreshOptions {
+                fetch: if offline || file.offline == Some(true) {
+                    None
+                } else {
+                    Some(fetch.settings(&file)?)
+                },
+                selection: fetch.selection(&file),
+                raw: fetch.raw(&file),
+                out: out.or(file.out.clone()).unwrap_or_else(|| PathBuf::from("out")),
+                attack_stix: if attack_stix.is_empty() {
+                    file.attack_stix.clone().unwrap_or_default()
+                } else {
+                    attack_stix
+                },
+                allow_partial: allow_partial || file.allow_partial == Some(true),
+            };
+            match refresh::refresh(&options, &progress_bar()) {
+                Ok(done) => {
+                    println!(
+                        "published {} (run {}): {}",
+                        options.out.display(),
+                        done.manifest.run_id,
+                        done.changes.summary()
+                    );
+                    Ok(if done.warnings {
+                        Status::Warnings
+                    } else if done.changes.is_empty() {
+                        Status::NoChanges
+                    } else {
+                        Status::Success
+                    })
+                }
+                Err(RefreshError::Locked(e)) => {
+                    eprintln!("attackmap: {e}");
+                    Ok(Status::Locked)
+                }
+                Err(e) => {
+                    eprintln!(
+                        "attackmap: error: {e}\nattackmap: the previous {} is unchanged",
+                        options.out.display()
+                    );
+                    Ok(Status::Failure)
+                }
+            }
+        }
+    }
+}
+
+fn run_validate(paths: &[PathBuf]) -> anyhow::Result<Status> {
+    let checked = validate::validate_paths(paths)?;
+    let mut invalid = 0;
+    let mut recognized = 0;
+    for file in &checked {
+        let Some(kind) = file.kind else {
+            println!(
+                "skipped {}: neither a STIX bundle nor a Navigator layer",
+                file.path.display()
+            );
+            continue;
+        };
+        recognized += 1;
+        if file.problems.is_empty() {
+            println!("valid {} ({kind:?})", file.path.display());
+        } else {
+            invalid += 1;
+            println!("INVALID {} ({kind:?})", file.path.display());
+            for problem in &file.problems {
+                println!("  {problem}");
+            }
+        }
+    }
+    println!("{} valid, {invalid} invalid", recognized - invalid);
+    if recognized == 0 {
+        anyhow::bail!("no STIX bundle or Navigator layer found in {paths:?}");
+    }
+    Ok(if invalid == 0 { Status::Success } else { Status::Failure })
+}
+
+/// Logs to stderr: warnings and up by default, `RUST_LOG` to say more.
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("attackmap=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// A progress bar on a terminal; hidden in a pipe, a cron mail or a CI log.
+fn progress_bar() -> indicatif::ProgressBar {
+    if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}

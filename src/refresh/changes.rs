@@ -1,0 +1,216 @@
+//! What changed since the previously published table, by `mapping_id`: rows added, removed, and
+//! changed (with the columns that differ; `source`, where a row was read from, is not a change).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::sinks::{write_atomically, write_json};
+
+/// The columns that name a mapping in the change files, besides its id.
+const KEY_COLUMNS: &[&str] = &[
+    "framework",
+    "framework_version",
+    "attack_version",
+    "domain",
+    "capability_id",
+    "attack_object_id",
+    "mapping_type",
+    "score_category",
+];
+const IGNORED_COLUMNS: &[&str] = &["source"];
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub change: &'static str,
+    pub mapping_id: String,
+    pub key: BTreeMap<String, Option<String>>,
+    /// For `changed`: the columns whose values differ.
+    pub columns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Changes {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub changes: Vec<Change>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        if self.is_empty() {
+            "no changes".to_string()
+        } else {
+            format!(
+                "{} added, {} removed, {} changed",
+                self.added, self.removed, self.changed
+            )
+        }
+    }
+}
+
+/// Each row of a table as its values written out, keyed by `mapping_id`.
+fn rows_by_id(frame: &DataFrame) -> PolarsResult<BTreeMap<String, BTreeMap<String, String>>> {
+    let ids = frame.column("mapping_id")?.str()?.clone();
+    let mut rows: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for column in frame.columns() {
+        if IGNORED_COLUMNS.contains(&column.name().as_str()) {
+            continue;
+        }
+        let series = column.as_materialized_series();
+        for (index, id) in ids.iter().enumerate() {
+            let value = series.get(index)?;
+            let text = match value {
+                AnyValue::Null => String::new(),
+                AnyValue::String(s) => format!("s:{s}"),
+                other => format!("v:{other}"),
+            };
+            rows.entry(id.unwrap_or_default().to_string())
+                .or_default()
+                .insert(column.name().to_string(), text);
+        }
+    }
+    Ok(rows)
+}
+
+/// Compares the previous table (if any) with the new one.
+pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResult<Changes> {
+    let before = match previous {
+        Some(frame) => rows_by_id(frame)?,
+        None => BTreeMap::new(),
+    };
+    let after = rows_by_id(current)?;
+    let key_of = |row: &BTreeMap<String, String>| -> BTreeMap<String, Option<String>> {
+        KEY_COLUMNS
+            .iter()
+            .map(|c| {
+                let value = row.get(*c).and_then(|v| v.strip_prefix("s:")).map(String::from);
+                (c.to_string(), value)
+            })
+            .collect()
+    };
+    let mut changes = Changes::default();
+    for (id, row) in &after {
+        match before.get(id) {
+            None => {
+                changes.added += 1;
+                changes.changes.push(Change {
+                    change: "added",
+                    mapping_id: id.clone(),
+                    key: key_of(row),
+                    columns: Vec::new(),
+                });
+            }
+            Some(old) if old != row => {
+                let columns = row
+                    .iter()
+                    .filter(|(column, value)| old.get(*column) != Some(*value))
+                    .map(|(column, _)| column.clone())
+                    .collect();
+                changes.changed += 1;
+                changes.changes.push(Change {
+                    change: "changed",
+                    mapping_id: id.clone(),
+                    key: key_of(row),
+                    columns,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    for (id, row) in &before {
+        if !after.contains_key(id) {
+            changes.removed += 1;
+            changes.changes.push(Change {
+                change: "removed",
+                mapping_id: id.clone(),
+                key: key_of(row),
+                columns: Vec::new(),
+            });
+        }
+    }
+    changes
+        .changes
+        .sort_by(|a, b| (a.change, &a.mapping_id).cmp(&(b.change, &b.mapping_id)));
+    Ok(changes)
+}
+
+/// Writes `changes.json` and `changes.csv` (one line per change; changed columns `;`-separated).
+pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path) -> Result<()> {
+    write_json(json_path, changes)?;
+    let mut columns: Vec<Column> = vec![
+        Series::new(
+            "change".into(),
+            changes.changes.iter().map(|c| c.change).collect::<Vec<_>>(),
+        )
+        .into(),
+        Series::new(
+            "mapping_id".into(),
+            changes
+                .changes
+                .iter()
+                .map(|c| c.mapping_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .into(),
+    ];
+    for key in KEY_COLUMNS {
+        let values: Vec<Option<&str>> = changes.changes.iter().map(|c| c.key[*key].as_deref()).collect();
+        columns.push(Series::new((*key).into(), values).into());
+    }
+    columns.push(
+        Series::new(
+            "changed_columns".into(),
+            changes.changes.iter().map(|c| c.columns.join(";")).collect::<Vec<_>>(),
+        )
+        .into(),
+    );
+    let mut frame = DataFrame::new(changes.changes.len(), columns)?;
+    write_atomically(csv_path, |file| {
+        CsvWriter::new(file)
+            .include_header(true)
+            .with_line_terminator("\r\n".into())
+            .finish(&mut frame)
+            .map_err(|e| e.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MappingRow;
+
+    fn row(capability: &str, comment: &str) -> MappingRow {
+        MappingRow {
+            framework: "nist_800_53".into(),
+            framework_version: "rev5".into(),
+            attack_version: "16.1".into(),
+            domain: "enterprise".into(),
+            capability_id: Some(capability.into()),
+            attack_object_id: Some("T1562".into()),
+            comments: vec![comment.into()],
+            source: format!("{capability}.html"),
+            occurrences: 1,
+            ..MappingRow::default()
+        }
+    }
+
+    #[test]
+    fn added_removed_and_changed_rows_are_found_by_mapping_id() {
+        let before = crate::table::to_dataframe(&[row("AC-01", "same"), row("AC-02", "old")]).unwrap();
+        let after = crate::table::to_dataframe(&[row("AC-02", "new"), row("AC-03", "x")]).unwrap();
+        let changes = compare(Some(&before), &after).unwrap();
+        assert_eq!((changes.added, changes.removed, changes.changed), (1, 1, 1));
+        let changed = changes.changes.iter().find(|c| c.change == "changed").unwrap();
+        assert_eq!(changed.columns, ["comments"]);
+        assert!(compare(Some(&after), &after).unwrap().is_empty());
+    }
+}

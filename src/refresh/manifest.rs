@@ -1,0 +1,164 @@
+//! `out/manifest.json`: what a run read, made and how long each stage took. The one output that differs
+//! between runs on the same input (run id, times), which is why those facts live here and not in rows.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use serde::Serialize;
+
+use super::{Changes, RefreshOptions, MANIFEST};
+use crate::error::Result;
+use crate::fs::{rfc3339, sha256_hex};
+use crate::pipeline::Build;
+use crate::sinks::write_json;
+use crate::sources::http::crawl::{Crawl, Selection};
+use crate::sources::http::raw_store::{RawStore, Sidecar};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub run_id: String,
+    pub tool: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub selection: Selection,
+    pub base_url: Option<String>,
+    pub offline: bool,
+    pub inputs: Vec<InputEntry>,
+    pub datasets: Vec<DatasetEntry>,
+    pub outputs: Vec<OutputEntry>,
+    pub changes: ChangeCounts,
+    pub durations_ms: BTreeMap<String, u128>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InputEntry {
+    pub path: String,
+    pub url: Option<String>,
+    pub sha256: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// True when this run did not download it: answered 304, or an offline run.
+    pub from_cache: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetEntry {
+    pub dataset: String,
+    pub source_kind: String,
+    pub source_rows: usize,
+    pub mappings: usize,
+    pub repeats_collapsed: usize,
+    pub non_mappable: usize,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputEntry {
+    pub path: String,
+    pub sha256: String,
+    /// Rows of a table, objects of a bundle, techniques of a layer, changes of a change file.
+    pub items: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChangeCounts {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+}
+
+impl Manifest {
+    pub fn start(started: SystemTime, options: &RefreshOptions) -> Manifest {
+        Manifest {
+            run_id: uuid::Uuid::new_v4().to_string(),
+            tool: format!("attackmap {}", env!("CARGO_PKG_VERSION")),
+            started_at: rfc3339(started),
+            finished_at: String::new(),
+            selection: options.selection.clone(),
+            base_url: options.fetch.as_ref().map(|f| f.base_url.to_string()),
+            offline: options.fetch.is_none(),
+            inputs: Vec::new(),
+            datasets: Vec::new(),
+            outputs: Vec::new(),
+            changes: ChangeCounts::default(),
+            durations_ms: BTreeMap::new(),
+        }
+    }
+
+    pub fn stage(&mut self, name: &str, started: Instant) {
+        self.durations_ms
+            .insert(name.to_string(), started.elapsed().as_millis());
+    }
+
+    /// Fills in inputs, datasets, outputs and changes, and writes the manifest into `staging`.
+    pub fn finish(&mut self, build: &Build, crawl: &Crawl, changes: &Changes, staging: &Path) -> Result<()> {
+        let fetched: BTreeMap<&Path, _> = crawl.fetched.iter().map(|f| (f.path.as_path(), f)).collect();
+        for input in &build.inputs {
+            let path = Path::new(input);
+            let sidecar: Option<Sidecar> = std::fs::read(RawStore::sidecar_of(path))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+            let sha256 = std::fs::read(path).map(|b| sha256_hex(&b)).unwrap_or_default();
+            self.inputs.push(InputEntry {
+                path: input.clone(),
+                url: sidecar.as_ref().map(|s| s.url.clone()),
+                sha256,
+                etag: sidecar.as_ref().and_then(|s| s.etag.clone()),
+                last_modified: sidecar.as_ref().and_then(|s| s.last_modified.clone()),
+                from_cache: fetched.get(path).is_none_or(|f| f.from_cache),
+            });
+        }
+        self.datasets = build
+            .report
+            .datasets
+            .iter()
+            .map(|d| DatasetEntry {
+                dataset: d.dataset.clone(),
+                source_kind: d.source.source_kind.as_str().to_string(),
+                source_rows: d.counts.source_rows,
+                mappings: d.counts.mappings,
+                repeats_collapsed: d.counts.repeats_collapsed,
+                non_mappable: d.counts.non_mappable,
+                complete: d.complete,
+            })
+            .collect();
+        let mut items: BTreeMap<String, usize> = BTreeMap::new();
+        items.insert(crate::pipeline::CSV_FILE.into(), build.frame.height());
+        items.insert(crate::pipeline::PARQUET_FILE.into(), build.frame.height());
+        items.insert(super::CHANGES_JSON.into(), changes.changes.len());
+        items.insert(super::CHANGES_CSV.into(), changes.changes.len());
+        for bundle in &build.report.exports.stix {
+            items.insert(format!("{}/{}", crate::pipeline::STIX_DIR, bundle.file), bundle.objects);
+        }
+        for layer in &build.report.exports.navigator {
+            items.insert(
+                format!("{}/{}", crate::pipeline::NAVIGATOR_DIR, layer.file),
+                layer.techniques,
+            );
+        }
+        for file in crate::sources::discover(&[staging.to_path_buf()])? {
+            let relative = file
+                .strip_prefix(staging)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .into_owned();
+            let bytes = std::fs::read(&file).map_err(|source| crate::error::Error::ReadInput {
+                path: file.clone(),
+                source,
+            })?;
+            self.outputs.push(OutputEntry {
+                items: items.get(&relative).copied(),
+                path: relative,
+                sha256: sha256_hex(&bytes),
+            });
+        }
+        self.changes = ChangeCounts {
+            added: changes.added,
+            removed: changes.removed,
+            changed: changes.changed,
+        };
+        self.finished_at = rfc3339(SystemTime::now());
+        write_json(&staging.join(MANIFEST), self)
+    }
+}

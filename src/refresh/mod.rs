@@ -1,0 +1,161 @@
+//! The nightly refresh: fetch (unless offline) → build → export → validate → compare → publish.
+//!
+//! Everything is written into a staging directory beside `out/`, validated there, then swapped into
+//! place with one atomic rename (Linux `renameat2(RENAME_EXCHANGE)`), so a failed or killed run leaves
+//! the previous `out/` exactly as it was. A lock file beside `out/` keeps runs from overlapping.
+
+mod changes;
+mod lock;
+mod manifest;
+mod publish;
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use polars::prelude::{DataFrame, ParquetReader, SerReader};
+
+use crate::error::Error;
+use crate::pipeline::{self, Format};
+use crate::sources::attack_stix::AttackCatalog;
+use crate::sources::http::crawl::{self, Crawl, Selection};
+use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
+pub use changes::Changes;
+pub use lock::{Lock, LockError};
+pub use manifest::Manifest;
+
+/// What a refresh needs to know.
+pub struct RefreshOptions {
+    /// `None`: offline, build from what `raw/` holds.
+    pub fetch: Option<FetchSettings>,
+    pub selection: Selection,
+    pub raw: PathBuf,
+    pub out: PathBuf,
+    pub attack_stix: Vec<PathBuf>,
+    /// Publish even when some selected page could not be fetched (default: fail, publish nothing).
+    pub allow_partial: bool,
+}
+
+/// How a refresh ended without failing.
+#[derive(Debug)]
+pub struct Refreshed {
+    pub changes: Changes,
+    /// Inputs skipped, rows rejected, incomplete datasets, or (with `allow_partial`) fetch failures.
+    pub warnings: bool,
+    pub manifest: Manifest,
+}
+
+/// Why a refresh failed; the previous `out/` is intact in every case.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error("{} of the selected pages could not be fetched; nothing was published:\n{}", .0.len(), list_failures(.0))]
+    Incomplete(Vec<FetchFailure>),
+    #[error("the exports failed validation; nothing was published:\n{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+fn list_failures(failures: &[FetchFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("  {}: {}", f.url, f.reason))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The file beside `out/` that keeps runs from overlapping (`out.lock`).
+pub fn lock_path(out: &Path) -> PathBuf {
+    sibling(out, ".lock")
+}
+
+fn sibling(out: &Path, suffix: &str) -> PathBuf {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    out.with_file_name(format!("{name}{suffix}"))
+}
+
+pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> Result<Refreshed, RefreshError> {
+    let started = SystemTime::now();
+    let _lock = Lock::acquire(&lock_path(&options.out))?;
+    publish::remove_stale_staging(&options.out);
+    let mut manifest = Manifest::start(started, options);
+
+    let clock = Instant::now();
+    let mut crawl = Crawl::default();
+    if let Some(settings) = &options.fetch {
+        let fetcher = Fetcher::new(settings.clone(), options.raw.clone())?;
+        crawl = crawl::crawl(&fetcher, &options.selection, progress);
+        tracing::info!(
+            fetched = crawl.fetched.len(),
+            from_cache = crawl.fetched.iter().filter(|f| f.from_cache).count(),
+            failed = crawl.failures.len(),
+            "fetched"
+        );
+        if !crawl.failures.is_empty() && !options.allow_partial {
+            return Err(RefreshError::Incomplete(crawl.failures));
+        }
+    }
+    manifest.stage("fetch", clock);
+
+    let clock = Instant::now();
+    let attack = AttackCatalog::load(&options.attack_stix)?;
+    let selection = options.selection.clone();
+    let mut build = pipeline::build_selected(std::slice::from_ref(&options.raw), &|d| selection.includes(d))?;
+    manifest.stage("build", clock);
+
+    let clock = Instant::now();
+    let staging = sibling(&options.out, &format!(".staging-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    pipeline::write_outputs(&mut build, Format::ALL, &attack, &staging)?;
+    manifest.stage("export", clock);
+
+    let clock = Instant::now();
+    let problems = validation_problems(&staging)?;
+    if !problems.is_empty() {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(RefreshError::Invalid(problems));
+    }
+    manifest.stage("validate", clock);
+
+    let clock = Instant::now();
+    let previous = previous_table(&options.out);
+    let changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    changes::write(&changes, &staging.join(CHANGES_JSON), &staging.join(CHANGES_CSV))?;
+    manifest.stage("changes", clock);
+
+    manifest.finish(&build, &crawl, &changes, &staging)?;
+    let clock = Instant::now();
+    publish::swap_into_place(&staging, &options.out)?;
+    manifest.stage("publish", clock);
+    let warnings = build.report.has_warnings() || !crawl.failures.is_empty();
+    Ok(Refreshed {
+        changes,
+        warnings,
+        manifest,
+    })
+}
+
+pub const CHANGES_JSON: &str = "changes.json";
+pub const CHANGES_CSV: &str = "changes.csv";
+pub const MANIFEST: &str = "manifest.json";
+
+fn validation_problems(staging: &Path) -> Result<String, Error> {
+    let checked =
+        crate::validate::validate_paths(&[staging.join(pipeline::STIX_DIR), staging.join(pipeline::NAVIGATOR_DIR)])?;
+    Ok(checked
+        .iter()
+        .filter(|c| !c.problems.is_empty())
+        .map(|c| format!("  {}: {}", c.path.display(), c.problems.join("; ")))
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// The table the previous run published, if there is one and it reads.
+fn previous_table(out: &Path) -> Option<DataFrame> {
+    let file = std::fs::File::open(out.join(pipeline::PARQUET_FILE)).ok()?;
+    ParquetReader::new(file).finish().ok()
+}

@@ -1,0 +1,330 @@
+//! Fetching from the Mappings Explorer site: a polite, resilient HTTP client over the raw store.
+//!
+//! At most `concurrency` requests in flight and at most `requests_per_second` started; each request
+//! times out; connection errors, time-outs, truncated bodies, 5xx and 429 are retried with exponential
+//! backoff and jitter (a 429's or 503's `Retry-After` is honoured); bodies are capped; conditional
+//! requests (`If-None-Match`, `If-Modified-Since`) keep the stored copy on 304. Only the configured
+//! host is ever requested: a redirect elsewhere is refused.
+
+pub mod crawl;
+pub mod raw_store;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::blocking::Client;
+use reqwest::header::{HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use raw_store::{RawStore, Sidecar};
+
+/// How the client behaves; every field has a flag, an `ATTACKMAP_*` variable and a config key.
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    /// The site root, ending in `/`.
+    pub base_url: Url,
+    pub concurrency: usize,
+    pub requests_per_second: f64,
+    pub timeout: Duration,
+    pub retries: u32,
+    /// The first retry waits about this long; each next one twice as long (with ±50 % jitter).
+    pub backoff: Duration,
+    pub max_body_bytes: u64,
+}
+
+pub const USER_AGENT: &str = concat!(
+    "attackmap/",
+    env!("CARGO_PKG_VERSION"),
+    " (ATT&CK mappings ETL; nightly refresh of the Mappings Explorer)"
+);
+/// The longest `Retry-After` honoured; a server asking for more fails the request.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// Where one fetched file came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fetched {
+    pub url: String,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// True when the server answered 304 and the stored copy was kept.
+    pub from_cache: bool,
+    pub attempts: u32,
+}
+
+/// A URL that could not be fetched, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FetchFailure {
+    pub url: String,
+    pub reason: String,
+}
+
+/// The client, its raw store and its politeness state.
+pub struct Fetcher {
+    client: Client,
+    settings: FetchSettings,
+    pub store: RawStore,
+    next_start: Mutex<Instant>,
+}
+
+enum Attempt {
+    Done(Fetched),
+    Retry { reason: String, wait: Option<Duration> },
+    Fail(String),
+}
+
+impl Fetcher {
+    pub fn new(settings: FetchSettings, raw: PathBuf) -> Result<Fetcher> {
+        let base = settings.base_url.clone();
+        let client = Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() < 5 && same_origin(attempt.url(), &base) {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
+            .build()
+            .map_err(|e| Error::Fetch {
+                url: settings.base_url.to_string(),
+                reason: format!("building the HTTP client: {e}"),
+            })?;
+        Ok(Fetcher {
+            client,
+            settings,
+            store: RawStore { root: raw },
+            next_start: Mutex::new(Instant::now()),
+        })
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.settings.base_url
+    }
+
+    /// The URL of a site path on the configured host.
+    pub fn url_of(&self, site_path: &str) -> String {
+        format!("{}{site_path}", self.settings.base_url)
+    }
+
+    /// Fetches site paths with at most `concurrency` in flight; results in the order of `paths`.
+    pub fn fetch_all(&self, paths: &[String], progress: &indicatif::ProgressBar) -> Vec<Result<Fetched, FetchFailure>> {
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<Fetched, FetchFailure>>>> = Mutex::new(vec![None; paths.len()]);
+        std::thread::scope(|scope| {
+            for _ in 0..self.settings.concurrency.max(1).min(paths.len().max(1)) {
+                scope.spawn(|| loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = paths.get(index) else { break };
+                    let result = self.fetch(path);
+                    progress.inc(1);
+                    results.lock().expect("no worker panics")[index] = Some(result);
+                });
+            }
+        });
+        results
+            .into_inner()
+            .expect("no worker panics")
+            .into_iter()
+            .map(|r| r.expect("every path was fetched"))
+            .collect()
+    }
+
+    /// Fetches one site path into the raw store, retrying what may pass on a second try.
+    pub fn fetch(&self, site_path: &str) -> Result<Fetched, FetchFailure> {
+        let url = self.url_of(site_path);
+        let fail = |reason: String| FetchFailure {
+            url: url.clone(),
+            reason,
+        };
+        let mut last_reason = String::new();
+        for attempt in 1..=self.settings.retries + 1 {
+            self.wait_for_turn();
+            match self.attempt(site_path, &url, attempt) {
+                Attempt::Done(fetched) => return Ok(fetched),
+                Attempt::Fail(reason) => return Err(fail(reason)),
+                Attempt::Retry { reason, wait } => {
+                    tracing::warn!(url, attempt, reason, "retrying");
+                    if attempt <= self.settings.retries {
+                        std::thread::sleep(wait.unwrap_or_else(|| self.backoff(attempt)));
+                    }
+                    last_reason = reason;
+                }
+            }
+        }
+        Err(fail(format!(
+            "gave up after {} attempts: {last_reason}",
+            self.settings.retries + 1
+        )))
+    }
+
+    fn attempt(&self, site_path: &str, url: &str, attempt: u32) -> Attempt {
+        let stored = self.store.stored(site_path);
+        let mut request = self.client.get(url);
+        if let Some((_, sidecar)) = &stored {
+            if let Some(etag) = &sidecar.etag {
+                request = request.header(IF_NONE_MATCH, etag);
+            }
+            if let Some(modified) = &sidecar.last_modified {
+                request = request.header(IF_MODIFIED_SINCE, modified);
+            }
+        }
+        let response = match request.send() {
+            Ok(response) => response,
+            Err(e) if e.is_redirect() => return Attempt::Fail(format!("redirect refused: {e}")),
+            Err(e) => {
+                return Attempt::Retry {
+                    reason: describe(&e),
+                    wait: None,
+                }
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        match status {
+            StatusCode::NOT_MODIFIED => match stored {
+                Some((path, sidecar)) => Attempt::Done(Fetched {
+                    url: url.to_string(),
+                    path,
+                    sha256: sidecar.sha256,
+                    etag: sidecar.etag,
+                    last_modified: sidecar.last_modified,
+                    from_cache: true,
+                    attempts: attempt,
+                }),
+                None => Attempt::Fail("304 Not Modified for a request that was not conditional".into()),
+            },
+            s if s.is_success() => match self.read_body(response) {
+                Ok(body) => self.keep(site_path, url, &body, &headers, attempt),
+                Err(reason) => Attempt::Retry { reason, wait: None },
+            },
+            s if s.is_redirection() => Attempt::Fail(format!(
+                "HTTP {s}: redirect to {} refused: it leaves {}",
+                header(&headers, LOCATION).unwrap_or_default(),
+                self.settings.base_url
+            )),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => match retry_after(&headers) {
+                Some(wait) if wait > MAX_RETRY_AFTER => Attempt::Fail(format!(
+                    "HTTP {status} with Retry-After {}s: longer than we wait",
+                    wait.as_secs()
+                )),
+                wait => Attempt::Retry {
+                    reason: format!("HTTP {status}"),
+                    wait,
+                },
+            },
+            s if s.is_server_error() => Attempt::Retry {
+                reason: format!("HTTP {s}"),
+                wait: None,
+            },
+            s => Attempt::Fail(format!("HTTP {s}")),
+        }
+    }
+
+    fn read_body(&self, response: reqwest::blocking::Response) -> Result<Vec<u8>, String> {
+        let cap = self.settings.max_body_bytes;
+        if response.content_length().is_some_and(|length| length > cap) {
+            return Err(format!("body larger than the cap of {cap} bytes"));
+        }
+        let mut body = Vec::new();
+        response
+            .take(cap + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| format!("reading the body: {e}"))?;
+        if body.len() as u64 > cap {
+            return Err(format!("body larger than the cap of {cap} bytes"));
+        }
+        Ok(body)
+    }
+
+    fn keep(&self, site_path: &str, url: &str, body: &[u8], headers: &HeaderMap, attempt: u32) -> Attempt {
+        let sidecar = Sidecar {
+            url: url.to_string(),
+            etag: header(headers, ETAG),
+            last_modified: header(headers, LAST_MODIFIED),
+            sha256: crate::fs::sha256_hex(body),
+            fetched_at: crate::fs::rfc3339(SystemTime::now()),
+        };
+        match self.store.store(site_path, body, &sidecar) {
+            Ok(path) => Attempt::Done(Fetched {
+                url: url.to_string(),
+                path,
+                sha256: sidecar.sha256,
+                etag: sidecar.etag,
+                last_modified: sidecar.last_modified,
+                from_cache: false,
+                attempts: attempt,
+            }),
+            Err(e) => Attempt::Fail(e.to_string()),
+        }
+    }
+
+    /// Waits until the rate limit lets the next request start.
+    fn wait_for_turn(&self) {
+        let interval = Duration::from_secs_f64(1.0 / self.settings.requests_per_second.max(0.001));
+        let start = {
+            let mut next = self.next_start.lock().expect("no worker panics");
+            let start = (*next).max(Instant::now());
+            *next = start + interval;
+            start
+        };
+        std::thread::sleep(start.saturating_duration_since(Instant::now()));
+    }
+
+    /// Exponential backoff with ±50 % jitter: about `backoff`, then twice that, and so on.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.settings.backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
+        Duration::from_secs_f64(base * (0.5 + jitter()))
+    }
+}
+
+/// A number in [0, 1) that differs between calls: enough to spread retries, not for secrets.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn same_origin(url: &Url, base: &Url) -> bool {
+    url.scheme() == base.scheme()
+        && url.host_str() == base.host_str()
+        && url.port_or_known_default() == base.port_or_known_default()
+}
+
+fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(String::from)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form falls back to our own backoff).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    header(headers, RETRY_AFTER)?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+fn describe(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "timed out".to_string()
+    } else if error.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}

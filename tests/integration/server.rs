@@ -1,0 +1,183 @@
+//! A small HTTP/1.1 server on 127.0.0.1 for the fetch tests: serves directories (an overlay first),
+//! answers conditional requests with 304, and plays scripted faults per path.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the server does instead of answering normally.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    Status(u16),
+    TooManyRequests {
+        retry_after_seconds: u64,
+    },
+    /// Waits this long before answering (longer than the client's time-out).
+    Hang(Duration),
+    /// Announces the whole body but sends half of it, then closes.
+    TruncatedBody,
+    RedirectTo(String),
+}
+
+/// One request the server saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub conditional: bool,
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    roots: Vec<PathBuf>,
+    overrides: HashMap<String, Vec<u8>>,
+    once: HashMap<String, VecDeque<Fault>>,
+    always: HashMap<String, Fault>,
+    seen: Vec<Seen>,
+}
+
+pub struct TestServer {
+    pub base_url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl TestServer {
+    /// Serves `roots` (first match wins) on a free port of 127.0.0.1.
+    pub fn serving(roots: &[PathBuf]) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+        let base_url = format!("http://{}/", listener.local_addr().unwrap());
+        let state = Arc::new(Mutex::new(State {
+            roots: roots.to_vec(),
+            ..State::default()
+        }));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let state = Arc::clone(&shared);
+                std::thread::spawn(move || answer(stream, &state));
+            }
+        });
+        TestServer { base_url, state }
+    }
+
+    /// The next requests of `path` (`attack/…/T1562/`) meet these faults, one each, then normal answers.
+    pub fn fail_next(&self, path: &str, faults: Vec<Fault>) {
+        self.state.lock().unwrap().once.insert(path.to_string(), faults.into());
+    }
+
+    /// Every request of `path` meets this fault.
+    pub fn fail_always(&self, path: &str, fault: Fault) {
+        self.state.lock().unwrap().always.insert(path.to_string(), fault);
+    }
+
+    /// Serves these bytes at `path` instead of the file.
+    pub fn replace(&self, path: &str, body: Vec<u8>) {
+        self.state.lock().unwrap().overrides.insert(path.to_string(), body);
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().seen.clone()
+    }
+
+    pub fn forget_seen(&self) {
+        self.state.lock().unwrap().seen.clear();
+    }
+}
+
+fn answer(mut stream: TcpStream, state: &Mutex<State>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let mut if_none_match = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("if-none-match") {
+                if_none_match = Some(value.trim().to_string());
+            }
+        }
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches('/')
+        .to_string();
+
+    let (fault, body) = {
+        let mut state = state.lock().unwrap();
+        let fault = match state.once.get_mut(&path).and_then(VecDeque::pop_front) {
+            Some(fault) => Some(fault),
+            None => state.always.get(&path).cloned(),
+        };
+        let body = state.overrides.get(&path).cloned().or_else(|| {
+            let relative = if path.is_empty() || path.ends_with('/') {
+                format!("{path}index.html")
+            } else {
+                path.clone()
+            };
+            state
+                .roots
+                .iter()
+                .find_map(|root| std::fs::read(root.join(&relative)).ok())
+        });
+        (fault, body)
+    };
+    let etag = body.as_ref().map(|b| format!("\"{:x}-{}\"", fnv(b), b.len()));
+    let status = match (&fault, &body) {
+        (Some(Fault::Status(code)), _) => *code,
+        (Some(Fault::TooManyRequests { .. }), _) => 429,
+        (Some(Fault::RedirectTo(_)), _) => 302,
+        (_, None) => 404,
+        (Some(Fault::TruncatedBody), Some(_)) => 200,
+        (_, Some(_)) if if_none_match.is_some() && if_none_match == etag => 304,
+        _ => 200,
+    };
+    state.lock().unwrap().seen.push(Seen {
+        path: path.clone(),
+        conditional: if_none_match.is_some(),
+        status,
+    });
+
+    let mut head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+    match &fault {
+        Some(Fault::Hang(duration)) => std::thread::sleep(*duration),
+        Some(Fault::TooManyRequests { retry_after_seconds }) => {
+            head.push_str(&format!("Retry-After: {retry_after_seconds}\r\n"))
+        }
+        Some(Fault::RedirectTo(location)) => head.push_str(&format!("Location: {location}\r\n")),
+        _ => {}
+    }
+    let body = match status {
+        200 => body.unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    if let Some(etag) = &etag {
+        head.push_str(&format!(
+            "ETag: {etag}\r\nLast-Modified: Sat, 01 Nov 2025 00:00:00 GMT\r\n"
+        ));
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let sent = match fault {
+        Some(Fault::TruncatedBody) => &body[..body.len() / 2],
+        _ => &body[..],
+    };
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(sent);
+    let _ = stream.flush();
+}
+
+/// FNV-1a: a content tag for ETags.
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
+}
