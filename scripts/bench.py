@@ -60,6 +60,57 @@ def main():
             f"{name}: median {statistics.median(walls):.3f} s (min {min(walls):.3f} s), "
             f"peak RSS max {max(peaks):.0f} MiB [target: {target}]"
         )
+    bench_refresh_and_fetch(binary, runs)
+
+
+def bench_refresh_and_fetch(binary, runs):
+    """`refresh --offline` on the whole snapshot, and `fetch` from a local server serving it."""
+    attack = sorted(glob.glob(os.path.join(SITE, "..", "attack", "*-attack-*.json")))
+    with tempfile.TemporaryDirectory() as work:
+        out = os.path.join(work, "out")
+        walls, peaks = [], []
+        for run in range(1, runs + 1):
+            start = time.perf_counter()
+            child = subprocess.run(
+                [binary, "refresh", "--offline", "--raw", SITE, "--out", out, "--attack-stix", *attack],
+                capture_output=True,
+                env={**os.environ, "CI": "true"},
+            )
+            walls.append(time.perf_counter() - start)
+            peaks.append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+            if child.returncode not in (0, 4):
+                sys.exit(f"refresh exited with {child.returncode}: {child.stderr.decode()[-2000:]}")
+        print(
+            f"refresh --offline (build, all formats, validate, changes, publish): median "
+            f"{statistics.median(walls):.3f} s (min {min(walls):.3f} s), peak RSS {max(peaks):.0f} MiB"
+        )
+
+        server = subprocess.Popen(
+            [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "0", "--directory", SITE],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            line = server.stdout.readline()  # "Serving HTTP on 127.0.0.1 port 12345 (...)"
+            port = int(line.split(" port ")[1].split()[0])
+            base = f"http://127.0.0.1:{port}/"
+            for label, extra in [("default politeness (4 in flight, 8 req/s)", []),
+                                 ("rate limit lifted (4 in flight)", ["--rate-limit", "100000"])]:
+                raw = tempfile.mkdtemp(dir=work)
+                start = time.perf_counter()
+                child = subprocess.run([binary, "fetch", "--base-url", base, "--raw", raw, *extra],
+                                       capture_output=True, text=True, env={**os.environ, "CI": "true"})
+                seconds = time.perf_counter() - start
+                pages = sum(len([f for f in fs if not f.startswith(".")]) for _, _, fs in os.walk(raw))
+                print(f"fetch from a local server, {label}: {pages} files in {seconds:.1f} s = "
+                      f"{pages / seconds:.1f} files/s (exit {child.returncode})")
+                start = time.perf_counter()
+                subprocess.run([binary, "fetch", "--base-url", base, "--raw", raw, *extra],
+                               capture_output=True, env={**os.environ, "CI": "true"})
+                print(f"  again, every answer 304: {time.perf_counter() - start:.1f} s")
+        finally:
+            server.terminate()
 
 
 if __name__ == "__main__":

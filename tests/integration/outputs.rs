@@ -16,7 +16,21 @@ fn two_builds_of_the_same_input_are_byte_identical() {
     reversed.reverse();
     let second = build(&reversed);
     first.assert_succeeded();
-    for file in ["mappings.csv", "mappings.parquet", "report.json"] {
+    let mut files = vec![
+        "mappings.csv".to_string(),
+        "mappings.parquet".into(),
+        "report.json".into(),
+    ];
+    for dir in ["stix", "navigator"] {
+        let mut names: Vec<String> = std::fs::read_dir(first.file(dir))
+            .unwrap()
+            .map(|e| format!("{dir}/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        names.sort();
+        assert!(!names.is_empty(), "{dir} has exports");
+        files.extend(names);
+    }
+    for file in &files {
         assert_eq!(first.bytes(file), second.bytes(file), "{file} differs between runs");
     }
 }
