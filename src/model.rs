@@ -155,6 +155,15 @@ pub fn fingerprint(raw_parts: &[&str]) -> u64 {
     hasher.finish()
 }
 
+/// Rows grouped by dataset, in dataset order (the order of the table).
+pub fn by_dataset(rows: &[MappingRow]) -> std::collections::BTreeMap<DatasetKey, Vec<&MappingRow>> {
+    let mut groups: std::collections::BTreeMap<DatasetKey, Vec<&MappingRow>> = std::collections::BTreeMap::new();
+    for row in rows {
+        groups.entry(row.dataset()).or_default().push(row);
+    }
+    groups
+}
+
 /// The grain of the table: rows with equal keys are repeats of one mapping.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrainKey {

@@ -14,8 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::Result;
 use crate::frameworks::{self, FrameworkKind};
-use crate::model::{DatasetKey, MappingRow};
-use crate::sinks::stix::by_dataset;
+use crate::model::{by_dataset, DatasetKey, MappingRow};
 use crate::sinks::write_json;
 use crate::site;
 use crate::transforms::normalize::score_rank;

@@ -97,15 +97,15 @@ impl Report {
     pub fn export_warnings(&self) -> Vec<String> {
         let e = &self.exports;
         let mut warnings = Vec::new();
-        if e.attack_bundles.is_empty() && !e.stix.is_empty() {
-            warnings.push(
-                "no ATT&CK bundle given (--attack-stix): STIX attack-patterns are minimal stand-ins whose ids are attackmap's, not ATT&CK's".to_string(),
-            );
+        if e.attack_bundles.is_empty() {
+            if !e.stix.is_empty() {
+                warnings.push(
+                    "no ATT&CK bundle given (--attack-stix): STIX attack-patterns are minimal stand-ins whose ids are attackmap's, not ATT&CK's".to_string(),
+                );
+            }
+            return warnings;
         }
         for bundle in e.stix.iter().filter(|b| !b.techniques_not_in_attack.is_empty()) {
-            if e.attack_bundles.is_empty() {
-                continue;
-            }
             let listed: Vec<&str> = bundle
                 .techniques_not_in_attack
                 .iter()

@@ -37,7 +37,7 @@ pub struct BundleCounts {
 
 /// Writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel; counts in dataset order.
 pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path) -> Result<Vec<BundleCounts>> {
-    let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = by_dataset(rows).into_iter().collect();
+    let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
     datasets
         .par_iter()
         .map(|(dataset, dataset_rows)| {
@@ -49,15 +49,6 @@ pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path) -> Re
             Ok(counts)
         })
         .collect()
-}
-
-/// Rows grouped by dataset, in dataset order.
-pub fn by_dataset(rows: &[MappingRow]) -> BTreeMap<DatasetKey, Vec<&MappingRow>> {
-    let mut groups: BTreeMap<DatasetKey, Vec<&MappingRow>> = BTreeMap::new();
-    for row in rows {
-        groups.entry(row.dataset()).or_default().push(row);
-    }
-    groups
 }
 
 /// The bundle of one dataset.

@@ -47,14 +47,17 @@ static FRAMEWORK_ROOT: LazyLock<Regex> =
 
 pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::ProgressBar) -> Crawl {
     let mut crawl = Crawl::default();
-    let fetch_step = |paths: Vec<String>, crawl: &mut Crawl| -> Vec<(String, String)> {
+    // Fetches a step's paths; reads back the text only of the pages whose links lead further.
+    let fetch_step = |paths: Vec<String>, crawl: &mut Crawl, read_links: bool| -> Vec<(String, String)> {
         progress.inc_length(paths.len() as u64);
         let mut pages = Vec::new();
         for (path, result) in paths.iter().zip(fetcher.fetch_all(&paths, progress)) {
             match result {
                 Ok(fetched) => {
-                    let text = std::fs::read_to_string(&fetched.path).unwrap_or_default();
-                    pages.push((path.clone(), text));
+                    if read_links {
+                        let text = std::fs::read_to_string(&fetched.path).unwrap_or_default();
+                        pages.push((path.clone(), text));
+                    }
                     crawl.fetched.push(fetched);
                 }
                 Err(failure) => crawl.failures.push(failure),
@@ -69,13 +72,13 @@ pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::Pro
             indexes.push(format!("attack/attack-{version}/domain-{domain}/techniques/"));
         }
     }
-    let index_pages = fetch_step(indexes, &mut crawl);
+    let index_pages = fetch_step(indexes, &mut crawl, true);
     let technique_paths: BTreeSet<String> = index_pages
         .iter()
         .flat_map(|(path, html)| site_links(fetcher, path, html))
         .filter(|link| TECHNIQUE_PAGE.is_match(link))
         .collect();
-    let technique_pages = fetch_step(technique_paths.into_iter().collect(), &mut crawl);
+    let technique_pages = fetch_step(technique_paths.into_iter().collect(), &mut crawl, true);
 
     // Framework roots named by capability links, kept when their dataset is selected.
     let mut roots: BTreeMap<String, DatasetKey> = BTreeMap::new();
@@ -91,19 +94,19 @@ pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::Pro
     }
     crawl.datasets = roots.values().cloned().collect();
 
-    let landing_pages = fetch_step(roots.keys().cloned().collect(), &mut crawl);
+    let landing_pages = fetch_step(roots.keys().cloned().collect(), &mut crawl, true);
     let all_data: Vec<String> = landing_pages
         .iter()
         .filter(|(_, html)| html.contains("class=\"load-all\""))
         .map(|(root, _)| format!("{root}all-data.html"))
         .collect();
-    fetch_step(all_data, &mut crawl);
+    fetch_step(all_data, &mut crawl, false);
 
     let mapping_files: Vec<String> = roots
         .iter()
         .map(|(root, dataset)| mapping_file_path(root, dataset))
         .collect();
-    fetch_step(mapping_files, &mut crawl);
+    fetch_step(mapping_files, &mut crawl, false);
     crawl
 }
 
