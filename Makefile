@@ -11,7 +11,7 @@ ATTACK_BUNDLES := $(wildcard $(SHARED)/attack/*-attack-*.json)
 # shared crates, so building the binary alone would compile polars a second time.
 BIN := target/debug/attackmap
 
-.PHONY: run test lint unit check-outputs bench release clean bin
+.PHONY: run test lint unit check-outputs check-warehouse bench release clean bin
 
 ## run: build the sample in raw/ (offline) into out/
 run: bin
@@ -20,9 +20,10 @@ run: bin
 bin:
 	$(CARGO) build --all-targets --quiet
 
-## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, and the
-## exports checked by the reference clients (stix2-validator, mitreattack-python)
-test: lint unit check-outputs
+## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, the
+## exports checked by the reference clients (stix2-validator, mitreattack-python), and the warehouse
+## feed read by a real engine (DuckDB)
+test: lint unit check-outputs check-warehouse
 
 lint:
 	$(CARGO) fmt --check
@@ -49,6 +50,22 @@ check-outputs: $(VENV)/.requirements.stamp bin
 	else \
 		echo "check-outputs: $(SHARED)/site is absent, checking the fixtures' exports only"; \
 		$(VENV)/bin/python scripts/check_outputs.py $(CHECK_DIR)/fixtures; \
+	fi
+
+## check-warehouse: DuckDB reads the warehouse written by check-outputs (row counts, documented types,
+## partition pruning, the README's SQL), then replays three nightly refreshes and MERGEs the change feed
+check-warehouse: check-outputs
+	if [ -d $(SHARED)/site ]; then \
+		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/site --expect-rows \
+			--schema schemas/warehouse.schema.json --readme README.md --work target/check-warehouse \
+			--bin $(BIN) --merge-from $$(find $(SHARED)/site/data -name '*.json' | sort); \
+		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/fixtures \
+			--schema schemas/warehouse.schema.json --readme README.md; \
+	else \
+		echo "check-warehouse: $(SHARED)/site is absent, checking the fixtures' warehouse only"; \
+		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/fixtures \
+			--schema schemas/warehouse.schema.json --readme README.md --work target/check-warehouse \
+			--bin $(BIN) --merge-from tests/fixtures/mapping-files/*.json; \
 	fi
 
 ## bench: release build, then the whole ../shared/site snapshot timed (wall, peak memory)

@@ -18,6 +18,19 @@ pub enum FrameworkKind {
     Other,
 }
 
+impl FrameworkKind {
+    /// The kind as written in outputs (`security_stack`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FrameworkKind::Control => "control",
+            FrameworkKind::SecurityStack => "security_stack",
+            FrameworkKind::Vulnerability => "vulnerability",
+            FrameworkKind::Veris => "veris",
+            FrameworkKind::Other => "other",
+        }
+    }
+}
+
 /// One known framework.
 pub struct Framework {
     /// The mapping files' id (`nist_800_53`).

@@ -46,8 +46,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn rfc3339(instant: std::time::SystemTime) -> String {
     let since_epoch = instant.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let seconds = since_epoch.as_secs();
-    let days = (seconds / 86_400) as i32;
-    let date = crate::model::Date { days_since_epoch: days };
+    let date = crate::model::Date::of(instant);
     let in_day = seconds % 86_400;
     format!(
         "{date}T{:02}:{:02}:{:02}.{:03}Z",

@@ -77,6 +77,37 @@ impl Date {
     }
 }
 
+impl Date {
+    /// Reads ISO 8601 `YYYY-MM-DD`. `None` when it is not a real date.
+    pub fn from_iso(text: &str) -> Option<Date> {
+        let mut parts = text.trim().splitn(3, '-');
+        let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+        if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+            return None;
+        }
+        Date::from_us_date(&format!("{month}/{day}/{year}"))
+    }
+
+    /// The UTC date of an instant.
+    pub fn of(instant: std::time::SystemTime) -> Date {
+        let seconds = instant
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        Date {
+            days_since_epoch: (seconds / 86_400) as i32,
+        }
+    }
+}
+
+impl std::str::FromStr for Date {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Date, String> {
+        Date::from_iso(text).ok_or_else(|| format!("expected a date as YYYY-MM-DD, found {text:?}"))
+    }
+}
+
 impl std::fmt::Display for Date {
     /// ISO 8601: `YYYY-MM-DD`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -246,6 +277,9 @@ mod tests {
         assert_eq!(Date::from_us_date("2025-04-16"), None);
         assert_eq!(Date::from_us_date("2/29/2024").unwrap().to_string(), "2024-02-29");
         assert_eq!(Date::from_us_date("12/31/1969").unwrap().to_string(), "1969-12-31");
+        assert_eq!(Date::from_iso("2026-11-28").unwrap().to_string(), "2026-11-28");
+        assert_eq!(Date::from_iso("2026-02-30"), None);
+        assert_eq!(Date::from_iso("2026-1-28"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::model::{DatasetKey, MappingRow};
+use crate::sinks::csv::CsvOptions;
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::{self, Input, Outcome};
@@ -18,6 +19,7 @@ pub const PARQUET_FILE: &str = "mappings.parquet";
 pub const REPORT_FILE: &str = "report.json";
 pub const STIX_DIR: &str = "stix";
 pub const NAVIGATOR_DIR: &str = "navigator";
+pub const WAREHOUSE_DIR: &str = "warehouse";
 
 /// An output format `build` can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -26,10 +28,18 @@ pub enum Format {
     Parquet,
     Stix,
     Navigator,
+    /// `warehouse/`: the hive-partitioned Parquet dataset and its dimension tables.
+    Warehouse,
 }
 
 impl Format {
-    pub const ALL: &[Format] = &[Format::Csv, Format::Parquet, Format::Stix, Format::Navigator];
+    pub const ALL: &[Format] = &[
+        Format::Csv,
+        Format::Parquet,
+        Format::Stix,
+        Format::Navigator,
+        Format::Warehouse,
+    ];
 }
 
 /// The table and the report of how it was made.
@@ -143,12 +153,19 @@ pub fn build_from(inputs: &[Input], keep: &dyn Fn(&DatasetKey) -> bool) -> Resul
 }
 
 /// Writes every output into `out`, each file atomically: the table as CSV and Parquet, STIX bundles
-/// in `stix/`, Navigator layers in `navigator/`, and last the report, which lists the exports.
-/// Files of earlier runs that this run did not write are removed from `stix/` and `navigator/`.
-pub fn write_outputs(build: &mut Build, formats: &[Format], attack: &AttackCatalog, out: &Path) -> Result<()> {
+/// in `stix/`, Navigator layers in `navigator/`, the warehouse dataset in `warehouse/`, and last the
+/// report, which lists the exports. Files of earlier runs that this run did not write are removed
+/// from `stix/`, `navigator/` and the warehouse's tables (its change feed is kept).
+pub fn write_outputs(
+    build: &mut Build,
+    formats: &[Format],
+    attack: &AttackCatalog,
+    csv: CsvOptions,
+    out: &Path,
+) -> Result<()> {
     create_dir(out)?;
     if formats.contains(&Format::Csv) {
-        sinks::csv::write(&build.frame, &out.join(CSV_FILE))?;
+        sinks::csv::write(&build.frame, &out.join(CSV_FILE), csv)?;
     }
     if formats.contains(&Format::Parquet) {
         sinks::parquet::write(&build.frame, &out.join(PARQUET_FILE))?;
@@ -168,10 +185,16 @@ pub fn write_outputs(build: &mut Build, formats: &[Format], attack: &AttackCatal
         remove_others(&navigator_dir, layers.iter().map(|l| l.file.as_str()))?;
     }
 
+    let mut warehouse = Vec::new();
+    if formats.contains(&Format::Warehouse) {
+        warehouse = sinks::warehouse::write_all(&build.rows, &build.frame, attack, &out.join(WAREHOUSE_DIR))?;
+    }
+
     build.report.exports = Exports {
         attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
         stix: bundles,
         navigator: layers,
+        warehouse,
     };
     build.report.write(&out.join(REPORT_FILE))
 }

@@ -17,6 +17,8 @@ pub enum ColumnType {
     Boolean,
     /// Unsigned 32-bit integer.
     UInt32,
+    /// Signed 64-bit integer: what every warehouse reads (BigQuery and older Spark have no unsigned types).
+    Int64,
 }
 
 impl ColumnType {
@@ -27,6 +29,15 @@ impl ColumnType {
             ColumnType::Date => DataType::Date,
             ColumnType::Boolean => DataType::Boolean,
             ColumnType::UInt32 => DataType::UInt32,
+            ColumnType::Int64 => DataType::Int64,
+        }
+    }
+
+    /// The type a warehouse gets: unsigned integers widen to `Int64`, the rest is unchanged.
+    pub fn portable(self) -> ColumnType {
+        match self {
+            ColumnType::UInt32 => ColumnType::Int64,
+            other => other,
         }
     }
 
@@ -38,11 +49,13 @@ impl ColumnType {
             ColumnType::Date => "date",
             ColumnType::Boolean => "boolean",
             ColumnType::UInt32 => "uint32",
+            ColumnType::Int64 => "int64",
         }
     }
 }
 
-/// A column of the table.
+/// A column of the table (or of a warehouse table).
+#[derive(Debug, Clone, Copy)]
 pub struct Column {
     pub name: &'static str,
     pub column_type: ColumnType,
@@ -50,7 +63,7 @@ pub struct Column {
     pub description: &'static str,
 }
 
-const fn column(name: &'static str, column_type: ColumnType, nullable: bool, description: &'static str) -> Column {
+pub const fn column(name: &'static str, column_type: ColumnType, nullable: bool, description: &'static str) -> Column {
     Column {
         name,
         column_type,
@@ -60,6 +73,18 @@ const fn column(name: &'static str, column_type: ColumnType, nullable: bool, des
 }
 
 use ColumnType::{Boolean, Date as DateType, String as Text, StringList, UInt32};
+
+/// The grain of the table: the columns whose values name one mapping (`mapping_id` is their UUIDv5).
+pub const GRAIN_COLUMNS: &[&str] = &[
+    "framework",
+    "framework_version",
+    "attack_version",
+    "domain",
+    "capability_id",
+    "attack_object_id",
+    "mapping_type",
+    "score_category",
+];
 
 /// Every column, in output order.
 pub const COLUMNS: &[Column] = &[
@@ -90,6 +115,28 @@ pub const COLUMNS: &[Column] = &[
     column("occurrences", UInt32, false, "How many source rows collapsed into this one"),
 ];
 
+/// A `list<string>` column from one slice of strings per row (typed even when every list is empty).
+pub fn string_lists<'a>(name: &str, lists: impl Iterator<Item = &'a [String]>) -> PolarsResult<Series> {
+    let items: Vec<Series> = lists.map(|list| Series::new(PlSmallStr::EMPTY, list)).collect();
+    Series::new(name.into(), items).cast(&ColumnType::StringList.polars_dtype())
+}
+
+/// A frame whose columns are named and typed by their definitions: `values[i]` becomes `columns[i]`.
+pub fn frame_of(columns: &[Column], values: Vec<Series>) -> PolarsResult<DataFrame> {
+    assert_eq!(columns.len(), values.len(), "one series per column");
+    let height = values.first().map_or(0, |series| series.len());
+    let typed = columns
+        .iter()
+        .zip(values)
+        .map(|(column, series)| {
+            let mut series = series.cast(&column.column_type.polars_dtype())?;
+            series.rename(column.name.into());
+            Ok(series.into())
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(height, typed)
+}
+
 /// Builds the table from deduplicated rows, column by column.
 pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
     let text = |name: &str, get: &dyn Fn(&MappingRow) -> Option<&str>| -> polars::prelude::Column {
@@ -100,14 +147,7 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
             .cast(&DataType::Date)?
             .into())
     };
-    let references: Vec<Series> = rows
-        .iter()
-        .map(|r| Series::new(PlSmallStr::EMPTY, r.references.as_slice()))
-        .collect();
-    let mut references = Series::new("references".into(), references);
-    if references.dtype() != &ColumnType::StringList.polars_dtype() {
-        references = references.cast(&ColumnType::StringList.polars_dtype())?;
-    }
+    let references = string_lists("references", rows.iter().map(|r| r.references.as_slice()))?;
     let joined_comments: Vec<Option<String>> = rows
         .iter()
         .map(|r| (!r.comments.is_empty()).then(|| r.comments.join("\n\n")))

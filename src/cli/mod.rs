@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::model::Date;
 use crate::pipeline::{self, Format};
 use crate::refresh::{self, RefreshError, RefreshOptions};
+use crate::sinks::csv::CsvOptions;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::{crawl, Fetcher};
 use crate::validate;
@@ -89,6 +91,8 @@ pub enum Command {
         /// Output formats to write (repeat or comma-separate); the report is always written.
         #[arg(long = "format", value_enum, value_delimiter = ',', default_values_t = Format::ALL.to_vec())]
         formats: Vec<Format>,
+        #[command(flatten)]
+        csv: CsvArgs,
     },
     /// Check STIX bundles and Navigator layers (files or directories) against attackmap's schemas.
     /// Exit 0 when every one is valid, 1 otherwise.
@@ -119,7 +123,21 @@ pub enum Command {
         /// ATT&CK STIX bundles, as for build.
         #[arg(long = "attack-stix", env = "ATTACKMAP_ATTACK_STIX", value_delimiter = ',', num_args = 1..)]
         attack_stix: Vec<PathBuf>,
+        #[command(flatten)]
+        csv: CsvArgs,
+        /// The change feed partition to write, YYYY-MM-DD (default: today, UTC): for backfills.
+        #[arg(long, env = "ATTACKMAP_RUN_DATE")]
+        run_date: Option<Date>,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct CsvArgs {
+    /// Make the CSV files safe to open in Excel: a text cell starting with = + - @, a tab or a
+    /// carriage return gets a leading ', and the file a UTF-8 byte order mark. The default CSV is the
+    /// data unaltered.
+    #[arg(long, env = "ATTACKMAP_CSV_EXCEL_SAFE")]
+    csv_excel_safe: bool,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
@@ -130,10 +148,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             out,
             attack_stix,
             formats,
+            csv,
         } => {
             let attack = AttackCatalog::load(&attack_stix)?;
             let mut build = pipeline::build(&inputs)?;
-            pipeline::write_outputs(&mut build, &formats, &attack, &out)?;
+            let csv = CsvOptions {
+                excel_safe: csv.csv_excel_safe,
+            };
+            pipeline::write_outputs(&mut build, &formats, &attack, csv, &out)?;
             print!("{}", build.report.summary());
             println!("wrote {} rows to {}", build.frame.height(), out.display());
             for warning in build.report.export_warnings() {
@@ -174,6 +196,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             offline,
             allow_partial,
             attack_stix,
+            csv,
+            run_date,
         } => {
             let file = ConfigFile::load(fetch.config.as_deref())?;
             let options = RefreshOptions {
@@ -191,6 +215,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     attack_stix
                 },
                 allow_partial: allow_partial || file.allow_partial == Some(true),
+                csv: CsvOptions {
+                    excel_safe: csv.csv_excel_safe || file.csv_excel_safe == Some(true),
+                },
+                run_date: run_date.unwrap_or_else(|| Date::of(std::time::SystemTime::now())),
             };
             match refresh::refresh(&options, &progress_bar()) {
                 Ok(done) => {

@@ -78,6 +78,7 @@ pub struct ConfigFile {
     pub attack_stix: Option<Vec<PathBuf>>,
     pub allow_partial: Option<bool>,
     pub offline: Option<bool>,
+    pub csv_excel_safe: Option<bool>,
 }
 
 impl ConfigFile {

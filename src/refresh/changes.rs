@@ -8,19 +8,11 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::sinks::{write_atomically, write_json};
+use crate::sinks::csv::CsvOptions;
+use crate::sinks::write_json;
 
 /// The columns that name a mapping in the change files, besides its id.
-const KEY_COLUMNS: &[&str] = &[
-    "framework",
-    "framework_version",
-    "attack_version",
-    "domain",
-    "capability_id",
-    "attack_object_id",
-    "mapping_type",
-    "score_category",
-];
+use crate::table::GRAIN_COLUMNS as KEY_COLUMNS;
 const IGNORED_COLUMNS: &[&str] = &["source"];
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -38,6 +30,10 @@ pub struct Changes {
     pub removed: usize,
     pub changed: usize,
     pub changes: Vec<Change>,
+    /// Rows whose only difference is `source` (read from another file): not a change here, but the
+    /// warehouse's change feed carries them as updates, so a MERGE reproduces the table exactly.
+    #[serde(skip)]
+    pub source_only: Vec<String>,
 }
 
 impl Changes {
@@ -62,9 +58,6 @@ fn rows_by_id(frame: &DataFrame) -> PolarsResult<BTreeMap<String, BTreeMap<Strin
     let ids = frame.column("mapping_id")?.str()?.clone();
     let mut rows: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for column in frame.columns() {
-        if IGNORED_COLUMNS.contains(&column.name().as_str()) {
-            continue;
-        }
         let series = column.as_materialized_series();
         for (index, id) in ids.iter().enumerate() {
             let value = series.get(index)?;
@@ -110,11 +103,16 @@ pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResul
                 });
             }
             Some(old) if old != row => {
-                let columns = row
+                let columns: Vec<String> = row
                     .iter()
                     .filter(|(column, value)| old.get(*column) != Some(*value))
+                    .filter(|(column, _)| !IGNORED_COLUMNS.contains(&column.as_str()))
                     .map(|(column, _)| column.clone())
                     .collect();
+                if columns.is_empty() {
+                    changes.source_only.push(id.clone());
+                    continue;
+                }
                 changes.changed += 1;
                 changes.changes.push(Change {
                     change: "changed",
@@ -144,7 +142,7 @@ pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResul
 }
 
 /// Writes `changes.json` and `changes.csv` (one line per change; changed columns `;`-separated).
-pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path) -> Result<()> {
+pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path, csv: CsvOptions) -> Result<()> {
     write_json(json_path, changes)?;
     let mut columns: Vec<Column> = vec![
         Series::new(
@@ -173,14 +171,8 @@ pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path) -> Result<()>
         )
         .into(),
     );
-    let mut frame = DataFrame::new(changes.changes.len(), columns)?;
-    write_atomically(csv_path, |file| {
-        CsvWriter::new(file)
-            .include_header(true)
-            .with_line_terminator("\r\n".into())
-            .finish(&mut frame)
-            .map_err(|e| e.to_string())
-    })
+    let frame = DataFrame::new(changes.changes.len(), columns)?;
+    crate::sinks::csv::write(&frame, csv_path, csv)
 }
 
 #[cfg(test)]
@@ -212,5 +204,14 @@ mod tests {
         let changed = changes.changes.iter().find(|c| c.change == "changed").unwrap();
         assert_eq!(changed.columns, ["comments"]);
         assert!(compare(Some(&after), &after).unwrap().is_empty());
+
+        let moved = crate::table::to_dataframe(&[MappingRow {
+            source: "elsewhere.html".into(),
+            ..row("AC-03", "x")
+        }])
+        .unwrap();
+        let changes = compare(Some(&after.head(Some(1)).vstack(&moved).unwrap()), &after).unwrap();
+        assert!(changes.is_empty(), "a new source alone is not a change");
+        assert_eq!(changes.source_only.len(), 1);
     }
 }

@@ -11,6 +11,7 @@ use super::{Changes, RefreshOptions, MANIFEST};
 use crate::error::Result;
 use crate::fs::{rfc3339, sha256_hex};
 use crate::pipeline::Build;
+use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
 use crate::sources::http::crawl::{Crawl, Selection};
 use crate::sources::http::raw_store::{RawStore, Sidecar};
@@ -24,6 +25,10 @@ pub struct Manifest {
     pub selection: Selection,
     pub base_url: Option<String>,
     pub offline: bool,
+    /// The change feed partition this run wrote (`warehouse/changes/run_date=…`).
+    pub run_date: String,
+    /// The version of `schemas/warehouse.schema.json` the warehouse files follow.
+    pub warehouse_schema_version: String,
     pub inputs: Vec<InputEntry>,
     pub datasets: Vec<DatasetEntry>,
     pub outputs: Vec<OutputEntry>,
@@ -78,6 +83,8 @@ impl Manifest {
             selection: options.selection.clone(),
             base_url: options.fetch.as_ref().map(|f| f.base_url.to_string()),
             offline: options.fetch.is_none(),
+            run_date: options.run_date.to_string(),
+            warehouse_schema_version: crate::sinks::warehouse::schema::VERSION.to_string(),
             inputs: Vec::new(),
             datasets: Vec::new(),
             outputs: Vec::new(),
@@ -92,7 +99,14 @@ impl Manifest {
     }
 
     /// Fills in inputs, datasets, outputs and changes, and writes the manifest into `staging`.
-    pub fn finish(&mut self, build: &Build, crawl: &Crawl, changes: &Changes, staging: &Path) -> Result<()> {
+    pub fn finish(
+        &mut self,
+        build: &Build,
+        crawl: &Crawl,
+        changes: &Changes,
+        feed: &WarehouseFile,
+        staging: &Path,
+    ) -> Result<()> {
         let fetched: BTreeMap<&Path, _> = crawl.fetched.iter().map(|f| (f.path.as_path(), f)).collect();
         for input in &build.inputs {
             let path = Path::new(input);
@@ -136,6 +150,9 @@ impl Manifest {
                 format!("{}/{}", crate::pipeline::NAVIGATOR_DIR, layer.file),
                 layer.techniques,
             );
+        }
+        for file in build.report.exports.warehouse.iter().chain([feed]) {
+            items.insert(format!("{}/{}", crate::pipeline::WAREHOUSE_DIR, file.path), file.rows);
         }
         for file in crate::sources::discover(&[staging.to_path_buf()])? {
             let relative = file

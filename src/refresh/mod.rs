@@ -5,6 +5,7 @@
 //! the previous `out/` exactly as it was. A lock file beside `out/` keeps runs from overlapping.
 
 mod changes;
+mod feed;
 mod lock;
 mod manifest;
 mod publish;
@@ -15,7 +16,9 @@ use std::time::{Instant, SystemTime};
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
 use crate::error::Error;
+use crate::model::Date;
 use crate::pipeline::{self, Format};
+use crate::sinks::csv::CsvOptions;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, Selection};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
@@ -33,6 +36,9 @@ pub struct RefreshOptions {
     pub attack_stix: Vec<PathBuf>,
     /// Publish even when some selected page could not be fetched (default: fail, publish nothing).
     pub allow_partial: bool,
+    pub csv: CsvOptions,
+    /// The change feed's partition (default: today, UTC).
+    pub run_date: Date,
 }
 
 /// How a refresh ended without failing.
@@ -110,7 +116,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let clock = Instant::now();
     let staging = sibling(&options.out, &format!(".staging-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    pipeline::write_outputs(&mut build, Format::ALL, &attack, &staging)?;
+    pipeline::write_outputs(&mut build, Format::ALL, &attack, options.csv, &staging)?;
     manifest.stage("export", clock);
 
     let clock = Instant::now();
@@ -124,10 +130,17 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let clock = Instant::now();
     let previous = previous_table(&options.out);
     let changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
-    changes::write(&changes, &staging.join(CHANGES_JSON), &staging.join(CHANGES_CSV))?;
+    changes::write(
+        &changes,
+        &staging.join(CHANGES_JSON),
+        &staging.join(CHANGES_CSV),
+        options.csv,
+    )?;
+    let run_feed = feed::feed(previous.as_ref(), &build.frame, &changes).map_err(Error::from)?;
+    let feed_file = feed::publish(&run_feed, &options.out, &staging, options.run_date)?;
     manifest.stage("changes", clock);
 
-    manifest.finish(&build, &crawl, &changes, &staging)?;
+    manifest.finish(&build, &crawl, &changes, &feed_file, &staging)?;
     let clock = Instant::now();
     publish::swap_into_place(&staging, &options.out)?;
     manifest.stage("publish", clock);

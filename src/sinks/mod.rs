@@ -5,6 +5,7 @@ pub mod navigator;
 pub mod parquet;
 pub mod report;
 pub mod stix;
+pub mod warehouse;
 
 use std::io::Write;
 use std::path::Path;

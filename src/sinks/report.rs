@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::model::{DatasetKey, SourceKind};
 use crate::sinks::navigator::LayerCounts;
 use crate::sinks::stix::BundleCounts;
+use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
 use crate::sources::RejectedRow;
 use crate::transforms::dedupe::DedupeCounts;
@@ -29,13 +30,15 @@ pub struct Report {
     pub exports: Exports,
 }
 
-/// What the STIX and Navigator sinks wrote.
+/// What the STIX, Navigator and warehouse sinks wrote.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Exports {
     /// The ATT&CK bundles used to resolve techniques.
     pub attack_bundles: Vec<String>,
     pub stix: Vec<BundleCounts>,
     pub navigator: Vec<LayerCounts>,
+    /// The warehouse's Parquet files, relative to `warehouse/`.
+    pub warehouse: Vec<WarehouseFile>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -168,6 +171,22 @@ impl Report {
                 relationships,
                 e.navigator.len()
             );
+        }
+        if !e.warehouse.is_empty() {
+            let mut tables: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+            for file in &e.warehouse {
+                let entry = tables.entry(&file.table).or_default();
+                entry.0 += 1;
+                entry.1 += file.rows;
+            }
+            let tables: Vec<String> = tables
+                .iter()
+                .map(|(table, (files, rows))| match files {
+                    1 => format!("{table} {rows} rows"),
+                    _ => format!("{table} {rows} rows in {files} partitions"),
+                })
+                .collect();
+            let _ = writeln!(out, "warehouse: {}", tables.join(", "));
         }
         for skipped in &self.skipped {
             let _ = writeln!(out, "skipped {}: {}", skipped.path, skipped.reason);

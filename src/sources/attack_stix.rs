@@ -37,6 +37,18 @@ impl AttackBundle {
         self.techniques.get(technique_id)
     }
 
+    /// Every technique of the bundle by ATT&CK id, in no particular order.
+    pub fn techniques(&self) -> impl Iterator<Item = (&str, &Technique)> {
+        self.techniques.iter().map(|(id, technique)| (id.as_str(), technique))
+    }
+
+    /// The bundle's file name (`enterprise-attack-16.1.json`).
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
     /// The object with this STIX id.
     pub fn object(&self, stix_id: &str) -> Option<&Value> {
         self.objects.get(stix_id)

@@ -8,3 +8,4 @@ mod outputs;
 mod real_data;
 mod refresh;
 mod server;
+mod warehouse;

@@ -1,0 +1,310 @@
+//! The change feed: the rows a warehouse MERGEs on `mapping_id` to turn the table it holds into the
+//! new one, one partition per run date (`warehouse/changes/run_date=YYYY-MM-DD/part-0.parquet`).
+//!
+//! Building and composing feeds are pure functions; [`publish`] does the I/O: it composes a second
+//! run of the same day with the first, and carries earlier days' partitions into the new `out/`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::Changes;
+use crate::error::{Error, Result};
+use crate::model::Date;
+use crate::sinks::warehouse::schema::OP_COLUMN;
+use crate::sinks::warehouse::{self, partition_dir, portable, WarehouseFile, CHANGES_TABLE, PART_FILE, RUN_DATE};
+use crate::table::GRAIN_COLUMNS;
+
+/// What a feed row asks of the warehouse. Feeds are ordered by op, then `mapping_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Op {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Insert => "insert",
+            Op::Update => "update",
+            Op::Delete => "delete",
+        }
+    }
+
+    fn parse(text: &str) -> PolarsResult<Op> {
+        match text {
+            "insert" => Ok(Op::Insert),
+            "update" => Ok(Op::Update),
+            "delete" => Ok(Op::Delete),
+            other => polars_bail!(ComputeError: "a change feed op is insert, update or delete, found {other:?}"),
+        }
+    }
+
+    /// The net op of `self` followed by `later` on one mapping; `None` when they cancel out.
+    fn then(self, later: Op) -> Option<Op> {
+        match (self, later) {
+            (Op::Insert, Op::Delete) => None,
+            (Op::Insert, _) => Some(Op::Insert),
+            (Op::Delete, Op::Insert) => Some(Op::Update),
+            (_, later) => Some(later),
+        }
+    }
+}
+
+/// The feed from `previous` to `current`, given the changes found between them: the whole new row
+/// for an insert or update, the grain key and `mapping_id` for a delete.
+pub fn feed(previous: Option<&DataFrame>, current: &DataFrame, changes: &Changes) -> PolarsResult<DataFrame> {
+    let current = portable(current)?;
+    let previous = previous.map(portable).transpose()?;
+    let now = positions(&current)?;
+    let before = match &previous {
+        Some(frame) => positions(frame)?,
+        None => HashMap::new(),
+    };
+    let (mut inserts, mut updates, mut deletes) = (Vec::new(), Vec::new(), Vec::new());
+    for change in &changes.changes {
+        let (list, index) = match change.change {
+            "added" => (&mut inserts, &now),
+            "changed" => (&mut updates, &now),
+            _ => (&mut deletes, &before),
+        };
+        let Some(&position) = index.get(change.mapping_id.as_str()) else {
+            polars_bail!(ComputeError: "change of {} names a row that is not in its table", change.mapping_id);
+        };
+        list.push(position);
+    }
+    if !changes.source_only.is_empty() {
+        // Rows read from another file: updates too, merged into the updates' `mapping_id` order.
+        let mut by_id: Vec<(&str, IdxSize)> = changes
+            .changes
+            .iter()
+            .filter(|c| c.change == "changed")
+            .map(|c| c.mapping_id.as_str())
+            .chain(changes.source_only.iter().map(String::as_str))
+            .filter_map(|id| Some((id, *now.get(id)?)))
+            .collect();
+        by_id.sort();
+        updates = by_id.into_iter().map(|(_, position)| position).collect();
+    }
+    let mut feed = with_op(&current.take(&indices(inserts))?, Op::Insert)?;
+    feed.vstack_mut_owned(with_op(&current.take(&indices(updates))?, Op::Update)?)?;
+    if let Some(previous) = previous {
+        let removed = key_only(&previous.take(&indices(deletes))?)?;
+        feed.vstack_mut_owned(with_op(&removed, Op::Delete)?)?;
+    }
+    Ok(feed)
+}
+
+/// The one feed equal to applying `earlier`, then `later`: an insert then an update is an insert
+/// of the later row, an insert then a delete is nothing, a delete then an insert is an update.
+pub fn compose(earlier: &DataFrame, later: &DataFrame) -> PolarsResult<DataFrame> {
+    let earlier_ops = ops(earlier)?;
+    let later_ops = ops(later)?;
+    let later_by_id: HashMap<&str, Op> = later_ops.iter().map(|(id, op)| (id.as_str(), *op)).collect();
+    let earlier_by_id: HashMap<&str, Op> = earlier_ops.iter().map(|(id, op)| (id.as_str(), *op)).collect();
+
+    // Rows of `earlier` stacked over `later`: (net op, mapping_id, position in the stack).
+    let mut rows: Vec<(Op, &str, IdxSize)> = Vec::new();
+    for (position, (id, op)) in earlier_ops.iter().enumerate() {
+        if !later_by_id.contains_key(id.as_str()) {
+            rows.push((*op, id, position as IdxSize));
+        }
+    }
+    for (position, (id, op)) in later_ops.iter().enumerate() {
+        let net = match earlier_by_id.get(id.as_str()) {
+            Some(first) => first.then(*op),
+            None => Some(*op),
+        };
+        if let Some(net) = net {
+            rows.push((net, id, (earlier.height() + position) as IdxSize));
+        }
+    }
+    rows.sort();
+    let stacked = earlier.vstack(later)?;
+    let mut composed = stacked.take(&indices(rows.iter().map(|r| r.2).collect()))?;
+    let net_ops: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    composed.replace(OP_COLUMN.name, Series::new(OP_COLUMN.name.into(), net_ops).into())?;
+    Ok(composed)
+}
+
+/// Writes the run's feed as the `run_date` partition of `staging`'s warehouse, composed with the
+/// feed an earlier run of the same day published in `out`, and carries `out`'s other days along.
+pub fn publish(feed: &DataFrame, out: &Path, staging: &Path, run_date: Date) -> Result<WarehouseFile> {
+    let changes = Path::new(crate::pipeline::WAREHOUSE_DIR).join(CHANGES_TABLE);
+    let today = partition_dir(&[(RUN_DATE, &run_date.to_string())]);
+    let relative = Path::new(CHANGES_TABLE).join(&today).join(PART_FILE);
+    let published = out.join(&changes);
+    let earlier_today = published.join(&today).join(PART_FILE);
+
+    let feed = match std::fs::File::open(&earlier_today) {
+        Ok(file) => {
+            let context = |e: PolarsError| Error::ReadInput {
+                path: earlier_today.clone(),
+                source: std::io::Error::other(format!("composing with today's earlier change feed: {e}")),
+            };
+            let earlier = ParquetReader::new(file).finish().map_err(context)?;
+            compose(&earlier, feed).map_err(context)?
+        }
+        Err(_) => feed.clone(),
+    };
+    warehouse::write_table(
+        &feed,
+        &staging.join(&changes).join(&today).join(PART_FILE),
+        CHANGES_TABLE,
+    )?;
+
+    for entry in std::fs::read_dir(&published).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        if Path::new(&name) == today || !name.to_string_lossy().starts_with(&format!("{RUN_DATE}=")) {
+            continue;
+        }
+        carry(&entry.path(), &staging.join(&changes).join(&name))?;
+    }
+    Ok(WarehouseFile {
+        table: CHANGES_TABLE.to_string(),
+        path: relative.to_string_lossy().into_owned(),
+        rows: feed.height(),
+    })
+}
+
+/// Hard-links (or copies) an earlier day's partition into the staging directory.
+fn carry(from: &Path, to: &Path) -> Result<()> {
+    let failed = |e: std::io::Error| Error::WriteOutput {
+        path: to.to_path_buf(),
+        reason: format!("carrying the change feed of {} forward: {e}", from.display()),
+    };
+    std::fs::create_dir_all(to).map_err(failed)?;
+    for entry in std::fs::read_dir(from).map_err(failed)?.flatten() {
+        let target = to.join(entry.file_name());
+        if std::fs::hard_link(entry.path(), &target).is_err() {
+            std::fs::copy(entry.path(), &target).map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
+fn indices(positions: Vec<IdxSize>) -> IdxCa {
+    IdxCa::from_vec("position".into(), positions)
+}
+
+fn positions(frame: &DataFrame) -> PolarsResult<HashMap<&str, IdxSize>> {
+    let ids = frame.column("mapping_id")?.str()?;
+    Ok(ids
+        .iter()
+        .enumerate()
+        .filter_map(|(position, id)| Some((id?, position as IdxSize)))
+        .collect())
+}
+
+fn ops(feed: &DataFrame) -> PolarsResult<Vec<(String, Op)>> {
+    let ids = feed.column("mapping_id")?.str()?;
+    let ops = feed.column(OP_COLUMN.name)?.str()?;
+    ids.iter()
+        .zip(ops.iter())
+        .map(|(id, op)| Ok((id.unwrap_or_default().to_string(), Op::parse(op.unwrap_or_default())?)))
+        .collect()
+}
+
+fn with_op(frame: &DataFrame, op: Op) -> PolarsResult<DataFrame> {
+    let mut columns = vec![Series::new(OP_COLUMN.name.into(), vec![op.as_str(); frame.height()]).into()];
+    columns.extend(frame.columns().iter().cloned());
+    DataFrame::new(frame.height(), columns)
+}
+
+/// Keeps `mapping_id` and the grain key; every other column becomes null.
+fn key_only(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|column| {
+            let name = column.name().as_str();
+            if name == "mapping_id" || GRAIN_COLUMNS.contains(&name) {
+                column.clone()
+            } else {
+                Series::full_null(column.name().clone(), frame.height(), column.dtype()).into()
+            }
+        })
+        .collect();
+    DataFrame::new(frame.height(), columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MappingRow;
+    use crate::refresh::changes::compare;
+
+    fn row(capability: &str, comment: &str) -> MappingRow {
+        MappingRow {
+            framework: "nist_800_53".into(),
+            framework_version: "rev5".into(),
+            attack_version: "16.1".into(),
+            domain: "enterprise".into(),
+            capability_id: Some(capability.into()),
+            attack_object_id: Some("T1562".into()),
+            comments: vec![comment.into()],
+            source: "file.json".into(),
+            occurrences: 1,
+            ..MappingRow::default()
+        }
+    }
+
+    fn table(rows: &[MappingRow]) -> DataFrame {
+        crate::table::to_dataframe(rows).unwrap()
+    }
+
+    fn feed_between(before: &DataFrame, after: &DataFrame) -> DataFrame {
+        feed(Some(before), after, &compare(Some(before), after).unwrap()).unwrap()
+    }
+
+    fn ops_by_capability(feed: &DataFrame) -> Vec<(String, String)> {
+        let ops = feed.column("op").unwrap().str().unwrap().clone();
+        let capabilities = feed.column("capability_id").unwrap().str().unwrap().clone();
+        let mut pairs: Vec<(String, String)> = capabilities
+            .iter()
+            .zip(ops.iter())
+            .map(|(c, o)| (c.unwrap().to_string(), o.unwrap().to_string()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    #[test]
+    fn a_feed_inserts_updates_and_deletes_by_mapping_id() {
+        let monday = table(&[row("AC-01", "same"), row("AC-02", "old")]);
+        let tuesday = table(&[row("AC-02", "new"), row("AC-03", "x")]);
+        let feed = feed_between(&monday, &tuesday);
+        assert_eq!(
+            ops_by_capability(&feed),
+            [
+                ("AC-01".into(), "delete".into()),
+                ("AC-02".into(), "update".into()),
+                ("AC-03".into(), "insert".into())
+            ]
+        );
+        let deleted = feed
+            .filter(&feed.column("op").unwrap().str().unwrap().equal("delete"))
+            .unwrap();
+        assert_eq!(deleted.column("comments").unwrap().null_count(), 1);
+        assert_eq!(deleted.column("framework").unwrap().null_count(), 0);
+        assert_eq!(feed.column("occurrences").unwrap().dtype(), &DataType::Int64);
+    }
+
+    #[test]
+    fn two_runs_of_a_day_compose_into_the_days_net_change() {
+        let start = table(&[row("AC-01", "a"), row("AC-02", "b")]);
+        let noon = table(&[row("AC-02", "b2"), row("AC-03", "c")]);
+        let night = table(&[row("AC-01", "a"), row("AC-02", "b3")]);
+        let composed = compose(&feed_between(&start, &noon), &feed_between(&noon, &night)).unwrap();
+        // AC-01 deleted then inserted again: an update; AC-03 inserted then deleted: nothing.
+        assert_eq!(
+            ops_by_capability(&composed),
+            [("AC-01".into(), "update".into()), ("AC-02".into(), "update".into())]
+        );
+        let empty = feed_between(&night, &night);
+        assert_eq!(empty.height(), 0);
+        assert!(compose(&composed, &empty).unwrap().equals_missing(&composed));
+    }
+}

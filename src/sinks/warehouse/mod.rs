@@ -1,0 +1,189 @@
+//! The warehouse feed in `out/warehouse/`: the table as a hive-partitioned Parquet dataset, its
+//! dimension tables, and (written by `refresh`) the change feed, all in portable Arrow types and
+//! described by `schemas/warehouse.schema.json`.
+//!
+//! Each partition file also holds its partition columns, so one file copied out of the tree is still
+//! whole, and engines that read the path (DuckDB, Spark, Polars) reconcile the two by name.
+
+pub mod dimensions;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::model::MappingRow;
+use crate::sources::attack_stix::AttackCatalog;
+use crate::table::COLUMNS;
+
+/// The directories of `out/warehouse/`, one per table.
+pub const MAPPINGS_TABLE: &str = "mappings";
+pub const CHANGES_TABLE: &str = "changes";
+/// The one file of each partition (or unpartitioned table).
+pub const PART_FILE: &str = "part-0.parquet";
+/// The mappings dataset's partition columns, outermost first.
+pub const PARTITION_COLUMNS: [&str; 3] = ["framework", "attack_version", "domain"];
+/// The change feed's partition column.
+pub const RUN_DATE: &str = "run_date";
+
+/// One Parquet file of the warehouse and its rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WarehouseFile {
+    pub table: String,
+    /// Relative to `out/warehouse/`.
+    pub path: String,
+    pub rows: usize,
+}
+
+/// Writes the mappings dataset and the dimension tables into `dir`, replacing what an earlier build
+/// left there (partitions of datasets no longer built included). The change feed is not touched.
+pub fn write_all(
+    rows: &[MappingRow],
+    frame: &DataFrame,
+    attack: &AttackCatalog,
+    dir: &Path,
+) -> Result<Vec<WarehouseFile>> {
+    let mut files = write_mappings(frame, dir)?;
+    for (table, frame) in dimensions::tables(rows, attack)? {
+        replace_dir(&dir.join(table))?;
+        let path = format!("{table}/{PART_FILE}");
+        write_table(&frame, &dir.join(&path), table)?;
+        files.push(WarehouseFile {
+            table: table.to_string(),
+            path,
+            rows: frame.height(),
+        });
+    }
+    Ok(files)
+}
+
+/// The table in the warehouse's types: unsigned integers widened (see [`crate::table::ColumnType::portable`]).
+pub fn portable(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut portable = frame.clone();
+    for column in COLUMNS {
+        let wanted = column.column_type.portable();
+        if wanted != column.column_type {
+            let cast = frame.column(column.name)?.cast(&wanted.polars_dtype())?;
+            portable.replace(column.name, cast)?;
+        }
+    }
+    Ok(portable)
+}
+
+/// Writes one Parquet file of the warehouse: zstd, full statistics, and the table's name and schema
+/// version in the file's key-value metadata.
+pub fn write_table(frame: &DataFrame, path: &Path, table: &str) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        create_dir(parent)?;
+    }
+    let metadata = KeyValueMetadata::from_static(vec![
+        ("attackmap.table".to_string(), table.to_string()),
+        ("attackmap.schema_version".to_string(), schema::VERSION.to_string()),
+    ]);
+    crate::sinks::parquet::write_with_metadata(frame, path, Some(metadata))
+}
+
+/// `framework=aws/attack_version=16.1/domain=enterprise`: a partition's directory, values escaped
+/// as Hive does (every byte outside `A-Z a-z 0-9 . _ -` as `%XX`).
+pub fn partition_dir(values: &[(&str, &str)]) -> PathBuf {
+    values
+        .iter()
+        .map(|(column, value)| format!("{column}={}", escape_partition_value(value)))
+        .collect()
+}
+
+fn escape_partition_value(value: &str) -> String {
+    if value.is_empty() {
+        return "__HIVE_DEFAULT_PARTITION__".to_string();
+    }
+    let mut escaped = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-') {
+            escaped.push(byte as char);
+        } else {
+            escaped.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    escaped
+}
+
+/// Splits the table by framework, ATT&CK version and domain and writes one file per partition, in
+/// parallel. Rows keep their table order within a partition.
+fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile>> {
+    let frame = portable(frame)?;
+    let mut partitions: std::collections::BTreeMap<[&str; 3], Vec<IdxSize>> = Default::default();
+    let keys = PARTITION_COLUMNS
+        .iter()
+        .map(|name| frame.column(name).and_then(|c| c.str().cloned()))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let mut key_iters: Vec<_> = keys.iter().map(|k| k.iter()).collect();
+    for index in 0..frame.height() {
+        let mut key = [""; 3];
+        for (slot, values) in key.iter_mut().zip(key_iters.iter_mut()) {
+            *slot = values.next().flatten().unwrap_or_default();
+        }
+        partitions.entry(key).or_default().push(index as IdxSize);
+    }
+
+    replace_dir(&dir.join(MAPPINGS_TABLE))?;
+    partitions
+        .into_par_iter()
+        .map(|(key, indices)| {
+            let values: Vec<(&str, &str)> = PARTITION_COLUMNS.iter().copied().zip(key).collect();
+            let path = Path::new(MAPPINGS_TABLE).join(partition_dir(&values)).join(PART_FILE);
+            let part = frame.take(&IdxCa::from_vec("index".into(), indices))?;
+            write_table(&part, &dir.join(&path), MAPPINGS_TABLE)?;
+            Ok(WarehouseFile {
+                table: MAPPINGS_TABLE.to_string(),
+                path: path.to_string_lossy().into_owned(),
+                rows: part.height(),
+            })
+        })
+        .collect()
+}
+
+/// Empties a table's directory (or creates it).
+fn replace_dir(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(Error::WriteOutput {
+                path: dir.to_path_buf(),
+                reason: format!("removing the previous table: {e}"),
+            })
+        }
+    }
+    create_dir(dir)
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_are_escaped_as_hive_does() {
+        assert_eq!(
+            partition_dir(&[("framework", "aws"), ("attack_version", "16.1")]),
+            Path::new("framework=aws/attack_version=16.1")
+        );
+        assert_eq!(
+            partition_dir(&[("framework", "a/b=c d")]),
+            Path::new("framework=a%2Fb%3Dc%20d")
+        );
+        assert_eq!(
+            partition_dir(&[("domain", "")]),
+            Path::new("domain=__HIVE_DEFAULT_PARTITION__")
+        );
+    }
+}
