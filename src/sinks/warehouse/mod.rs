@@ -112,7 +112,7 @@ fn escape_partition_value(value: &str) -> String {
 
 /// Splits the table by framework, ATT&CK version and domain and writes one file per partition, in
 /// parallel. Rows keep their table order within a partition.
-fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile>> {
+pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile>> {
     let frame = portable(frame)?;
     let mut partitions: std::collections::BTreeMap<[&str; 3], Vec<IdxSize>> = Default::default();
     let keys = PARTITION_COLUMNS
