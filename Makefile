@@ -81,4 +81,4 @@ release:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(OUT)/*.csv $(OUT)/*.parquet $(OUT)/*.json $(OUT)/stix $(OUT)/navigator
+	rm -rf $(OUT)/*.csv $(OUT)/*.parquet $(OUT)/*.json $(OUT)/stix $(OUT)/navigator $(OUT)/warehouse

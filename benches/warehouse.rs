@@ -13,6 +13,10 @@ use attackmap::sinks::warehouse;
 use polars::prelude::*;
 use rayon::prelude::*;
 
+// As the binary does: the allocator is a large part of the build's time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     if !std::env::args().any(|arg| arg == "--bench") {
         println!("warehouse benchmark: run it with `cargo bench --bench warehouse` (or `make bench`)");

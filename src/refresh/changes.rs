@@ -176,11 +176,12 @@ pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path, csv: CsvOptio
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::model::MappingRow;
 
-    fn row(capability: &str, comment: &str) -> MappingRow {
+    /// A NIST row of `capability` on T1562 with one comment (shared with the change feed's tests).
+    pub(crate) fn row(capability: &str, comment: &str) -> MappingRow {
         MappingRow {
             framework: "nist_800_53".into(),
             framework_version: "rev5".into(),

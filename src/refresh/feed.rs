@@ -63,35 +63,25 @@ pub fn feed(previous: Option<&DataFrame>, current: &DataFrame, changes: &Changes
         Some(frame) => positions(frame)?,
         None => HashMap::new(),
     };
-    let (mut inserts, mut updates, mut deletes) = (Vec::new(), Vec::new(), Vec::new());
-    for change in &changes.changes {
-        let (list, index) = match change.change {
-            "added" => (&mut inserts, &now),
-            "changed" => (&mut updates, &now),
-            _ => (&mut deletes, &before),
-        };
-        let Some(&position) = index.get(change.mapping_id.as_str()) else {
-            polars_bail!(ComputeError: "change of {} names a row that is not in its table", change.mapping_id);
-        };
-        list.push(position);
-    }
-    if !changes.source_only.is_empty() {
-        // Rows read from another file: updates too, merged into the updates' `mapping_id` order.
-        let mut by_id: Vec<(&str, IdxSize)> = changes
+    let ids = |kind: &'static str| {
+        changes
             .changes
             .iter()
-            .filter(|c| c.change == "changed")
+            .filter(move |c| c.change == kind)
             .map(|c| c.mapping_id.as_str())
-            .chain(changes.source_only.iter().map(String::as_str))
-            .filter_map(|id| Some((id, *now.get(id)?)))
-            .collect();
-        by_id.sort();
-        updates = by_id.into_iter().map(|(_, position)| position).collect();
-    }
-    let mut feed = with_op(&current.take(&indices(inserts))?, Op::Insert)?;
-    feed.vstack_mut_owned(with_op(&current.take(&indices(updates))?, Op::Update)?)?;
+    };
+    // Rows read from another file are updates too, so the feed reproduces the table exactly.
+    let mut updated: Vec<&str> = ids("changed")
+        .chain(changes.source_only.iter().map(String::as_str))
+        .collect();
+    updated.sort_unstable();
+    let inserts = positions_of(&now, ids("added"))?;
+    let updates = positions_of(&now, updated)?;
+    let deletes = positions_of(&before, ids("removed"))?;
+    let mut feed = with_op(&current.take(&inserts)?, Op::Insert)?;
+    feed.vstack_mut_owned(with_op(&current.take(&updates)?, Op::Update)?)?;
     if let Some(previous) = previous {
-        let removed = key_only(&previous.take(&indices(deletes))?)?;
+        let removed = key_only(&previous.take(&deletes)?)?;
         feed.vstack_mut_owned(with_op(&removed, Op::Delete)?)?;
     }
     Ok(feed)
@@ -185,6 +175,18 @@ fn carry(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The positions of these `mapping_id`s in a table, in the ids' order.
+fn positions_of<'a>(index: &HashMap<&str, IdxSize>, ids: impl IntoIterator<Item = &'a str>) -> PolarsResult<IdxCa> {
+    let positions = ids
+        .into_iter()
+        .map(|id| match index.get(id) {
+            Some(&position) => Ok(position),
+            None => polars_bail!(ComputeError: "the change of {id} names a row that is not in its table"),
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    Ok(indices(positions))
+}
+
 fn indices(positions: Vec<IdxSize>) -> IdxCa {
     IdxCa::from_vec("position".into(), positions)
 }
@@ -235,21 +237,7 @@ mod tests {
     use super::*;
     use crate::model::MappingRow;
     use crate::refresh::changes::compare;
-
-    fn row(capability: &str, comment: &str) -> MappingRow {
-        MappingRow {
-            framework: "nist_800_53".into(),
-            framework_version: "rev5".into(),
-            attack_version: "16.1".into(),
-            domain: "enterprise".into(),
-            capability_id: Some(capability.into()),
-            attack_object_id: Some("T1562".into()),
-            comments: vec![comment.into()],
-            source: "file.json".into(),
-            occurrences: 1,
-            ..MappingRow::default()
-        }
-    }
+    use crate::refresh::changes::tests::row;
 
     fn table(rows: &[MappingRow]) -> DataFrame {
         crate::table::to_dataframe(rows).unwrap()

@@ -139,3 +139,22 @@ pub fn occurrences(table: &DataFrame, row: usize) -> u32 {
 pub fn string_at(table: &DataFrame, column: &str, row: usize) -> Option<String> {
     table.column(column).unwrap().str().unwrap().get(row).map(String::from)
 }
+
+/// Every file under `dir` (recursively), relative to it, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(
+                files_under(&path)
+                    .into_iter()
+                    .map(|p| Path::new(&entry.file_name()).join(p)),
+            );
+        } else {
+            files.push(PathBuf::from(entry.file_name()));
+        }
+    }
+    files.sort();
+    files
+}

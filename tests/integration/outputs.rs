@@ -16,22 +16,17 @@ fn two_builds_of_the_same_input_are_byte_identical() {
     reversed.reverse();
     let second = build(&reversed);
     first.assert_succeeded();
-    let mut files = vec![
-        "mappings.csv".to_string(),
-        "mappings.parquet".into(),
-        "report.json".into(),
-    ];
-    for dir in ["stix", "navigator"] {
-        let mut names: Vec<String> = std::fs::read_dir(first.file(dir))
-            .unwrap()
-            .map(|e| format!("{dir}/{}", e.unwrap().file_name().to_string_lossy()))
-            .collect();
-        names.sort();
-        assert!(!names.is_empty(), "{dir} has exports");
-        files.extend(names);
+    let files = files_under(first.out.path());
+    for dir in ["stix/", "navigator/", "warehouse/mappings/", "warehouse/techniques/"] {
+        assert!(
+            files.iter().any(|f| f.to_string_lossy().starts_with(dir)),
+            "{dir} has exports"
+        );
     }
+    assert_eq!(files, files_under(second.out.path()));
     for file in &files {
-        assert_eq!(first.bytes(file), second.bytes(file), "{file} differs between runs");
+        let file = file.to_string_lossy();
+        assert_eq!(first.bytes(&file), second.bytes(&file), "{file} differs between runs");
     }
 }
 

@@ -11,7 +11,6 @@ pub mod schema;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -110,10 +109,14 @@ fn escape_partition_value(value: &str) -> String {
     escaped
 }
 
-/// Splits the table by framework, ATT&CK version and domain and writes one file per partition, in
-/// parallel. Rows keep their table order within a partition.
+/// Splits the table by framework, ATT&CK version and domain and writes one file per partition, one
+/// writer thread per core. Rows keep their table order within a partition.
 pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile>> {
-    let frame = portable(frame)?;
+    let mut frame = portable(frame)?;
+    // One chunk per column (a no-op for a table built in one pass): gathering each partition's rows
+    // from a table stacked from many chunks took four times as long (121 s against 28 s at 7 million
+    // rows in 521 chunks).
+    frame.rechunk_mut_par();
     let mut partitions: std::collections::BTreeMap<[&str; 3], Vec<IdxSize>> = Default::default();
     let keys = PARTITION_COLUMNS
         .iter()
@@ -129,20 +132,51 @@ pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile
     }
 
     replace_dir(&dir.join(MAPPINGS_TABLE))?;
-    partitions
-        .into_par_iter()
-        .map(|(key, indices)| {
-            let values: Vec<(&str, &str)> = PARTITION_COLUMNS.iter().copied().zip(key).collect();
-            let path = Path::new(MAPPINGS_TABLE).join(partition_dir(&values)).join(PART_FILE);
-            let part = frame.take(&IdxCa::from_vec("index".into(), indices))?;
-            write_table(&part, &dir.join(&path), MAPPINGS_TABLE)?;
-            Ok(WarehouseFile {
-                table: MAPPINGS_TABLE.to_string(),
-                path: path.to_string_lossy().into_owned(),
-                rows: part.height(),
-            })
+    let partitions: Vec<([&str; 3], Vec<IdxSize>)> = partitions.into_iter().collect();
+    on_threads(&partitions, |(key, indices)| {
+        let values: Vec<(&str, &str)> = PARTITION_COLUMNS.iter().copied().zip(*key).collect();
+        let path = Path::new(MAPPINGS_TABLE).join(partition_dir(&values)).join(PART_FILE);
+        let part = frame.take(&IdxCa::from_slice("index".into(), indices))?;
+        write_table(&part, &dir.join(&path), MAPPINGS_TABLE)?;
+        Ok(WarehouseFile {
+            table: MAPPINGS_TABLE.to_string(),
+            path: path.to_string_lossy().into_owned(),
+            rows: part.height(),
         })
-        .collect()
+    })
+}
+
+/// Runs `work` on every item, on one plain thread per core, and returns the results in the items'
+/// order. Plain threads, not a rayon pool: Polars runs each gather and write on its own pool, and
+/// calling it from another pool's workers nests blocked jobs until a stack overflows (seen at 5,731
+/// partitions).
+fn on_threads<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    let mut done: Vec<(usize, Result<R>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(index) else { break };
+                        done.push((index, work(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Empties a table's directory (or creates it).

@@ -110,8 +110,8 @@ pub fn tables() -> Vec<Table> {
         Table {
             name: CHANGES_TABLE,
             path: format!("{CHANGES_TABLE}/{RUN_DATE}={{{RUN_DATE}}}/{PART_FILE}"),
-            description: "What each day's refreshes changed, to MERGE on mapping_id: the day's net changes from the table published before that day",
-            primary_key: &["mapping_id"],
+            description: "What each day's refreshes changed, to apply on mapping_id in run_date order: the day's net change from the table published before that day. run_date is in the path only: the day of a run is a fact of the run, not of the data",
+            primary_key: &[RUN_DATE, "mapping_id"],
             partition_by: &[RUN_DATE],
             joins: vec![],
             columns: change_columns(),
