@@ -37,19 +37,23 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// True when the new table equals the previous one, byte for byte.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty()
+        self.changes.is_empty() && self.source_only.is_empty()
     }
 
     pub fn summary(&self) -> String {
         if self.is_empty() {
-            "no changes".to_string()
-        } else {
-            format!(
-                "{} added, {} removed, {} changed",
-                self.added, self.removed, self.changed
-            )
+            return "no changes".to_string();
         }
+        let mut summary = format!(
+            "{} added, {} removed, {} changed",
+            self.added, self.removed, self.changed
+        );
+        if !self.source_only.is_empty() {
+            summary.push_str(&format!(", {} now read from another file", self.source_only.len()));
+        }
+        summary
     }
 }
 
@@ -212,7 +216,11 @@ pub(super) mod tests {
         }])
         .unwrap();
         let changes = compare(Some(&after.head(Some(1)).vstack(&moved).unwrap()), &after).unwrap();
-        assert!(changes.is_empty(), "a new source alone is not a change");
+        assert!(changes.changes.is_empty(), "a new source alone is not a change");
         assert_eq!(changes.source_only.len(), 1);
+        assert_eq!(
+            changes.summary(),
+            "0 added, 0 removed, 0 changed, 1 now read from another file"
+        );
     }
 }

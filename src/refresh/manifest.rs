@@ -71,6 +71,8 @@ pub struct ChangeCounts {
     pub added: usize,
     pub removed: usize,
     pub changed: usize,
+    /// Rows whose only difference is the file they were read from (updates in the change feed).
+    pub read_from_another_file: usize,
 }
 
 impl Manifest {
@@ -174,6 +176,7 @@ impl Manifest {
             added: changes.added,
             removed: changes.removed,
             changed: changes.changed,
+            read_from_another_file: changes.source_only.len(),
         };
         self.finished_at = rfc3339(SystemTime::now());
         write_json(&staging.join(MANIFEST), self)

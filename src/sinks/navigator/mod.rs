@@ -5,6 +5,8 @@
 //! category and value): no `{"divider": true}` entries, which Navigator shows but mitreattack-python
 //! (6.3) drops with a printed warning.
 
+mod document;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -18,11 +20,9 @@ use crate::model::{by_dataset, DatasetKey, MappingRow};
 use crate::sinks::write_json;
 use crate::site;
 use crate::transforms::normalize::score_rank;
+use document::{attack_title, count_of, finish, named, Header, HIGH_COLOR, LOW_COLOR};
+pub use document::{LAYER_VERSION, NAVIGATOR_VERSION};
 
-pub const LAYER_VERSION: &str = "4.5";
-pub const NAVIGATOR_VERSION: &str = "5.1.0";
-const LOW_COLOR: &str = "#ffe766";
-const HIGH_COLOR: &str = "#ffaf66";
 /// Score-layer colors, by the category of a technique's highest score.
 const CATEGORY_COLORS: &[(&str, &str)] = &[("protect", "#66b1ff"), ("detect", "#8ec843"), ("respond", "#ff6666")];
 
@@ -281,130 +281,9 @@ fn technique_entry(
     })
 }
 
-/// What a layer says about itself.
-struct Header {
-    name: String,
-    description: String,
-    attack_version: String,
-    domain: String,
-    metadata: Vec<Value>,
-    links: Vec<Value>,
-}
-
-impl Header {
-    /// The header of a layer of one dataset: `{label} {version}{kind} — ATT&CK {version} {Domain}`.
-    fn of_dataset(dataset: &DatasetKey, kind: &str, what: &str) -> Header {
-        let label = frameworks::label(&dataset.framework);
-        Header {
-            name: format!(
-                "{label} {}{kind} — {}",
-                dataset.framework_version,
-                attack_title(dataset)
-            ),
-            description: format!(
-                "ATT&CK techniques mapped by {label} {} {what}",
-                dataset.framework_version
-            ),
-            attack_version: dataset.attack_version.clone(),
-            domain: dataset.domain.clone(),
-            metadata: vec![
-                named("framework", &dataset.framework),
-                named("framework version", &dataset.framework_version),
-                named("ATT&CK version", &dataset.attack_version),
-                named("domain", &dataset.domain),
-            ],
-            links: vec![json!({"label": format!("Mappings Explorer: {label}"), "url": site::framework_url(dataset)})],
-        }
-    }
-}
-
-fn finish(header: Header, techniques: Vec<Value>, unit: &str, non_mappable_rows: usize) -> (Value, LayerCounts) {
-    let scores: Vec<usize> = techniques
-        .iter()
-        .filter_map(|t| t["score"].as_u64())
-        .map(|s| s as usize)
-        .collect();
-    let min_score = scores.iter().copied().min().unwrap_or(0);
-    let max_score = scores.iter().copied().max().unwrap_or(0);
-    // Navigator needs maxValue > minValue: when every score is equal, the range ends at that score.
-    let (low, high) = if max_score > min_score {
-        (min_score, max_score)
-    } else {
-        (max_score.saturating_sub(1), max_score.max(1))
-    };
-    let plural = |n: usize| if n == 1 { unit.to_string() } else { plural_of(unit) };
-    let layer = json!({
-        "name": header.name,
-        "description": header.description,
-        "domain": format!("{}-attack", header.domain),
-        "versions": {
-            "layer": LAYER_VERSION,
-            "navigator": NAVIGATOR_VERSION,
-            "attack": header.attack_version.split('.').next().unwrap_or(&header.attack_version),
-        },
-        "sorting": 3,
-        "layout": {
-            "layout": "side",
-            "showID": true,
-            "showName": true,
-            "showAggregateScores": false,
-            "countUnscored": false,
-            "aggregateFunction": "average",
-            "expandedSubtechniques": "annotated",
-        },
-        "hideDisabled": false,
-        "techniques": techniques,
-        "gradient": {"colors": [LOW_COLOR, HIGH_COLOR], "minValue": low, "maxValue": high},
-        "legendItems": [
-            {"label": format!("{low} {}", plural(low)), "color": LOW_COLOR},
-            {"label": format!("{high} {}", plural(high)), "color": HIGH_COLOR},
-        ],
-        "metadata": header.metadata,
-        "links": header.links,
-        "showTacticRowBackground": false,
-        "selectTechniquesAcrossTactics": true,
-        "selectSubtechniquesWithParent": false,
-        "selectVisibleTechniques": false,
-    });
-    let counts = LayerCounts {
-        file: String::new(),
-        techniques: scores.len(),
-        min_score,
-        max_score,
-        non_mappable_rows,
-    };
-    (layer, counts)
-}
-
-fn named(name: &str, value: &str) -> Value {
-    json!({"name": name, "value": value})
-}
-
 fn capability_title(capability: &str, rows: &[&MappingRow]) -> String {
     match rows.iter().find_map(|r| r.capability_description.as_deref()) {
         Some(description) if description != capability => format!("{capability} {description}"),
         _ => capability.to_string(),
-    }
-}
-
-fn attack_title(dataset: &DatasetKey) -> String {
-    let mut domain = dataset.domain.clone();
-    if let Some(first) = domain.get_mut(0..1) {
-        first.make_ascii_uppercase();
-    }
-    if domain == "Ics" {
-        domain = "ICS".into();
-    }
-    format!("ATT&CK {} {domain}", dataset.attack_version)
-}
-
-fn count_of(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn plural_of(unit: &str) -> String {
-    match unit.strip_suffix('y') {
-        Some(stem) => format!("{stem}ies"),
-        None => format!("{unit}s"),
     }
 }
