@@ -63,7 +63,25 @@ impl Date {
         let month: u32 = parts.next()?.parse().ok()?;
         let day: u32 = parts.next()?.parse().ok()?;
         let year: i32 = parts.next()?.parse().ok()?;
-        if parts.next().is_some() || !(1..=12).contains(&month) || day == 0 {
+        if parts.next().is_some() {
+            return None;
+        }
+        Date::from_civil(year, month, day)
+    }
+
+    /// Reads ISO 8601 `YYYY-MM-DD`. `None` when it is not a real date.
+    pub fn from_iso(text: &str) -> Option<Date> {
+        let mut parts = text.trim().splitn(3, '-');
+        let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+        if year.len() != 4 || month.len() != 2 || day.len() != 2 {
+            return None;
+        }
+        Date::from_civil(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+    }
+
+    /// The date of a year, month and day; `None` when there is no such day.
+    fn from_civil(year: i32, month: u32, day: u32) -> Option<Date> {
+        if !(1..=12).contains(&month) || day == 0 {
             return None;
         }
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
@@ -74,18 +92,6 @@ impl Date {
         Some(Date {
             days_since_epoch: days_from_civil(year, month, day),
         })
-    }
-}
-
-impl Date {
-    /// Reads ISO 8601 `YYYY-MM-DD`. `None` when it is not a real date.
-    pub fn from_iso(text: &str) -> Option<Date> {
-        let mut parts = text.trim().splitn(3, '-');
-        let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
-        if year.len() != 4 || month.len() != 2 || day.len() != 2 {
-            return None;
-        }
-        Date::from_us_date(&format!("{month}/{day}/{year}"))
     }
 
     /// The UTC date of an instant.

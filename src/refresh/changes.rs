@@ -15,9 +15,28 @@ use crate::sinks::write_json;
 use crate::table::GRAIN_COLUMNS as KEY_COLUMNS;
 const IGNORED_COLUMNS: &[&str] = &["source"];
 
+/// What happened to a mapping between two runs (ordered as the change files list them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Changed,
+    Removed,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Changed => "changed",
+            ChangeKind::Removed => "removed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
-    pub change: &'static str,
+    pub change: ChangeKind,
     pub mapping_id: String,
     pub key: BTreeMap<String, Option<String>>,
     /// For `changed`: the columns whose values differ.
@@ -100,7 +119,7 @@ pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResul
             None => {
                 changes.added += 1;
                 changes.changes.push(Change {
-                    change: "added",
+                    change: ChangeKind::Added,
                     mapping_id: id.clone(),
                     key: key_of(row),
                     columns: Vec::new(),
@@ -119,7 +138,7 @@ pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResul
                 }
                 changes.changed += 1;
                 changes.changes.push(Change {
-                    change: "changed",
+                    change: ChangeKind::Changed,
                     mapping_id: id.clone(),
                     key: key_of(row),
                     columns,
@@ -132,7 +151,7 @@ pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResul
         if !after.contains_key(id) {
             changes.removed += 1;
             changes.changes.push(Change {
-                change: "removed",
+                change: ChangeKind::Removed,
                 mapping_id: id.clone(),
                 key: key_of(row),
                 columns: Vec::new(),
@@ -151,7 +170,7 @@ pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path, csv: CsvOptio
     let mut columns: Vec<Column> = vec![
         Series::new(
             "change".into(),
-            changes.changes.iter().map(|c| c.change).collect::<Vec<_>>(),
+            changes.changes.iter().map(|c| c.change.as_str()).collect::<Vec<_>>(),
         )
         .into(),
         Series::new(
@@ -206,7 +225,11 @@ pub(super) mod tests {
         let after = crate::table::to_dataframe(&[row("AC-02", "new"), row("AC-03", "x")]).unwrap();
         let changes = compare(Some(&before), &after).unwrap();
         assert_eq!((changes.added, changes.removed, changes.changed), (1, 1, 1));
-        let changed = changes.changes.iter().find(|c| c.change == "changed").unwrap();
+        let changed = changes
+            .changes
+            .iter()
+            .find(|c| c.change == ChangeKind::Changed)
+            .unwrap();
         assert_eq!(changed.columns, ["comments"]);
         assert!(compare(Some(&after), &after).unwrap().is_empty());
 

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use super::changes::ChangeKind;
 use super::Changes;
 use crate::error::{Error, Result};
 use crate::model::Date;
@@ -63,7 +64,7 @@ pub fn feed(previous: Option<&DataFrame>, current: &DataFrame, changes: &Changes
         Some(frame) => positions(frame)?,
         None => HashMap::new(),
     };
-    let ids = |kind: &'static str| {
+    let ids = |kind: ChangeKind| {
         changes
             .changes
             .iter()
@@ -71,13 +72,13 @@ pub fn feed(previous: Option<&DataFrame>, current: &DataFrame, changes: &Changes
             .map(|c| c.mapping_id.as_str())
     };
     // Rows read from another file are updates too, so the feed reproduces the table exactly.
-    let mut updated: Vec<&str> = ids("changed")
+    let mut updated: Vec<&str> = ids(ChangeKind::Changed)
         .chain(changes.source_only.iter().map(String::as_str))
         .collect();
     updated.sort_unstable();
-    let inserts = positions_of(&now, ids("added"))?;
+    let inserts = positions_of(&now, ids(ChangeKind::Added))?;
     let updates = positions_of(&now, updated)?;
-    let deletes = positions_of(&before, ids("removed"))?;
+    let deletes = positions_of(&before, ids(ChangeKind::Removed))?;
     let mut feed = with_op(&current.take(&inserts)?, Op::Insert)?;
     feed.vstack_mut_owned(with_op(&current.take(&updates)?, Op::Update)?)?;
     if let Some(previous) = previous {
