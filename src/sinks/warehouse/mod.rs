@@ -2,8 +2,8 @@
 //! dimension tables, and (written by `refresh`) the change feed, all in portable Arrow types and
 //! described by `schemas/warehouse.schema.json`.
 //!
-//! Each partition file also holds its partition columns, so one file copied out of the tree is still
-//! whole, and engines that read the path (DuckDB, Spark, Polars) reconcile the two by name.
+//! The partition columns live in the directory names only, as Hive, Spark, Trino and pyarrow write
+//! them: a file that held them too would give pyarrow and pandas two types for one column.
 
 pub mod dimensions;
 pub mod schema;
@@ -78,15 +78,17 @@ pub fn write_table(frame: &DataFrame, path: &Path, table: &str) -> Result<()> {
     if let Some(parent) = path.parent() {
         create_dir(parent)?;
     }
-    let metadata = KeyValueMetadata::from_static(vec![
-        ("attackmap.table".to_string(), table.to_string()),
-        ("attackmap.schema_version".to_string(), schema::VERSION.to_string()),
-    ]);
-    crate::sinks::parquet::write_with_metadata(frame, path, Some(metadata))
+    let metadata = [
+        ("attackmap.table", table),
+        ("attackmap.schema_version", schema::VERSION),
+    ];
+    crate::sinks::parquet::write_with_metadata(frame, path, &metadata)
 }
 
 /// `framework=aws/attack_version=16.1/domain=enterprise`: a partition's directory, values escaped
-/// as Hive does (every byte outside `A-Z a-z 0-9 . _ -` as `%XX`).
+/// as Hive escapes them (`FileUtils.escapePathName`: control characters and `"#%'*/:=?\{[]^` as
+/// `%XX`; the empty value as Hive's default partition). Identifiers are validated at ingest, so this
+/// is the last line, not the first.
 pub fn partition_dir(values: &[(&str, &str)]) -> PathBuf {
     values
         .iter()
@@ -99,11 +101,12 @@ fn escape_partition_value(value: &str) -> String {
         return "__HIVE_DEFAULT_PARTITION__".to_string();
     }
     let mut escaped = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'-') {
-            escaped.push(byte as char);
+    for c in value.chars() {
+        let hive_escapes = c.is_ascii_control() || "\"#%'*/:=?\\{[]^".contains(c);
+        if hive_escapes {
+            escaped.push_str(&format!("%{:02X}", c as u32));
         } else {
-            escaped.push_str(&format!("%{byte:02X}"));
+            escaped.push(c);
         }
     }
     escaped
@@ -131,12 +134,14 @@ pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile
         partitions.entry(key).or_default().push(index as IdxSize);
     }
 
+    // The partition columns are in the directory names, not in the files.
+    let in_files = frame.drop_many(PARTITION_COLUMNS);
     replace_dir(&dir.join(MAPPINGS_TABLE))?;
     let partitions: Vec<([&str; 3], Vec<IdxSize>)> = partitions.into_iter().collect();
     on_threads(&partitions, |(key, indices)| {
         let values: Vec<(&str, &str)> = PARTITION_COLUMNS.iter().copied().zip(*key).collect();
         let path = Path::new(MAPPINGS_TABLE).join(partition_dir(&values)).join(PART_FILE);
-        let part = frame.take(&IdxCa::from_slice("index".into(), indices))?;
+        let part = in_files.take(&IdxCa::from_slice("index".into(), indices))?;
         write_table(&part, &dir.join(&path), MAPPINGS_TABLE)?;
         Ok(WarehouseFile {
             table: MAPPINGS_TABLE.to_string(),
@@ -212,8 +217,8 @@ mod tests {
             Path::new("framework=aws/attack_version=16.1")
         );
         assert_eq!(
-            partition_dir(&[("framework", "a/b=c d")]),
-            Path::new("framework=a%2Fb%3Dc%20d")
+            partition_dir(&[("framework", "a/b=c d%")]),
+            Path::new("framework=a%2Fb%3Dc d%25")
         );
         assert_eq!(
             partition_dir(&[("domain", "")]),

@@ -12,7 +12,7 @@ use crate::table::{column, Column, ColumnType, COLUMNS, GRAIN_COLUMNS};
 
 /// The warehouse schema's version (semver: a new column at the end is a minor change; a renamed,
 /// removed, reordered or retyped one is a major change). Written into every file's metadata.
-pub const VERSION: &str = "1.0.0";
+pub const VERSION: &str = "2.0.0";
 
 /// The change feed's first column.
 pub const OP_COLUMN: Column = column("op", ColumnType::String, false, "insert, update or delete");
@@ -26,6 +26,16 @@ pub fn mapping_columns() -> Vec<Column> {
             ..*c
         })
         .collect()
+}
+
+/// The mappings dataset as its readers see it: the columns of its files, then the partition
+/// columns read from the directory names (DuckDB, Spark, pyarrow and Polars all put them last).
+pub fn partitioned_mapping_columns() -> Vec<Column> {
+    let (mut in_path, in_files): (Vec<Column>, Vec<Column>) = mapping_columns()
+        .into_iter()
+        .partition(|c| PARTITION_COLUMNS.contains(&c.name));
+    in_path.sort_by_key(|c| PARTITION_COLUMNS.iter().position(|p| *p == c.name));
+    in_files.into_iter().chain(in_path).collect()
 }
 
 /// The change feed: `op`, then a mapping row (whole for insert and update; only its grain key and
@@ -58,7 +68,7 @@ pub fn tables() -> Vec<Table> {
         Table {
             name: MAPPINGS_TABLE,
             path: format!("{MAPPINGS_TABLE}/{partitioned}/{PART_FILE}"),
-            description: "The mapping table, one row per mapping; the partition columns are also inside each file",
+            description: "The mapping table, one row per mapping; the partition columns are in the directory names only (Hive layout), so readers list them last",
             primary_key: &["mapping_id"],
             partition_by: &PARTITION_COLUMNS,
             joins: vec![
@@ -66,7 +76,7 @@ pub fn tables() -> Vec<Table> {
                 (&["framework", "framework_version", "capability_id"], CAPABILITIES, &["framework", "framework_version", "capability_id"]),
                 (&["attack_version", "domain", "attack_object_id"], TECHNIQUES, &["attack_version", "domain", "technique_id"]),
             ],
-            columns: mapping_columns(),
+            columns: partitioned_mapping_columns(),
         },
         Table {
             name: CAPABILITIES,
