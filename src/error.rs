@@ -42,6 +42,13 @@ pub enum Error {
 
     #[error("writing {path}: {reason}")]
     WriteOutput { path: PathBuf, reason: String },
+
+    #[error("refusing to write {name} into {dir}: {reason}")]
+    UnsafeOutputName {
+        dir: PathBuf,
+        name: String,
+        reason: &'static str,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

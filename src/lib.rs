@@ -7,6 +7,7 @@ pub mod cli;
 pub mod error;
 pub mod frameworks;
 pub mod fs;
+pub mod identifiers;
 pub mod model;
 pub mod pipeline;
 pub mod refresh;

@@ -79,9 +79,9 @@ impl Date {
         Date::from_civil(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
     }
 
-    /// The date of a year, month and day; `None` when there is no such day.
-    fn from_civil(year: i32, month: u32, day: u32) -> Option<Date> {
-        if !(1..=12).contains(&month) || day == 0 {
+    /// The date of a year (1 to 9999, so nothing overflows), month and day; `None` when there is no such day.
+    pub fn from_civil(year: i32, month: u32, day: u32) -> Option<Date> {
+        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 {
             return None;
         }
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;

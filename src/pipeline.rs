@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
+use crate::identifiers;
 use crate::model::{DatasetKey, MappingRow};
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::{self, Input, Outcome};
+use crate::sources::{self, Input, Outcome, RejectedRow};
 use crate::table;
 use crate::transforms::{dedupe, select};
 
@@ -49,6 +50,10 @@ pub struct Build {
     pub report: Report,
     /// Every file that was read, whatever it held.
     pub inputs: Vec<String>,
+    /// The ATT&CK bundles found among the inputs.
+    pub attack: AttackCatalog,
+    /// Every dataset the inputs hold, selected or not.
+    pub available: Vec<DatasetKey>,
 }
 
 /// Reads every input (files, or directories walked recursively) and builds the table.
@@ -60,22 +65,35 @@ pub fn build(inputs: &[PathBuf]) -> Result<Build> {
 pub fn build_selected(inputs: &[PathBuf], keep: &dyn Fn(&DatasetKey) -> bool) -> Result<Build> {
     let files = sources::discover(inputs)?;
     let read = sources::read_all(&files)?;
-    build_from(&read, keep)
+    build_from(read, keep)
 }
 
 /// Builds the table from inputs already read. Pure: no I/O.
-pub fn build_from(inputs: &[Input], keep: &dyn Fn(&DatasetKey) -> bool) -> Result<Build> {
+pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool) -> Result<Build> {
+    let all_sources: Vec<String> = inputs.iter().map(|i| i.path.display().to_string()).collect();
     let mut counts = InputCounts {
         files: inputs.len(),
         ..InputCounts::default()
     };
+    let mut attack = AttackCatalog::default();
+    let mut inputs_with_rows = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        match input.outcome {
+            Outcome::AttackBundle(bundle) => attack.bundles.push(*bundle),
+            _ => inputs_with_rows.push(input),
+        }
+    }
+    counts.attack_bundles = attack.bundles.len();
+    let inputs = inputs_with_rows;
     let mut skipped = Vec::new();
     let mut without_mappings = Vec::new();
     let mut rejected = Vec::new();
     let mut selectable = Vec::new();
+    let mut bad_identifier_rows = 0;
     let sources: Vec<String> = inputs.iter().map(|i| i.path.display().to_string()).collect();
     for (input, source) in inputs.iter().zip(&sources) {
         match &input.outcome {
+            Outcome::AttackBundle(_) => unreachable!("ATT&CK bundles were taken out above"),
             Outcome::Skipped(reason) => skipped.push(SkippedInput {
                 path: source.clone(),
                 reason: reason.clone(),
@@ -87,6 +105,9 @@ pub fn build_from(inputs: &[Input], keep: &dyn Fn(&DatasetKey) -> bool) -> Resul
             Outcome::Parsed(parsed) => {
                 *counts.by_kind.entry(parsed.kind).or_default() += 1;
                 rejected.extend(parsed.rejected.iter().cloned());
+                let bad = rows_with_bad_identifiers(source, &parsed.rows);
+                bad_identifier_rows += bad.len();
+                rejected.extend(bad);
                 selectable.push(select::InputRows {
                     source,
                     kind: parsed.kind,
@@ -97,10 +118,18 @@ pub fn build_from(inputs: &[Input], keep: &dyn Fn(&DatasetKey) -> bool) -> Resul
         }
     }
     counts.skipped = skipped.len();
-    counts.read = inputs.len() - skipped.len() - without_mappings.len();
-    let rows_read: usize = selectable.iter().map(|i| i.rows.len()).sum();
+    counts.read = counts.files - skipped.len() - without_mappings.len();
+    // Rows rejected for their identifiers count as rejected, not as read.
+    let rows_read: usize = selectable.iter().map(|i| i.rows.len()).sum::<usize>() - bad_identifier_rows;
 
     let mut selection = select::select(&selectable);
+    selection
+        .rows
+        .retain(|row| identifiers::check_dataset(&row.dataset()).is_ok());
+    selection
+        .datasets
+        .retain(|dataset, _| identifiers::check_dataset(dataset).is_ok());
+    let available: Vec<DatasetKey> = selection.datasets.keys().cloned().collect();
     let selected_rows = selection.rows.len();
     selection.rows.retain(|row| keep(&row.dataset()));
     selection.datasets.retain(|dataset, _| keep(dataset));
@@ -136,7 +165,9 @@ pub fn build_from(inputs: &[Input], keep: &dyn Fn(&DatasetKey) -> bool) -> Resul
     totals.superseded_rows = rows_read - totals.source_rows - unselected_rows;
 
     Ok(Build {
-        inputs: sources,
+        inputs: all_sources,
+        attack,
+        available,
         rows: deduplicated.rows,
         frame,
         report: Report {
@@ -150,6 +181,21 @@ pub fn build_from(inputs: &[Input], keep: &dyn Fn(&DatasetKey) -> bool) -> Resul
             exports: Exports::default(),
         },
     })
+}
+
+/// The rows of one input whose dataset key fails [`identifiers::check_dataset`], as rejected rows
+/// naming the row and the field: their framework, versions or domain would become file names.
+fn rows_with_bad_identifiers(source: &str, rows: &[MappingRow]) -> Vec<RejectedRow> {
+    rows.iter()
+        .enumerate()
+        .filter_map(|(index, row)| {
+            identifiers::check_dataset(&row.dataset()).err().map(|bad| RejectedRow {
+                source: source.to_string(),
+                element: format!("row {index}: {}", bad.field),
+                reason: bad.reason,
+            })
+        })
+        .collect()
 }
 
 /// Writes every output into `out`, each file atomically: the table as CSV and Parquet, STIX bundles

@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::identifiers;
 use crate::model::Date;
 use crate::pipeline::{self, Format};
-use crate::refresh::{self, RefreshError, RefreshOptions};
+use crate::refresh::{self, LockError, RefreshError, RefreshOptions};
 use crate::sinks::csv::CsvOptions;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::{crawl, Fetcher};
@@ -30,7 +31,7 @@ pub enum Status {
     Warnings,
     /// 4: refresh published, and nothing changed since the previous run.
     NoChanges,
-    /// 5: refresh not run: another refresh holds the lock.
+    /// 5: refresh not run: another refresh holds the lock (an error taking it is a failure, 1).
     Locked,
 }
 
@@ -85,7 +86,9 @@ pub enum Command {
         #[arg(long, short = 'o', default_value = "out")]
         out: PathBuf,
         /// ATT&CK STIX bundles (`enterprise-attack-16.1.json`, one per ATT&CK version and domain) that
-        /// resolve technique ids to ATT&CK's own attack-pattern objects in the STIX exports.
+        /// resolve technique ids to ATT&CK's own attack-pattern objects in the STIX exports. Bundles
+        /// among the inputs are found by their content; one given here overrides a found one of the
+        /// same domain and version.
         #[arg(long = "attack-stix", num_args = 1..)]
         attack_stix: Vec<PathBuf>,
         /// Output formats to write (repeat or comma-separate); the report is always written.
@@ -128,6 +131,11 @@ pub enum Command {
         /// The change feed partition to write, YYYY-MM-DD (default: today, UTC): for backfills.
         #[arg(long, env = "ATTACKMAP_RUN_DATE")]
         run_date: Option<Date>,
+        /// Refuse to publish (exit 1) a run that removes more than this share of the published
+        /// mappings, 0 to 1 (default 0.2): a site outage or a bad selection, not a real change. 1
+        /// accepts any removal.
+        #[arg(long, env = "ATTACKMAP_MAX_REMOVED_SHARE", value_parser = parse_share)]
+        max_removed_share: Option<f64>,
     },
 }
 
@@ -150,8 +158,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             formats,
             csv,
         } => {
-            let attack = AttackCatalog::load(&attack_stix)?;
+            let explicit = AttackCatalog::load(&attack_stix)?;
             let mut build = pipeline::build(&inputs)?;
+            let attack = std::mem::take(&mut build.attack).overridden_by(explicit);
             let csv = CsvOptions {
                 excel_safe: csv.csv_excel_safe,
             };
@@ -170,8 +179,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Validate { paths } => run_validate(&paths),
         Command::Fetch { fetch } => {
             let file = ConfigFile::load(fetch.config.as_deref())?;
-            let fetcher = Fetcher::new(fetch.settings(&file)?, fetch.raw(&file))?;
-            let crawl = crawl::crawl(&fetcher, &fetch.selection(&file), &progress_bar());
+            let (settings, selection) = match (fetch.settings(&file), fetch.selection(&file)) {
+                (Ok(settings), Ok(selection)) => (settings, selection),
+                (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e)),
+            };
+            let fetcher = Fetcher::new(settings, fetch.raw(&file))?;
+            let crawl = crawl::crawl(&fetcher, &selection, &progress_bar());
             let from_cache = crawl.fetched.iter().filter(|f| f.from_cache).count();
             println!(
                 "fetched {} files into {} ({} unchanged, answered 304), {} datasets, {} failed",
@@ -183,6 +196,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             );
             for failure in &crawl.failures {
                 eprintln!("attackmap: failed {}: {}", failure.url, failure.reason);
+            }
+            for refused in crawl.refused_links.iter().filter(|r| r.into_the_site) {
+                eprintln!(
+                    "attackmap: not followed: {} in {}: {}",
+                    identifiers::shown(&refused.link),
+                    refused.page,
+                    refused.reason
+                );
             }
             Ok(if crawl.failures.is_empty() {
                 Status::Success
@@ -198,15 +219,25 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             attack_stix,
             csv,
             run_date,
+            max_removed_share,
         } => {
             let file = ConfigFile::load(fetch.config.as_deref())?;
-            let options = RefreshOptions {
-                fetch: if offline || file.offline == Some(true) {
-                    None
-                } else {
-                    Some(fetch.settings(&file)?)
+            let offline = offline || file.offline == Some(true);
+            let settings = if offline { None } else { Some(fetch.settings(&file)) };
+            let (settings, selection) = match (settings.transpose(), fetch.selection(&file)) {
+                (Ok(settings), Ok(selection)) => (settings, selection),
+                (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e)),
+            };
+            let max_removed_share = match max_removed_share.or(file.max_removed_share) {
+                None => 0.2,
+                Some(share) => match parse_share(&share.to_string()) {
+                    Ok(share) => share,
+                    Err(e) => return Ok(usage_error(&format!("max_removed_share: {e}"))),
                 },
-                selection: fetch.selection(&file),
+            };
+            let options = RefreshOptions {
+                fetch: settings,
+                selection,
                 raw: fetch.raw(&file),
                 out: out.or(file.out.clone()).unwrap_or_else(|| PathBuf::from("out")),
                 attack_stix: if attack_stix.is_empty() {
@@ -219,6 +250,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     excel_safe: csv.csv_excel_safe || file.csv_excel_safe == Some(true),
                 },
                 run_date: run_date.unwrap_or_else(|| Date::of(std::time::SystemTime::now())),
+                max_removed_share,
             };
             match refresh::refresh(&options, &progress_bar()) {
                 Ok(done) => {
@@ -236,10 +268,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                         Status::Success
                     })
                 }
-                Err(RefreshError::Locked(e)) => {
+                Err(RefreshError::Locked(e @ LockError::Held { .. })) => {
                     eprintln!("attackmap: {e}");
                     Ok(Status::Locked)
                 }
+                Err(e @ RefreshError::Selection(_)) => Ok(usage_error(&e)),
                 Err(e) => {
                     eprintln!(
                         "attackmap: error: {e}\nattackmap: the previous {} is unchanged",
@@ -249,6 +282,20 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 }
             }
         }
+    }
+}
+
+/// A value that cannot be used, said the way clap says it: exit 2.
+fn usage_error(error: &dyn std::fmt::Display) -> Status {
+    eprintln!("attackmap: error: {error}");
+    Status::Usage
+}
+
+/// A share between 0 and 1.
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("expected a share from 0 to 1 (0.2 is 20 %), found {text:?}")),
     }
 }
 

@@ -79,6 +79,7 @@ pub struct ConfigFile {
     pub allow_partial: Option<bool>,
     pub offline: Option<bool>,
     pub csv_excel_safe: Option<bool>,
+    pub max_removed_share: Option<f64>,
 }
 
 impl ConfigFile {
@@ -106,13 +107,24 @@ fn list(given: &[String], file: &Option<Vec<String>>, default: &[&str]) -> Vec<S
     }
 }
 
+/// The bounds of the fetch settings: values past them are refused at start (exit 2), never wrapped
+/// or turned into a wait of hours.
+const MAX_CONCURRENCY: usize = 64;
+const MAX_RATE_LIMIT: f64 = 1000.0;
+const MAX_RETRIES: u32 = 20;
+const MAX_SECONDS: f64 = 3600.0;
+const MAX_BODY_BYTES: u64 = 1 << 34;
+
 impl FetchArgs {
-    pub fn selection(&self, file: &ConfigFile) -> Selection {
-        Selection {
+    /// The selection, each value checked against its field's pattern.
+    pub fn selection(&self, file: &ConfigFile) -> Result<Selection, String> {
+        let selection = Selection {
             attack_versions: list(&self.selection.attack_versions, &file.attack_versions, &["16.1"]),
             domains: list(&self.selection.domains, &file.domains, &["enterprise"]),
             frameworks: list(&self.selection.frameworks, &file.frameworks, &[]),
-        }
+        };
+        selection.check()?;
+        Ok(selection)
     }
 
     pub fn raw(&self, file: &ConfigFile) -> PathBuf {
@@ -122,7 +134,8 @@ impl FetchArgs {
             .unwrap_or_else(|| PathBuf::from("raw"))
     }
 
-    pub fn settings(&self, file: &ConfigFile) -> anyhow::Result<FetchSettings> {
+    /// The client's settings, each checked against its bounds (a message naming the flag when not).
+    pub fn settings(&self, file: &ConfigFile) -> Result<FetchSettings, String> {
         let mut base = self
             .base_url
             .clone()
@@ -131,18 +144,46 @@ impl FetchArgs {
         if !base.ends_with('/') {
             base.push('/');
         }
-        let base_url = reqwest::Url::parse(&base).map_err(|e| anyhow::anyhow!("--base-url {base}: {e}"))?;
-        let seconds = |value: f64, name: &str| -> anyhow::Result<Duration> {
-            Duration::try_from_secs_f64(value).map_err(|_| anyhow::anyhow!("--{name} {value}: expected seconds ≥ 0"))
+        let base_url = reqwest::Url::parse(&base).map_err(|e| format!("--base-url {base}: {e}"))?;
+        if !matches!(base_url.scheme(), "http" | "https") {
+            return Err(format!("--base-url {base}: expected an http or https URL"));
+        }
+        let seconds = |value: f64, name: &str, min: f64| -> Result<Duration, String> {
+            if !(min..=MAX_SECONDS).contains(&value) {
+                return Err(format!(
+                    "--{name} {value}: expected seconds from {min} to {MAX_SECONDS}"
+                ));
+            }
+            Ok(Duration::from_secs_f64(value))
         };
+        let concurrency = self.concurrency.or(file.concurrency).unwrap_or(4);
+        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+            return Err(format!("--concurrency {concurrency}: expected 1 to {MAX_CONCURRENCY}"));
+        }
+        let rate_limit = self.rate_limit.or(file.rate_limit).unwrap_or(8.0);
+        if !(rate_limit > 0.0 && rate_limit <= MAX_RATE_LIMIT) {
+            return Err(format!(
+                "--rate-limit {rate_limit}: expected requests per second above 0, at most {MAX_RATE_LIMIT}"
+            ));
+        }
+        let retries = self.retries.or(file.retries).unwrap_or(3);
+        if retries > MAX_RETRIES {
+            return Err(format!("--retries {retries}: expected at most {MAX_RETRIES}"));
+        }
+        let max_body_bytes = self.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 << 20);
+        if !(1..=MAX_BODY_BYTES).contains(&max_body_bytes) {
+            return Err(format!(
+                "--max-body-bytes {max_body_bytes}: expected 1 to {MAX_BODY_BYTES} (16 GiB)"
+            ));
+        }
         Ok(FetchSettings {
             base_url,
-            concurrency: self.concurrency.or(file.concurrency).unwrap_or(4).max(1),
-            requests_per_second: self.rate_limit.or(file.rate_limit).unwrap_or(8.0),
-            timeout: seconds(self.timeout.or(file.timeout).unwrap_or(30.0), "timeout")?,
-            retries: self.retries.or(file.retries).unwrap_or(3),
-            backoff: seconds(self.backoff.or(file.backoff).unwrap_or(1.0), "backoff")?,
-            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 << 20),
+            concurrency,
+            requests_per_second: rate_limit,
+            timeout: seconds(self.timeout.or(file.timeout).unwrap_or(30.0), "timeout", 0.001)?,
+            retries,
+            backoff: seconds(self.backoff.or(file.backoff).unwrap_or(1.0), "backoff", 0.0)?,
+            max_body_bytes,
         })
     }
 }
@@ -162,9 +203,72 @@ mod tests {
         assert_eq!(settings.concurrency, 9, "flag (or environment) first");
         assert_eq!(settings.retries, 7, "then the file");
         assert_eq!(settings.max_body_bytes, 64 << 20, "then the default");
-        assert_eq!(args.selection(&file).domains, ["mobile"]);
-        assert_eq!(args.selection(&file).attack_versions, ["16.1"]);
+        assert_eq!(args.selection(&file).unwrap().domains, ["mobile"]);
+        assert_eq!(args.selection(&file).unwrap().attack_versions, ["16.1"]);
         assert_eq!(settings.base_url.as_str(), crate::site::LIVE_BASE_URL);
+    }
+
+    #[test]
+    fn values_that_would_wrap_overflow_or_stall_are_refused() {
+        let file = ConfigFile::default();
+        let refused = |args: FetchArgs| args.settings(&file).unwrap_err();
+        assert!(refused(FetchArgs {
+            rate_limit: Some(0.0),
+            ..FetchArgs::default()
+        })
+        .contains("--rate-limit"));
+        assert!(refused(FetchArgs {
+            rate_limit: Some(f64::NAN),
+            ..FetchArgs::default()
+        })
+        .contains("--rate-limit"));
+        assert!(refused(FetchArgs {
+            backoff: Some(1e300),
+            ..FetchArgs::default()
+        })
+        .contains("--backoff"));
+        assert!(refused(FetchArgs {
+            timeout: Some(-1.0),
+            ..FetchArgs::default()
+        })
+        .contains("--timeout"));
+        assert!(refused(FetchArgs {
+            retries: Some(u32::MAX),
+            ..FetchArgs::default()
+        })
+        .contains("--retries"));
+        assert!(refused(FetchArgs {
+            max_body_bytes: Some(u64::MAX),
+            ..FetchArgs::default()
+        })
+        .contains("--max-body-bytes"));
+        assert!(refused(FetchArgs {
+            concurrency: Some(0),
+            ..FetchArgs::default()
+        })
+        .contains("--concurrency"));
+    }
+
+    #[test]
+    fn selectors_that_could_become_paths_are_refused() {
+        let file = ConfigFile::default();
+        let with = |domains: &[&str], versions: &[&str]| FetchArgs {
+            selection: SelectionArgs {
+                domains: domains.iter().map(|s| s.to_string()).collect(),
+                attack_versions: versions.iter().map(|s| s.to_string()).collect(),
+                frameworks: vec![],
+            },
+            ..FetchArgs::default()
+        };
+        assert!(with(&["../../etc"], &[])
+            .selection(&file)
+            .unwrap_err()
+            .contains("--domain"));
+        assert!(with(&[], &["16.1/../x"])
+            .selection(&file)
+            .unwrap_err()
+            .contains("--attack-version"));
+        assert!(with(&["mobile"], &["15.1"]).selection(&file).is_ok());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::fs::{rfc3339, sha256_hex};
 use crate::pipeline::Build;
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
-use crate::sources::http::crawl::{Crawl, Selection};
+use crate::sources::http::crawl::{Crawl, RefusedLink, Selection};
 use crate::sources::http::raw_store::{RawStore, Sidecar};
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +33,11 @@ pub struct Manifest {
     pub datasets: Vec<DatasetEntry>,
     pub outputs: Vec<OutputEntry>,
     pub changes: ChangeCounts,
+    /// Links found in pages and not followed because they are unsafe (`javascript:`, `file:`, a path
+    /// that could leave raw/): never requested.
+    pub refused_links: Vec<RefusedLink>,
+    /// Links to other hosts: never followed.
+    pub off_host_links: usize,
     pub durations_ms: BTreeMap<String, u128>,
 }
 
@@ -91,6 +96,8 @@ impl Manifest {
             datasets: Vec::new(),
             outputs: Vec::new(),
             changes: ChangeCounts::default(),
+            refused_links: Vec::new(),
+            off_host_links: 0,
             durations_ms: BTreeMap::new(),
         }
     }
@@ -178,6 +185,10 @@ impl Manifest {
             changed: changes.changed,
             read_from_another_file: changes.source_only.len(),
         };
+        self.refused_links = crawl.refused_links.clone();
+        self.refused_links.sort();
+        self.refused_links.dedup();
+        self.off_host_links = crawl.off_host_links;
         self.finished_at = rfc3339(SystemTime::now());
         write_json(&staging.join(MANIFEST), self)
     }

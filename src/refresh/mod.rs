@@ -39,13 +39,16 @@ pub struct RefreshOptions {
     pub csv: CsvOptions,
     /// The change feed's partition (default: today, UTC).
     pub run_date: Date,
+    /// The largest share of the published mappings one run may remove (0 to 1; default 0.2).
+    pub max_removed_share: f64,
 }
 
 /// How a refresh ended without failing.
 #[derive(Debug)]
 pub struct Refreshed {
     pub changes: Changes,
-    /// Inputs skipped, rows rejected, incomplete datasets, or (with `allow_partial`) fetch failures.
+    /// Inputs skipped, rows rejected, incomplete datasets, unsafe site links refused, or (with
+    /// `allow_partial`) fetch failures.
     pub warnings: bool,
     pub manifest: Manifest,
 }
@@ -59,6 +62,15 @@ pub enum RefreshError {
     Incomplete(Vec<FetchFailure>),
     #[error("the exports failed validation; nothing was published:\n{0}")]
     Invalid(String),
+    /// A selector matches nothing: a usage error (exit 2), never an empty table published.
+    #[error("{0}; nothing was published")]
+    Selection(String),
+    #[error("this run would remove {removed} of the {previous} published mappings ({:.1} %), more than --max-removed-share {:.1} %; nothing was published (raise --max-removed-share to accept it)", *.removed as f64 * 100.0 / *.previous as f64, .max_share * 100.0)]
+    TooManyRemoved {
+        removed: usize,
+        previous: usize,
+        max_share: f64,
+    },
     #[error(transparent)]
     Failed(#[from] Error),
 }
@@ -101,6 +113,14 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             failed = crawl.failures.len(),
             "fetched"
         );
+        for refused in crawl.refused_links.iter().filter(|r| r.into_the_site) {
+            tracing::warn!(
+                link = %crate::identifiers::shown(&refused.link),
+                page = %refused.page,
+                reason = %refused.reason,
+                "site link not followed"
+            );
+        }
         if !crawl.failures.is_empty() && !options.allow_partial {
             return Err(RefreshError::Incomplete(crawl.failures));
         }
@@ -108,9 +128,24 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     manifest.stage("fetch", clock);
 
     let clock = Instant::now();
-    let attack = AttackCatalog::load(&options.attack_stix)?;
+    let explicit = AttackCatalog::load(&options.attack_stix)?;
     let selection = options.selection.clone();
     let mut build = pipeline::build_selected(std::slice::from_ref(&options.raw), &|d| selection.includes(d))?;
+    let attack = std::mem::take(&mut build.attack).overridden_by(explicit);
+    let unmatched = options.selection.unmatched(build.available.iter());
+    if !unmatched.is_empty() {
+        return Err(RefreshError::Selection(format!(
+            "{} matches no dataset in {}",
+            unmatched.join(", "),
+            options.raw.display()
+        )));
+    }
+    if build.report.datasets.is_empty() {
+        return Err(RefreshError::Selection(format!(
+            "the selection matches no dataset in {}",
+            options.raw.display()
+        )));
+    }
     manifest.stage("build", clock);
 
     let clock = Instant::now();
@@ -130,6 +165,15 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let clock = Instant::now();
     let previous = previous_table(&options.out);
     let changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    let previous_rows = previous.as_ref().map_or(0, DataFrame::height);
+    if previous_rows > 0 && changes.removed as f64 > options.max_removed_share * previous_rows as f64 {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(RefreshError::TooManyRemoved {
+            removed: changes.removed,
+            previous: previous_rows,
+            max_share: options.max_removed_share,
+        });
+    }
     changes::write(
         &changes,
         &staging.join(CHANGES_JSON),
@@ -144,7 +188,9 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let clock = Instant::now();
     publish::swap_into_place(&staging, &options.out)?;
     manifest.stage("publish", clock);
-    let warnings = build.report.has_warnings() || !crawl.failures.is_empty();
+    let warnings = build.report.has_warnings()
+        || !crawl.failures.is_empty()
+        || crawl.refused_links.iter().any(|r| r.into_the_site);
     Ok(Refreshed {
         changes,
         warnings,

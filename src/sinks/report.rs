@@ -47,6 +47,8 @@ pub struct InputCounts {
     pub read: usize,
     pub skipped: usize,
     pub by_kind: BTreeMap<SourceKind, usize>,
+    /// ATT&CK STIX bundles among the inputs, used as the catalogue of their domain and version.
+    pub attack_bundles: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -161,6 +163,9 @@ impl Report {
             t.mappings, t.source_rows, t.repeats_collapsed, t.non_mappable
         );
         let e = &self.exports;
+        if !e.attack_bundles.is_empty() {
+            let _ = writeln!(out, "ATT&CK catalogue: {}", e.attack_bundles.join(", "));
+        }
         if !e.stix.is_empty() || !e.navigator.is_empty() {
             let relationships: usize = e.stix.iter().flat_map(|b| b.relationships.values()).sum();
             let _ = writeln!(

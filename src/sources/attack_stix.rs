@@ -1,6 +1,10 @@
 //! Reads ATT&CK STIX 2.1 bundles (`enterprise-attack-16.1.json`) to resolve technique ids to ATT&CK's
 //! own attack-pattern objects, names and tactics.
 //!
+//! A bundle comes either among `build`'s inputs, recognized by its content (the site publishes the
+//! bundles it was rendered from at `data/attack/<domain>-attack-<version>.json`), or named with
+//! `--attack-stix`, which overrides a found bundle of the same domain and version.
+//!
 //! A bundle's domain comes from its content (the matrix, or the attack-patterns' `x_mitre_domains`);
 //! its ATT&CK version from the file name (`…-16.1.json`, as MITRE publishes them), since the bundle
 //! itself does not say. A bundle whose name carries no version serves every version of its domain.
@@ -55,8 +59,19 @@ impl AttackBundle {
     }
 }
 
+impl std::fmt::Debug for AttackBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttackBundle")
+            .field("path", &self.path)
+            .field("domain", &self.domain)
+            .field("version", &self.version)
+            .field("techniques", &self.techniques.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Every ATT&CK bundle given to a run.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct AttackCatalog {
     pub bundles: Vec<AttackBundle>,
 }
@@ -65,6 +80,21 @@ impl AttackCatalog {
     pub fn load(paths: &[PathBuf]) -> Result<AttackCatalog> {
         let bundles = paths.iter().map(|p| load_bundle(p)).collect::<Result<Vec<_>>>()?;
         Ok(AttackCatalog { bundles })
+    }
+
+    /// This catalogue with `explicit` bundles (`--attack-stix`) in front; a bundle of this catalogue
+    /// whose domain and version an explicit one also covers is dropped.
+    pub fn overridden_by(self, explicit: AttackCatalog) -> AttackCatalog {
+        let covered = |b: &AttackBundle| {
+            explicit
+                .bundles
+                .iter()
+                .any(|e| e.domain == b.domain && e.version == b.version)
+        };
+        let found: Vec<AttackBundle> = self.bundles.into_iter().filter(|b| !covered(b)).collect();
+        let mut bundles = explicit.bundles;
+        bundles.extend(found);
+        AttackCatalog { bundles }
     }
 
     /// The bundles to resolve techniques of an ATT&CK version and domain, in order of preference: the
@@ -79,6 +109,18 @@ impl AttackCatalog {
     }
 }
 
+/// Whether a JSON document is an ATT&CK STIX bundle: a bundle holding ATT&CK's collection or
+/// matrix object (the ICS bundle has no collection). attackmap's own STIX exports carry ATT&CK's
+/// attack-patterns but neither, so they are not taken for a catalogue.
+pub fn looks_like_attack_bundle(document: &Value) -> bool {
+    document.get("type").and_then(Value::as_str) == Some("bundle")
+        && document["objects"].as_array().is_some_and(|objects| {
+            objects
+                .iter()
+                .any(|o| matches!(o["type"].as_str(), Some("x-mitre-collection" | "x-mitre-matrix")))
+        })
+}
+
 fn load_bundle(path: &Path) -> Result<AttackBundle> {
     let fail = |reason: String| Error::AttackBundle {
         path: path.to_path_buf(),
@@ -86,13 +128,27 @@ fn load_bundle(path: &Path) -> Result<AttackBundle> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     let bundle: Value = serde_json::from_str(&text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
-    if bundle.get("type").and_then(Value::as_str) != Some("bundle") {
-        return Err(fail("expected a STIX bundle (\"type\": \"bundle\")".into()));
-    }
-    let Some(Value::Array(objects)) = bundle.get("objects").cloned() else {
-        return Err(fail("expected an \"objects\" array".into()));
-    };
+    AttackBundle::from_document(path, bundle)
+}
 
+impl AttackBundle {
+    /// Indexes a parsed bundle read from `path` (whose name gives the ATT&CK version).
+    pub fn from_document(path: &Path, mut bundle: Value) -> Result<AttackBundle> {
+        let fail = |reason: String| Error::AttackBundle {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if bundle.get("type").and_then(Value::as_str) != Some("bundle") {
+            return Err(fail("expected a STIX bundle (\"type\": \"bundle\")".into()));
+        }
+        let Some(Value::Array(objects)) = bundle.get_mut("objects").map(Value::take) else {
+            return Err(fail("expected an \"objects\" array".into()));
+        };
+        index_bundle(path, objects).map_err(fail)
+    }
+}
+
+fn index_bundle(path: &Path, objects: Vec<Value>) -> std::result::Result<AttackBundle, String> {
     let mut domain = None;
     let mut techniques: HashMap<String, Technique> = HashMap::new();
     let mut by_id = HashMap::with_capacity(objects.len());
@@ -120,7 +176,7 @@ fn load_bundle(path: &Path) -> Result<AttackBundle> {
     }
     let domain = domain
         .and_then(|d| d.strip_suffix("-attack").map(String::from))
-        .ok_or_else(|| fail("no ATT&CK matrix or attack-pattern names the domain".into()))?;
+        .ok_or_else(|| "no ATT&CK matrix or attack-pattern names the domain".to_string())?;
     Ok(AttackBundle {
         path: path.to_path_buf(),
         domain,

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{MappingRow, SourceKind};
+use attack_stix::AttackBundle;
 
 /// A row of a source that could not be read, and why: reported and counted, never silently dropped.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -60,6 +61,8 @@ pub enum Outcome {
     Skipped(String),
     /// A Mappings Explorer page that carries no mappings (the technique index): noted, not a warning.
     NoMappings(String),
+    /// An ATT&CK STIX bundle: the catalogue of its domain and version.
+    AttackBundle(Box<AttackBundle>),
 }
 
 /// One input file and what became of it.
@@ -114,7 +117,7 @@ pub fn read_all(files: &[PathBuf]) -> Result<Vec<Input>> {
         .collect()
 }
 
-/// Reads one file, recognized by its content: a mapping file (JSON) or a site page (HTML).
+/// Reads one file, recognized by its content: a mapping file or an ATT&CK bundle (JSON), or a site page (HTML).
 pub fn read_one(path: &Path) -> Result<Outcome> {
     let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
         path: path.to_path_buf(),
@@ -136,9 +139,13 @@ pub fn read_one(path: &Path) -> Result<Outcome> {
             element: format!("line {} column {}", e.line(), e.column()),
             reason: format!("not valid JSON: {e}"),
         })?;
+        if attack_stix::looks_like_attack_bundle(&document) {
+            return AttackBundle::from_document(path, document).map(|b| Outcome::AttackBundle(Box::new(b)));
+        }
         if !mapping_file::looks_like_mapping_file(&document) {
             return Ok(Outcome::Skipped(
-                "a JSON document that is not a mapping file (no metadata and mapping_objects)".into(),
+                "a JSON document that is neither a mapping file (metadata and mapping_objects) nor an ATT&CK bundle"
+                    .into(),
             ));
         }
         return mapping_file::read(path, &document).map(Outcome::Parsed);

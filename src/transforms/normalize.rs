@@ -1,7 +1,8 @@
 //! Canonical spellings: framework ids, framework versions, mapping types, scores, domains and text.
 
 /// Framework versions that are dates (`12/12/2024`, `7/28/2025`, `12.12.2024`) become `MM.DD.YYYY`, the
-/// form the site and the file names use; other versions (`rev5`, `v2.1`, `1.4.0`) are kept as written.
+/// form the site and the file names use; other versions (`rev5`, `v2.1`, `1.4.0`) are kept as written,
+/// but for a `/`, which becomes `.` as on the site.
 pub fn framework_version(raw: &str) -> String {
     let raw = raw.trim();
     let parts: Vec<&str> = raw.split(['/', '.']).collect();
@@ -15,7 +16,7 @@ pub fn framework_version(raw: &str) -> String {
     if is_date {
         format!("{:0>2}.{:0>2}.{}", parts[0], parts[1], parts[2])
     } else {
-        raw.to_string()
+        raw.replace('/', ".")
     }
 }
 
@@ -120,6 +121,7 @@ mod tests {
         assert_eq!(framework_version("rev5"), "rev5");
         assert_eq!(framework_version("1.4.0"), "1.4.0");
         assert_eq!(framework_version("v2.1"), "v2.1");
+        assert_eq!(framework_version("rev5/1"), "rev5.1");
     }
 
     #[test]

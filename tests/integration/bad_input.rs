@@ -72,7 +72,10 @@ fn pages_and_documents_of_other_kinds_are_reported_and_skipped() {
         reasons.iter().any(|r| r.contains("not from the Mappings Explorer")),
         "{reasons:?}"
     );
-    assert!(reasons.iter().any(|r| r.contains("not a mapping file")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("neither a mapping file")),
+        "{reasons:?}"
+    );
     assert!(built.stdout.contains("skipped"), "{}", built.stdout);
     assert_eq!(built.table().height(), 5, "the good input is still built");
 }

@@ -79,7 +79,7 @@ pub fn write_all(rows: &[MappingRow], dir: &Path) -> Result<Vec<LayerCounts>> {
 }
 
 fn write(dir: &Path, file: String, layer: &Value, mut counts: LayerCounts) -> Result<LayerCounts> {
-    write_json(&dir.join(&file), layer)?;
+    write_json(&crate::identifiers::file_in(dir, &file)?, layer)?;
     counts.file = file;
     Ok(counts)
 }

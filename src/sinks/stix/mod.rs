@@ -44,7 +44,7 @@ pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path) -> Re
             let attack = catalog.bundles_for(&dataset.attack_version, &dataset.domain);
             let (bundle, mut counts) = bundle(dataset, dataset_rows, &attack);
             let file = format!("{dataset}.json");
-            write_json(&dir.join(&file), &bundle)?;
+            write_json(&crate::identifiers::file_in(dir, &file)?, &bundle)?;
             counts.file = file;
             Ok(counts)
         })

@@ -9,7 +9,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::Serialize;
 
+use super::raw_store::check_site_path;
 use super::{FetchFailure, Fetched, Fetcher};
+use crate::identifiers;
 use crate::model::DatasetKey;
 use crate::site::LIVE_BASE_URL;
 use crate::sources::site_page::dataset_of_external_link;
@@ -23,6 +25,40 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Every selector matches the pattern of its field (`--domain ../x` is refused before any
+    /// request is made), as `--flag value: reason` when one does not.
+    pub fn check(&self) -> Result<(), String> {
+        let lists: [(&'static str, &str, &[String]); 3] = [
+            ("attack_version", "attack-version", &self.attack_versions),
+            ("domain", "domain", &self.domains),
+            ("framework", "framework", &self.frameworks),
+        ];
+        for (field, flag, values) in lists {
+            for value in values {
+                identifiers::check_selector(field, value)
+                    .map_err(|bad| format!("--{flag} {}: {}", identifiers::shown(value), bad.reason))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The selectors that match none of `datasets`, as `--flag value`: a typo (`nist_800_53x`)
+    /// would otherwise select nothing and publish an empty table.
+    pub fn unmatched<'a>(&self, datasets: impl Iterator<Item = &'a DatasetKey> + Clone) -> Vec<String> {
+        let mut unmatched = Vec::new();
+        let mut check = |flag: &str, values: &[String], field: fn(&DatasetKey) -> &str| {
+            for value in values {
+                if !datasets.clone().any(|d| field(d) == value) {
+                    unmatched.push(format!("--{flag} {value}"));
+                }
+            }
+        };
+        check("attack-version", &self.attack_versions, |d| &d.attack_version);
+        check("domain", &self.domains, |d| &d.domain);
+        check("framework", &self.frameworks, |d| &d.framework);
+        unmatched
+    }
+
     pub fn includes(&self, dataset: &DatasetKey) -> bool {
         let admits = |list: &[String], value: &str| list.is_empty() || list.iter().any(|v| v == value);
         admits(&self.attack_versions, &dataset.attack_version)
@@ -37,6 +73,40 @@ pub struct Crawl {
     pub fetched: Vec<Fetched>,
     pub failures: Vec<FetchFailure>,
     pub datasets: BTreeSet<DatasetKey>,
+    /// Links that were not followed because they are unsafe: another scheme (`javascript:`,
+    /// `file:` …), or a site link whose path or dataset could leave raw/.
+    pub refused_links: Vec<RefusedLink>,
+    /// Links to other hosts (documentation, fonts): never followed, only counted.
+    pub off_host_links: usize,
+}
+
+/// A link found in a page and not followed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RefusedLink {
+    pub page: String,
+    pub link: String,
+    pub reason: String,
+    /// A link into the site whose path or dataset could leave raw/ or out/: a warning (exit 3).
+    /// Links of another scheme are only listed: real references carry `chrome-extension:` ones.
+    pub into_the_site: bool,
+}
+
+/// The links of one page: the site paths to follow, and what was not followed.
+#[derive(Debug, Default)]
+struct PageLinks {
+    site_paths: Vec<String>,
+    refused: Vec<RefusedLink>,
+    off_host: usize,
+}
+
+impl Crawl {
+    /// A page's links to follow; the rest is recorded.
+    fn follow(&mut self, fetcher: &Fetcher, page: &str, html: &str) -> Vec<String> {
+        let links = site_links(fetcher, page, html);
+        self.refused_links.extend(links.refused);
+        self.off_host_links += links.off_host;
+        links.site_paths
+    }
 }
 
 static HREF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"href\s*=\s*["']?\s*([^"'\s>]+)"#).unwrap());
@@ -73,21 +143,31 @@ pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::Pro
         }
     }
     let index_pages = fetch_step(indexes, &mut crawl, true);
-    let technique_paths: BTreeSet<String> = index_pages
-        .iter()
-        .flat_map(|(path, html)| site_links(fetcher, path, html))
-        .filter(|link| TECHNIQUE_PAGE.is_match(link))
-        .collect();
+    let mut technique_paths = BTreeSet::new();
+    for (path, html) in &index_pages {
+        let links = crawl.follow(fetcher, path, html);
+        technique_paths.extend(links.into_iter().filter(|link| TECHNIQUE_PAGE.is_match(link)));
+    }
     let technique_pages = fetch_step(technique_paths.into_iter().collect(), &mut crawl, true);
 
     // Framework roots named by capability links, kept when their dataset is selected.
     let mut roots: BTreeMap<String, DatasetKey> = BTreeMap::new();
     for (path, html) in &technique_pages {
-        for link in site_links(fetcher, path, html) {
+        for link in crawl.follow(fetcher, path, html) {
             let Some(root) = FRAMEWORK_ROOT.find(&link).map(|m| m.as_str().to_string()) else {
                 continue;
             };
-            if let Some(dataset) = dataset_of_external_link(&format!("/{root}")).filter(|d| selection.includes(d)) {
+            let Some(dataset) = dataset_of_external_link(&format!("/{root}")) else {
+                continue;
+            };
+            if let Err(bad) = identifiers::check_dataset(&dataset) {
+                crawl.refused_links.push(RefusedLink {
+                    page: path.clone(),
+                    link,
+                    reason: format!("its {}: {}", bad.field, bad.reason),
+                    into_the_site: true,
+                });
+            } else if selection.includes(&dataset) {
                 roots.insert(root, dataset);
             }
         }
@@ -129,24 +209,57 @@ fn mapping_file_path(root: &str, dataset: &DatasetKey) -> String {
 }
 
 /// The site paths a page links to: absolute links to the live host or to the configured base, and
-/// relative links resolved against the page. Links to other hosts are dropped.
-fn site_links(fetcher: &Fetcher, page_path: &str, html: &str) -> Vec<String> {
+/// `./` links resolved against the page, each checked by [`check_site_path`]. Links with another
+/// scheme (`javascript:`, `file:`, `data:` …) and site links that fail the check are refused and
+/// reported; links to other hosts are counted; fragments, `mailto:` and other relative links (script
+/// templates among them) are ignored.
+fn site_links(fetcher: &Fetcher, page_path: &str, html: &str) -> PageLinks {
     let base = fetcher.base_url().as_str();
-    HREF.captures_iter(html)
-        .filter_map(|c| {
-            let href = c[1].trim();
-            if let Some(path) = href.strip_prefix(LIVE_BASE_URL).or_else(|| href.strip_prefix(base)) {
-                Some(path.to_string())
-            } else if href.contains("://") || href.starts_with("//") || href.starts_with('#') {
-                None
-            } else if let Some(relative) = href.strip_prefix("./") {
-                let directory = &page_path[..page_path.rfind('/').map_or(0, |i| i + 1)];
-                Some(format!("{directory}{relative}"))
-            } else {
-                None
-            }
+    let mut links = PageLinks::default();
+    let mut refuse = |link: &str, reason: String, into_the_site: bool| {
+        links.refused.push(RefusedLink {
+            page: page_path.to_string(),
+            link: link.chars().take(200).collect(),
+            reason,
+            into_the_site,
         })
-        .collect()
+    };
+    let mut site_paths = Vec::new();
+    let mut off_host = 0;
+    for captures in HREF.captures_iter(html) {
+        let href = captures[1].trim();
+        let site_path = if let Some(path) = href.strip_prefix(LIVE_BASE_URL).or_else(|| href.strip_prefix(base)) {
+            path.to_string()
+        } else if let Some(relative) = href.strip_prefix("./") {
+            let directory = &page_path[..page_path.rfind('/').map_or(0, |i| i + 1)];
+            format!("{directory}{relative}")
+        } else {
+            match scheme_of(href).as_deref() {
+                Some("http" | "https") => off_host += 1,
+                Some(other) if other != "mailto" => {
+                    refuse(href, format!("a {other}: link is never followed"), false);
+                }
+                _ if href.starts_with("//") => off_host += 1,
+                _ => {}
+            }
+            continue;
+        };
+        match check_site_path(&site_path) {
+            Ok(()) => site_paths.push(site_path),
+            Err(reason) => refuse(href, format!("a site path with {reason}"), true),
+        }
+    }
+    links.site_paths = site_paths;
+    links.off_host = off_host;
+    links
+}
+
+/// The scheme of a URL (`javascript` of `javascript:alert(1)`, lower-cased), if it has one.
+fn scheme_of(href: &str) -> Option<String> {
+    let (scheme, _) = href.split_once(':')?;
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    is_scheme.then(|| scheme.to_ascii_lowercase())
 }
 
 #[cfg(test)]

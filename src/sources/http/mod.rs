@@ -145,6 +145,9 @@ impl Fetcher {
             url: url.clone(),
             reason,
         };
+        if let Err(reason) = raw_store::check_site_path(site_path) {
+            return Err(fail(format!("refused, never requested: the path has {reason}")));
+        }
         let mut last_reason = String::new();
         for attempt in 1..=self.settings.retries + 1 {
             self.wait_for_turn();
@@ -236,7 +239,7 @@ impl Fetcher {
         }
         let mut body = Vec::new();
         response
-            .take(cap + 1)
+            .take(cap.saturating_add(1))
             .read_to_end(&mut body)
             .map_err(|e| format!("reading the body: {e}"))?;
         if body.len() as u64 > cap {
@@ -279,10 +282,14 @@ impl Fetcher {
         std::thread::sleep(start.saturating_duration_since(Instant::now()));
     }
 
-    /// Exponential backoff with ±50 % jitter: about `backoff`, then twice that, and so on.
+    /// Exponential backoff with ±50 % jitter: about `backoff`, then twice that, and so on, never
+    /// more than [`MAX_RETRY_AFTER`].
     fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.settings.backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
-        Duration::from_secs_f64(base * (0.5 + jitter()))
+        let doublings = attempt.saturating_sub(1).min(30) as i32;
+        let base = self.settings.backoff.as_secs_f64() * 2f64.powi(doublings);
+        Duration::try_from_secs_f64(base * (0.5 + jitter()))
+            .unwrap_or(MAX_RETRY_AFTER)
+            .min(MAX_RETRY_AFTER)
     }
 }
 
@@ -304,13 +311,37 @@ fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<Stri
     headers.get(name).and_then(|v| v.to_str().ok()).map(String::from)
 }
 
-/// `Retry-After` in seconds (the HTTP-date form falls back to our own backoff).
+/// `Retry-After` as seconds, or as an HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`) from now; a
+/// date in the past is no wait. A value in neither form falls back to our own backoff.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    header(headers, RETRY_AFTER)?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    let value = header(headers, RETRY_AFTER)?;
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = http_date(value)?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// An HTTP date in its preferred form (RFC 9110's IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`).
+fn http_date(text: &str) -> Option<SystemTime> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let parts: Vec<&str> = text.split_ascii_whitespace().collect();
+    let [_weekday, day, month, year, time, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
+    let date = crate::model::Date::from_civil(year.parse().ok()?, month, day.parse().ok()?)?;
+    let mut clock = time.split(':').map(|n| n.parse::<u64>().ok().filter(|&n| n < 60));
+    let (hours, minutes, seconds) = (clock.next()??, clock.next()??, clock.next()??);
+    if hours > 23 || clock.next().is_some() {
+        return None;
+    }
+    let days = u64::try_from(date.days_since_epoch).ok()?;
+    let since_epoch = days * 86_400 + hours * 3600 + minutes * 60 + seconds;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(since_epoch))
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -327,4 +358,44 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        assert_eq!(
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+        assert_eq!(http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
+        assert_eq!(http_date("Sun, 31 Feb 1994 08:49:37 GMT"), None);
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::ZERO),
+            "a date in the past: no wait"
+        );
+        let soon = SystemTime::now() + Duration::from_secs(90);
+        let since = soon.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        let date = crate::model::Date {
+            days_since_epoch: (since / 86_400) as i32,
+        };
+        let (h, m, s) = (since % 86_400 / 3600, since % 3600 / 60, since % 60);
+        let (year, month, day) = (&date.to_string()[..4], &date.to_string()[5..7], &date.to_string()[8..]);
+        let months = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let month = months[month.parse::<usize>().unwrap() - 1];
+        let text = format!("Mon, {day} {month} {year} {h:02}:{m:02}:{s:02} GMT");
+        headers.insert(RETRY_AFTER, text.parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(80) && wait <= Duration::from_secs(90),
+            "{wait:?}"
+        );
+    }
 }

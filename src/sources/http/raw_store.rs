@@ -26,13 +26,15 @@ pub struct RawStore {
 
 impl RawStore {
     /// The file of a site path: `attack/…/techniques/T1562/` → `raw/attack/…/techniques/T1562/index.html`.
-    pub fn file_of(&self, site_path: &str) -> PathBuf {
+    /// A path that [`check_site_path`] refuses has no file.
+    pub fn file_of(&self, site_path: &str) -> Result<PathBuf, String> {
+        check_site_path(site_path)?;
         let relative = if site_path.is_empty() || site_path.ends_with('/') {
             format!("{site_path}index.html")
         } else {
             site_path.to_string()
         };
-        self.root.join(relative)
+        Ok(self.root.join(relative))
     }
 
     pub fn sidecar_of(file: &Path) -> PathBuf {
@@ -45,7 +47,7 @@ impl RawStore {
 
     /// The stored copy of a site path and its sidecar, when both exist and agree.
     pub fn stored(&self, site_path: &str) -> Option<(PathBuf, Sidecar)> {
-        let file = self.file_of(site_path);
+        let file = self.file_of(site_path).ok()?;
         let sidecar: Sidecar = serde_json::from_slice(&std::fs::read(Self::sidecar_of(&file)).ok()?).ok()?;
         let bytes = std::fs::read(&file).ok()?;
         (crate::fs::sha256_hex(&bytes) == sidecar.sha256).then_some((file, sidecar))
@@ -53,12 +55,12 @@ impl RawStore {
 
     /// Stores a fetched body and its sidecar, each atomically.
     pub fn store(&self, site_path: &str, body: &[u8], sidecar: &Sidecar) -> Result<PathBuf> {
-        let file = self.file_of(site_path);
+        let file = self.file_of(site_path).map_err(|reason| Error::WriteOutput {
+            path: self.root.join("…"),
+            reason: format!("site path {}: {reason}", crate::identifiers::shown(site_path)),
+        })?;
         if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::WriteOutput {
-                path: parent.to_path_buf(),
-                reason: e.to_string(),
-            })?;
+            self.create_dirs_inside(parent)?;
         }
         write_atomically(&file, |out| {
             std::io::Write::write_all(out, body).map_err(|e| e.to_string())
@@ -69,6 +71,73 @@ impl RawStore {
         })?;
         Ok(file)
     }
+}
+
+impl RawStore {
+    /// Creates `dir` and its parents under the root, refusing to go through a symbolic link: a link
+    /// planted in raw/ would otherwise carry our writes anywhere.
+    fn create_dirs_inside(&self, dir: &Path) -> Result<()> {
+        let failed = |reason: String| Error::WriteOutput {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        let relative = dir
+            .strip_prefix(&self.root)
+            .map_err(|_| failed("outside raw/".into()))?;
+        let mut current = self.root.clone();
+        std::fs::create_dir_all(&current).map_err(|e| failed(e.to_string()))?;
+        for component in relative.components() {
+            current.push(component);
+            match std::fs::symlink_metadata(&current) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(failed(format!(
+                        "{} is a symbolic link: raw/ is never written through links",
+                        current.display()
+                    )))
+                }
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => return Err(failed(format!("{} is not a directory", current.display()))),
+                Err(_) => std::fs::create_dir(&current).map_err(|e| failed(e.to_string()))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The longest site path fetched, and its longest segment: file systems refuse longer names.
+const MAX_SITE_PATH: usize = 1024;
+const MAX_SEGMENT: usize = 200;
+
+/// Whether a site path (relative to the site root, as in `attack/…/T1562/`) may become a file
+/// under raw/: segments of ASCII letters, digits and `._-+~=,` only (no `%`, so no encoded dots), no
+/// empty, `.` or `..` segment, no leading `/`, and bounded lengths. The site's own paths all pass.
+pub fn check_site_path(site_path: &str) -> Result<(), String> {
+    if site_path.len() > MAX_SITE_PATH {
+        return Err(format!("more than {MAX_SITE_PATH} characters"));
+    }
+    let body = site_path.strip_suffix('/').unwrap_or(site_path);
+    if body.is_empty() {
+        return Ok(());
+    }
+    for segment in body.split('/') {
+        if segment.is_empty() {
+            return Err("an empty segment (// or a leading /)".into());
+        }
+        if segment == "." || segment == ".." {
+            return Err(format!("a {segment:?} segment"));
+        }
+        if segment.len() > MAX_SEGMENT {
+            return Err(format!("a segment of more than {MAX_SEGMENT} characters"));
+        }
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-+~=,".contains(&b);
+        if !segment.bytes().all(allowed) {
+            return Err(format!(
+                "a segment {} with a character outside letters, digits and ._-+~=,",
+                crate::identifiers::shown(segment)
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -82,12 +151,59 @@ mod tests {
         };
         assert_eq!(
             store.file_of("attack/attack-16.1/domain-enterprise/techniques/T1562/"),
-            PathBuf::from("raw/attack/attack-16.1/domain-enterprise/techniques/T1562/index.html")
+            Ok(PathBuf::from(
+                "raw/attack/attack-16.1/domain-enterprise/techniques/T1562/index.html"
+            ))
         );
-        assert_eq!(store.file_of("data/x/y.json"), PathBuf::from("raw/data/x/y.json"));
+        assert_eq!(store.file_of("data/x/y.json"), Ok(PathBuf::from("raw/data/x/y.json")));
         assert_eq!(
             RawStore::sidecar_of(Path::new("raw/a/index.html")),
             PathBuf::from("raw/a/.index.html.fetch.json")
         );
+    }
+
+    #[test]
+    fn site_paths_that_could_leave_raw_have_no_file() {
+        let store = RawStore {
+            root: PathBuf::from("raw"),
+        };
+        for path in [
+            "../x",
+            "a/../../x",
+            "a/%2e%2e/x",
+            "a//b",
+            "/etc/passwd",
+            "a\\..\\b",
+            "a/./b",
+            "a/b\0c",
+            "a/\u{e9}",
+        ] {
+            assert!(store.file_of(path).is_err(), "{path:?}");
+        }
+        assert!(store.file_of(&"a".repeat(300)).is_err());
+        assert!(store.file_of(&"a/".repeat(600)).is_err());
+        assert!(store
+            .file_of("external/aws/attack-16.1/domain-enterprise/aws-12.12.2024/all-data.html")
+            .is_ok());
+    }
+
+    #[test]
+    fn a_symbolic_link_inside_raw_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        let root = dir.path().join("raw");
+        std::fs::create_dir_all(&root).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("data")).unwrap();
+        let store = RawStore { root };
+        let sidecar = Sidecar {
+            url: "http://x/".into(),
+            etag: None,
+            last_modified: None,
+            sha256: String::new(),
+            fetched_at: String::new(),
+        };
+        assert!(store.store("data/a/b.json", b"{}", &sidecar).is_err());
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     }
 }
