@@ -1,16 +1,17 @@
 //! The build: inputs → sources → select → dedupe → table → sinks, with the report of what happened.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::identifiers;
-use crate::model::{DatasetKey, MappingRow};
+use crate::model::{DatasetKey, MappingRow, SourceKind};
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::{self, Input, Outcome, RejectedRow};
+use crate::sources::{self, mapping_file, Input, Outcome, RejectedRow};
 use crate::table;
 use crate::transforms::{dedupe, select};
 
@@ -105,8 +106,8 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool) -> Res
             Outcome::Parsed(parsed) => {
                 *counts.by_kind.entry(parsed.kind).or_default() += 1;
                 rejected.extend(parsed.rejected.iter().cloned());
-                let bad = rows_with_bad_identifiers(source, &parsed.rows);
-                bad_identifier_rows += bad.len();
+                let bad = rows_with_bad_identifiers(source, parsed.kind, &parsed.rows);
+                bad_identifier_rows += bad.iter().map(|r| r.rows).sum::<usize>();
                 rejected.extend(bad);
                 selectable.push(select::InputRows {
                     source,
@@ -139,7 +140,7 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool) -> Res
 
     let mut totals = Totals {
         rows_read,
-        rejected_rows: rejected.len(),
+        rejected_rows: rejected.iter().map(|r| r.rows).sum(),
         ..Totals::default()
     };
     let mut datasets = Vec::new();
@@ -183,17 +184,26 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool) -> Res
     })
 }
 
-/// The rows of one input whose dataset key fails [`identifiers::check_dataset`], as rejected rows
-/// naming the row and the field: their framework, versions or domain would become file names.
-fn rows_with_bad_identifiers(source: &str, rows: &[MappingRow]) -> Vec<RejectedRow> {
-    rows.iter()
-        .enumerate()
-        .filter_map(|(index, row)| {
-            identifiers::check_dataset(&row.dataset()).err().map(|bad| RejectedRow {
-                source: source.to_string(),
-                element: format!("row {index}: {}", bad.field),
-                reason: bad.reason,
-            })
+/// The rows of one input whose dataset key fails [`identifiers::check_dataset`], as rejected rows:
+/// their framework, versions or domain would become file names. Rows that fail alike are one entry
+/// (a mapping file's rows all share its metadata), naming the field where the input holds it.
+fn rows_with_bad_identifiers(source: &str, kind: SourceKind, rows: &[MappingRow]) -> Vec<RejectedRow> {
+    let mut failures: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+    for row in rows {
+        if let Err(bad) = identifiers::check_dataset(&row.dataset()) {
+            *failures.entry((bad.field, bad.reason)).or_default() += 1;
+        }
+    }
+    failures
+        .into_iter()
+        .map(|((field, reason), count)| RejectedRow {
+            source: source.to_string(),
+            element: match kind {
+                SourceKind::MappingFile => format!("metadata.{}", mapping_file::metadata_field(field)),
+                _ => format!("{count} rows: the {field} of their capability links"),
+            },
+            reason,
+            rows: count,
         })
         .collect()
 }

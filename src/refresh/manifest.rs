@@ -50,6 +50,8 @@ pub struct InputEntry {
     pub last_modified: Option<String>,
     /// True when this run did not download it: answered 304, or an offline run.
     pub from_cache: bool,
+    /// True when tonight's fetch of it failed and this previous good copy was used instead.
+    pub stale: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +119,7 @@ impl Manifest {
         staging: &Path,
     ) -> Result<()> {
         let fetched: BTreeMap<&Path, _> = crawl.fetched.iter().map(|f| (f.path.as_path(), f)).collect();
+        let stale: std::collections::BTreeSet<&str> = crawl.stale.iter().map(|f| f.url.as_str()).collect();
         for input in &build.inputs {
             let path = Path::new(input);
             let sidecar: Option<Sidecar> = std::fs::read(RawStore::sidecar_of(path))
@@ -130,6 +133,7 @@ impl Manifest {
                 etag: sidecar.as_ref().and_then(|s| s.etag.clone()),
                 last_modified: sidecar.as_ref().and_then(|s| s.last_modified.clone()),
                 from_cache: fetched.get(path).is_none_or(|f| f.from_cache),
+                stale: sidecar.as_ref().is_some_and(|s| stale.contains(s.url.as_str())),
             });
         }
         self.datasets = build

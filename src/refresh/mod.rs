@@ -47,8 +47,8 @@ pub struct RefreshOptions {
 #[derive(Debug)]
 pub struct Refreshed {
     pub changes: Changes,
-    /// Inputs skipped, rows rejected, incomplete datasets, unsafe site links refused, or (with
-    /// `allow_partial`) fetch failures.
+    /// Inputs skipped, rows rejected, incomplete datasets, unsafe site links refused, stale copies
+    /// used for URLs that failed, or (with `allow_partial`) fetch failures.
     pub warnings: bool,
     pub manifest: Manifest,
 }
@@ -190,7 +190,8 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     manifest.stage("publish", clock);
     let warnings = build.report.has_warnings()
         || !crawl.failures.is_empty()
-        || crawl.refused_links.iter().any(|r| r.into_the_site);
+        || crawl.refused_links.iter().any(|r| r.into_the_site)
+        || !crawl.stale.is_empty();
     Ok(Refreshed {
         changes,
         warnings,

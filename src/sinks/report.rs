@@ -196,11 +196,19 @@ impl Report {
         for skipped in &self.skipped {
             let _ = writeln!(out, "skipped {}: {}", skipped.path, skipped.reason);
         }
-        for rejected in &self.rejected {
+        const LISTED: usize = 20;
+        for rejected in self.rejected.iter().take(LISTED) {
             let _ = writeln!(
                 out,
                 "rejected {} {}: {}",
                 rejected.source, rejected.element, rejected.reason
+            );
+        }
+        if self.rejected.len() > LISTED {
+            let _ = writeln!(
+                out,
+                "… and {} more rejections, listed in report.json",
+                self.rejected.len() - LISTED
             );
         }
         out

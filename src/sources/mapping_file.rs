@@ -14,6 +14,16 @@ use crate::model::{Date, MappingRow, SourceKind};
 use crate::sources::ParsedInput;
 use crate::transforms::normalize;
 
+/// The metadata field a mapping file holds a dataset key field in (`domain` → `technology_domain`).
+pub fn metadata_field(dataset_field: &str) -> &'static str {
+    match dataset_field {
+        "framework" => "mapping_framework",
+        "framework_version" => "mapping_framework_version",
+        "attack_version" => "attack_version",
+        _ => "technology_domain",
+    }
+}
+
 /// Whether a JSON document looks like a mapping file (has `metadata` and `mapping_objects`).
 pub fn looks_like_mapping_file(document: &Value) -> bool {
     document.get("metadata").is_some() && document.get("mapping_objects").is_some()
@@ -84,13 +94,9 @@ impl Metadata {
                 )
             })
         };
+        // Checked with the other identifiers at ingest (`identifiers::check_dataset`): a bad one
+        // rejects the file's rows, it does not fail the run.
         let domain = required("technology_domain")?;
-        if !["enterprise", "mobile", "ics"].contains(&domain.as_str()) {
-            return Err((
-                "metadata.technology_domain".into(),
-                format!("expected enterprise, mobile or ics, found {domain:?}"),
-            ));
-        }
         required("mapping_version")?;
         let creation_date = date("creation_date", &required("creation_date")?)?;
         let last_update = match string_field(metadata, "last_update").map_err(|e| at("last_update", e))? {

@@ -20,6 +20,8 @@ pub struct RejectedRow {
     pub source: String,
     pub element: String,
     pub reason: String,
+    /// How many source rows this entry stands for (all the rows of a file whose metadata is bad).
+    pub rows: usize,
 }
 
 /// A landing page's table cut by the site: `shown` of `total` mappings.

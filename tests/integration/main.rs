@@ -3,9 +3,12 @@
 mod bad_input;
 mod exports;
 mod fixtures;
+mod hardening;
 mod helpers;
+mod lock;
 mod outputs;
 mod real_data;
 mod refresh;
 mod server;
+mod stale_cache;
 mod warehouse;

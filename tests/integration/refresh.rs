@@ -9,27 +9,27 @@ use std::time::{Duration, Instant};
 use crate::helpers::*;
 use crate::server::{Fault, TestServer};
 
-const T1562: &str = "attack/attack-16.1/domain-enterprise/techniques/T1562/";
-const NIST_FILE: &str =
+pub(crate) const T1562: &str = "attack/attack-16.1/domain-enterprise/techniques/T1562/";
+pub(crate) const NIST_FILE: &str =
     "data/nist_800_53/attack-16.1/nist_800_53-rev5/enterprise/nist_800_53-rev5_attack-16.1-enterprise.json";
 
 /// A working directory with raw/ and out/ for refresh runs.
-struct Job {
-    dir: tempfile::TempDir,
+pub(crate) struct Job {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Job {
-    fn new() -> Job {
+    pub(crate) fn new() -> Job {
         Job {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    fn out(&self) -> PathBuf {
+    pub(crate) fn out(&self) -> PathBuf {
         self.dir.path().join("out")
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_attackmap"));
         command
             .current_dir(self.dir.path())
@@ -40,7 +40,7 @@ impl Job {
     }
 
     /// `attackmap refresh` with quick retries, against `server`, for the NIST dataset of the fixtures.
-    fn refresh(&self, server: &TestServer) -> Output {
+    pub(crate) fn refresh(&self, server: &TestServer) -> Output {
         self.command(&[
             "--base-url",
             &server.base_url,
@@ -60,11 +60,11 @@ impl Job {
     }
 
     /// Every file of out/ with its bytes.
-    fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+    pub(crate) fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
         walk(&self.out())
     }
 
-    fn json(&self, name: &str) -> serde_json::Value {
+    pub(crate) fn json(&self, name: &str) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(self.out().join(name)).unwrap()).unwrap()
     }
 }
@@ -82,15 +82,15 @@ fn walk(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
-fn fixture_site() -> TestServer {
+pub(crate) fn fixture_site() -> TestServer {
     TestServer::serving(&[fixture("served"), fixture("site")])
 }
 
-fn code(output: &Output) -> i32 {
+pub(crate) fn code(output: &Output) -> i32 {
     output.status.code().unwrap_or(-1)
 }
 
-fn explain(output: &Output) -> String {
+pub(crate) fn explain(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
         output.status.code(),
@@ -100,7 +100,7 @@ fn explain(output: &Output) -> String {
 }
 
 /// The outputs that describe the data (not the run): byte-identical when the inputs are.
-fn data_outputs(files: &BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn data_outputs(files: &BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, Vec<u8>> {
     files
         .iter()
         .filter(|(path, _)| {
@@ -207,7 +207,7 @@ fn a_row_added_upstream_is_exactly_the_change_reported() {
 }
 
 /// Publishes once, then runs again against `fault`; returns that second run.
-fn after_a_good_run(
+pub(crate) fn after_a_good_run(
     setup: impl FnOnce(&TestServer),
 ) -> (Job, TestServer, BTreeMap<PathBuf, Vec<u8>>, Output, Duration) {
     let server = fixture_site();
@@ -243,7 +243,7 @@ fn a_hanging_response_times_out_and_is_retried() {
     assert_eq!(server.seen().iter().filter(|s| s.path == T1562).count(), 2);
 }
 
-fn assert_failed_and_kept(job: &Job, before: &BTreeMap<PathBuf, Vec<u8>>, output: &Output, names: &str) {
+pub(crate) fn assert_failed_and_kept(job: &Job, before: &BTreeMap<PathBuf, Vec<u8>>, output: &Output, names: &str) {
     assert_eq!(code(output), 1, "{}", explain(output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(names), "the error names {names}: {stderr}");
@@ -257,9 +257,23 @@ fn assert_failed_and_kept(job: &Job, before: &BTreeMap<PathBuf, Vec<u8>>, output
     assert!(leftovers.is_empty(), "no staging directory left: {leftovers:?}");
 }
 
+/// Publishes once, then loses raw/ (no previous copy to fall back on) and runs again against a fault.
+fn failing_without_a_previous_copy(
+    setup: impl FnOnce(&TestServer),
+) -> (Job, TestServer, BTreeMap<PathBuf, Vec<u8>>, Output) {
+    let server = fixture_site();
+    let job = Job::new();
+    assert_eq!(code(&job.refresh(&server)), 0);
+    std::fs::remove_dir_all(job.dir.path().join("raw")).unwrap();
+    let before = job.snapshot();
+    setup(&server);
+    let output = job.refresh(&server);
+    (job, server, before, output)
+}
+
 #[test]
 fn a_truncated_body_fails_the_run_and_keeps_the_previous_outputs() {
-    let (job, _, before, output, _) = after_a_good_run(|s| s.fail_always(T1562, Fault::TruncatedBody));
+    let (job, _, before, output) = failing_without_a_previous_copy(|s| s.fail_always(T1562, Fault::TruncatedBody));
     assert_failed_and_kept(&job, &before, &output, T1562);
 }
 
@@ -267,19 +281,20 @@ fn a_truncated_body_fails_the_run_and_keeps_the_previous_outputs() {
 fn a_redirect_to_another_host_is_refused() {
     let elsewhere = TestServer::serving(&[fixture("site")]);
     let location = format!("{elsewhere_base}{T1562}", elsewhere_base = elsewhere.base_url);
-    let (job, _, before, output, _) = after_a_good_run(|s| s.fail_always(T1562, Fault::RedirectTo(location)));
+    let (job, _, before, output) =
+        failing_without_a_previous_copy(|s| s.fail_always(T1562, Fault::RedirectTo(location)));
     assert_failed_and_kept(&job, &before, &output, "refused");
     assert!(elsewhere.seen().is_empty(), "the other host was never contacted");
 }
 
 #[test]
 fn a_page_the_index_lists_but_the_server_lacks_is_reported() {
-    let (job, _, before, output, _) = after_a_good_run(|s| s.fail_always(T1562, Fault::Status(404)));
+    let (job, _, before, output) = failing_without_a_previous_copy(|s| s.fail_always(T1562, Fault::Status(404)));
     assert_failed_and_kept(&job, &before, &output, "404");
 }
 
 /// An offline refresh on a large raw/ (the whole snapshot), started in the background.
-fn slow_refresh(job: &Job, raw: &Path) -> std::process::Child {
+pub(crate) fn slow_refresh(job: &Job, raw: &Path) -> std::process::Child {
     job.command(&["--offline", "--raw", raw.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -287,7 +302,7 @@ fn slow_refresh(job: &Job, raw: &Path) -> std::process::Child {
         .unwrap()
 }
 
-fn wait_for(condition: impl Fn() -> bool) -> bool {
+pub(crate) fn wait_for(condition: impl Fn() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if condition() {
@@ -326,75 +341,6 @@ fn a_refresh_killed_midway_leaves_out_as_it_was_and_the_next_run_succeeds() {
         "the stale lock and staging are taken over\n{}",
         explain(&output)
     );
-}
-
-#[test]
-fn a_second_refresh_started_while_one_runs_exits_with_5() {
-    let Some(site) = shared("site") else { return };
-    let job = Job::new();
-    let mut first = slow_refresh(&job, &site);
-    assert!(
-        wait_for(|| job.dir.path().join("out.lock").exists()),
-        "the first run takes the lock"
-    );
-    let second = job
-        .command(&["--offline", "--raw", site.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(code(&second), 5, "{}", explain(&second));
-    assert!(String::from_utf8_lossy(&second.stderr).contains("holds"));
-    assert!(first.wait().unwrap().success());
-}
-
-#[test]
-fn a_leftover_lock_file_never_blocks_whatever_process_id_it_names() {
-    let job = Job::new();
-    let raw = fixture("mapping-files");
-    // 1 is a live process in any container; the others are garbage a killed run may leave.
-    for content in ["1\n", &format!("{}\n", std::process::id()), "not a pid"] {
-        std::fs::write(job.dir.path().join("out.lock"), content).unwrap();
-        let output = job
-            .command(&["--offline", "--raw", raw.to_str().unwrap()])
-            .output()
-            .unwrap();
-        assert!([0, 4].contains(&code(&output)), "{content:?}: {}", explain(&output));
-    }
-}
-
-#[test]
-fn a_lock_held_by_another_process_stops_the_run_with_5() {
-    let job = Job::new();
-    let lock = std::fs::File::create(job.dir.path().join("out.lock")).unwrap();
-    lock.lock().unwrap();
-    let raw = fixture("mapping-files");
-    let output = job
-        .command(&["--offline", "--raw", raw.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(code(&output), 5, "{}", explain(&output));
-    drop(lock);
-    let output = job
-        .command(&["--offline", "--raw", raw.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(
-        code(&output),
-        0,
-        "released: the next run starts at once\n{}",
-        explain(&output)
-    );
-}
-
-#[test]
-fn a_lock_that_cannot_be_taken_is_a_failure_not_a_held_lock() {
-    let job = Job::new();
-    let raw = fixture("mapping-files");
-    let output = job
-        .command(&["--offline", "--raw", raw.to_str().unwrap(), "--out", "no-such-dir/out"])
-        .output()
-        .unwrap();
-    assert_eq!(code(&output), 1, "{}", explain(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("taking the lock"));
 }
 
 #[test]

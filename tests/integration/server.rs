@@ -36,6 +36,8 @@ struct State {
     overrides: HashMap<String, Vec<u8>>,
     once: HashMap<String, VecDeque<Fault>>,
     always: HashMap<String, Fault>,
+    /// Every n-th request (counted over all paths) answers 500.
+    fail_every: Option<usize>,
     seen: Vec<Seen>,
 }
 
@@ -71,6 +73,11 @@ impl TestServer {
     /// Every request of `path` meets this fault.
     pub fn fail_always(&self, path: &str, fault: Fault) {
         self.state.lock().unwrap().always.insert(path.to_string(), fault);
+    }
+
+    /// Every `n`-th request, whatever its path, answers 500: a flaky server.
+    pub fn fail_one_request_in(&self, n: usize) {
+        self.state.lock().unwrap().fail_every = Some(n);
     }
 
     /// Serves these bytes at `path` instead of the file.
@@ -114,8 +121,12 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
 
     let (fault, body) = {
         let mut state = state.lock().unwrap();
+        let flaky = state
+            .fail_every
+            .is_some_and(|n| (state.seen.len() + 1).is_multiple_of(n));
         let fault = match state.once.get_mut(&path).and_then(VecDeque::pop_front) {
             Some(fault) => Some(fault),
+            None if flaky => Some(Fault::Status(500)),
             None => state.always.get(&path).cloned(),
         };
         let body = state.overrides.get(&path).cloned().or_else(|| {

@@ -29,7 +29,8 @@ pub fn mapping_columns() -> Vec<Column> {
 }
 
 /// The mappings dataset as its readers see it: the columns of its files, then the partition
-/// columns read from the directory names (DuckDB, Spark, pyarrow and Polars all put them last).
+/// columns read from the directory names, outermost first, as Spark, pyarrow and Polars list them
+/// (DuckDB lists them last too, but alphabetically: the README's view puts them in this order).
 pub fn partitioned_mapping_columns() -> Vec<Column> {
     let (mut in_path, in_files): (Vec<Column>, Vec<Column>) = mapping_columns()
         .into_iter()

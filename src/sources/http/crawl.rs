@@ -78,6 +78,8 @@ pub struct Crawl {
     pub refused_links: Vec<RefusedLink>,
     /// Links to other hosts (documentation, fonts): never followed, only counted.
     pub off_host_links: usize,
+    /// URLs that failed tonight, twice, whose previous good copy in raw/ is used instead.
+    pub stale: Vec<FetchFailure>,
 }
 
 /// A link found in a page and not followed, and why.
@@ -117,21 +119,40 @@ static FRAMEWORK_ROOT: LazyLock<Regex> =
 
 pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::ProgressBar) -> Crawl {
     let mut crawl = Crawl::default();
-    // Fetches a step's paths; reads back the text only of the pages whose links lead further.
+    // Fetches a step's paths, then once more those that failed (after the others: a server that
+    // was briefly down has had time to recover). A path that still fails falls back to its previous
+    // good copy, marked stale; without one it is a failure. Reads back the text only of the pages
+    // whose links lead further.
     let fetch_step = |paths: Vec<String>, crawl: &mut Crawl, read_links: bool| -> Vec<(String, String)> {
         progress.inc_length(paths.len() as u64);
-        let mut pages = Vec::new();
+        let mut done = Vec::new();
+        let mut failed = Vec::new();
         for (path, result) in paths.iter().zip(fetcher.fetch_all(&paths, progress)) {
             match result {
-                Ok(fetched) => {
-                    if read_links {
-                        let text = std::fs::read_to_string(&fetched.path).unwrap_or_default();
-                        pages.push((path.clone(), text));
-                    }
-                    crawl.fetched.push(fetched);
-                }
-                Err(failure) => crawl.failures.push(failure),
+                Ok(fetched) => done.push((path.clone(), fetched)),
+                Err(_) => failed.push(path.clone()),
             }
+        }
+        progress.inc_length(failed.len() as u64);
+        for (path, result) in failed.iter().zip(fetcher.fetch_all(&failed, progress)) {
+            match (result, fetcher.stored(path)) {
+                (Ok(fetched), _) => done.push((path.clone(), fetched)),
+                (Err(failure), Some(previous)) => {
+                    tracing::warn!(url = %failure.url, reason = %failure.reason, "using the previous copy");
+                    crawl.stale.push(failure);
+                    done.push((path.clone(), previous));
+                }
+                (Err(failure), None) => crawl.failures.push(failure),
+            }
+        }
+        done.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut pages = Vec::new();
+        for (path, fetched) in done {
+            if read_links {
+                let text = std::fs::read_to_string(&fetched.path).unwrap_or_default();
+                pages.push((path, text));
+            }
+            crawl.fetched.push(fetched);
         }
         pages
     };

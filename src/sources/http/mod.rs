@@ -8,6 +8,7 @@
 
 pub mod crawl;
 pub mod raw_store;
+pub mod verify;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -62,6 +63,8 @@ pub struct Fetched {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FetchFailure {
     pub url: String,
+    #[serde(skip)]
+    pub site_path: String,
     pub reason: String,
 }
 
@@ -138,11 +141,26 @@ impl Fetcher {
             .collect()
     }
 
+    /// The stored copy of a site path as if fetched: for a URL that failed tonight.
+    pub fn stored(&self, site_path: &str) -> Option<Fetched> {
+        let (path, sidecar) = self.store.stored(site_path)?;
+        Some(Fetched {
+            url: self.url_of(site_path),
+            path,
+            sha256: sidecar.sha256,
+            etag: sidecar.etag,
+            last_modified: sidecar.last_modified,
+            from_cache: true,
+            attempts: 0,
+        })
+    }
+
     /// Fetches one site path into the raw store, retrying what may pass on a second try.
     pub fn fetch(&self, site_path: &str) -> Result<Fetched, FetchFailure> {
         let url = self.url_of(site_path);
         let fail = |reason: String| FetchFailure {
             url: url.clone(),
+            site_path: site_path.to_string(),
             reason,
         };
         if let Err(reason) = raw_store::check_site_path(site_path) {
@@ -249,6 +267,13 @@ impl Fetcher {
     }
 
     fn keep(&self, site_path: &str, url: &str, body: &[u8], headers: &HeaderMap, attempt: u32) -> Attempt {
+        if let Err(reason) = verify::check(site_path, body) {
+            // The stored copy and its validators stay as they were.
+            return Attempt::Retry {
+                reason: format!("the body is not what the URL promised ({reason}); the stored copy is kept"),
+                wait: None,
+            };
+        }
         let sidecar = Sidecar {
             url: url.to_string(),
             etag: header(headers, ETAG),

@@ -31,6 +31,7 @@ pub fn mapping_rows(
                 source: context.source.to_string(),
                 element: format!("{table_name} row {}", index + 1),
                 reason,
+                rows: 1,
             }),
         }
     }
@@ -122,6 +123,7 @@ pub fn non_mappable_rows(
                 source: context.source.to_string(),
                 element: format!("Non-Mappable Capabilities row {}", index + 1),
                 reason: "expected a capability id linked to its capability page".into(),
+                rows: 1,
             });
             continue;
         };
