@@ -91,7 +91,7 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool) -> Res
     let mut rejected = Vec::new();
     let mut selectable = Vec::new();
     let mut bad_identifier_rows = 0;
-    let sources: Vec<String> = inputs.iter().map(|i| i.path.display().to_string()).collect();
+    let sources: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
     for (input, source) in inputs.iter().zip(&sources) {
         match &input.outcome {
             Outcome::AttackBundle(_) => unreachable!("ATT&CK bundles were taken out above"),

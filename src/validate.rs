@@ -41,7 +41,8 @@ pub struct Checked {
 pub fn validate_paths(paths: &[PathBuf]) -> Result<Vec<Checked>> {
     let files: Vec<PathBuf> = crate::sources::discover(paths)?
         .into_iter()
-        .filter(|f| f.extension().is_some_and(|e| e == "json"))
+        .filter(|f| !f.is_link && f.path.extension().is_some_and(|e| e == "json"))
+        .map(|f| f.path)
         .collect();
     files.iter().map(|f| validate_file(f)).collect()
 }

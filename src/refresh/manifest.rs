@@ -168,13 +168,9 @@ impl Manifest {
             items.insert(format!("{}/{}", crate::pipeline::WAREHOUSE_DIR, file.path), file.rows);
         }
         for file in crate::sources::discover(&[staging.to_path_buf()])? {
-            let relative = file
-                .strip_prefix(staging)
-                .unwrap_or(&file)
-                .to_string_lossy()
-                .into_owned();
-            let bytes = std::fs::read(&file).map_err(|source| crate::error::Error::ReadInput {
-                path: file.clone(),
+            let relative = file.name;
+            let bytes = std::fs::read(&file.path).map_err(|source| crate::error::Error::ReadInput {
+                path: file.path.clone(),
                 source,
             })?;
             self.outputs.push(OutputEntry {

@@ -29,8 +29,8 @@ pub fn looks_like_mapping_file(document: &Value) -> bool {
     document.get("metadata").is_some() && document.get("mapping_objects").is_some()
 }
 
-/// Reads a parsed mapping file into rows, all of one dataset.
-pub fn read(path: &Path, document: &Value) -> Result<ParsedInput> {
+/// Reads a parsed mapping file into rows, all of one dataset; `name` is the rows' `source`.
+pub fn read(path: &Path, name: &str, document: &Value) -> Result<ParsedInput> {
     let fail = |element: &str, reason: String| Error::MappingFile {
         path: path.to_path_buf(),
         element: element.to_string(),
@@ -49,7 +49,7 @@ pub fn read(path: &Path, document: &Value) -> Result<ParsedInput> {
         .and_then(Value::as_array)
         .ok_or_else(|| fail("mapping_objects", "expected an array".into()))?;
 
-    let source = path.display().to_string();
+    let source = name.to_string();
     let mut rows = Vec::with_capacity(objects.len());
     for (index, object) in objects.iter().enumerate() {
         let element = format!("mapping_objects[{index}]");

@@ -71,12 +71,26 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Input {
     pub path: PathBuf,
+    /// What rows record as their `source`: the path relative to the input it was found under.
+    pub name: String,
     pub outcome: Outcome,
 }
 
+/// A file named by the inputs: where it is, and its name relative to the input it was found under
+/// (`data/nist_800_53/…json` for `raw/data/nist_800_53/…json` under `raw`), which is what the data
+/// records as its source, so that moving raw/ or running on another machine changes no row.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub name: String,
+    /// A symbolic link met in a directory: never followed, reported.
+    pub is_link: bool,
+}
+
 /// The files named by `inputs`: files as given, directories walked recursively (hidden entries
-/// skipped), sorted and without repeats, so that the order of the arguments does not matter.
-pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// skipped, symbolic links listed but not followed), sorted and without repeats, so that the order
+/// of the arguments does not matter.
+pub fn discover(inputs: &[PathBuf]) -> Result<Vec<InputFile>> {
     let mut files = Vec::new();
     for input in inputs {
         let metadata = std::fs::metadata(input).map_err(|source| Error::ReadInput {
@@ -84,7 +98,14 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             source,
         })?;
         if !metadata.is_dir() {
-            files.push(input.clone());
+            let name = input
+                .file_name()
+                .map_or_else(|| input.display().to_string(), |n| n.to_string_lossy().into_owned());
+            files.push(InputFile {
+                path: input.clone(),
+                name,
+                is_link: false,
+            });
             continue;
         }
         let walker = walkdir::WalkDir::new(input)
@@ -96,23 +117,40 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 path: input.clone(),
                 source,
             })?;
-            if entry.file_type().is_file() {
-                files.push(entry.into_path());
+            let is_link = entry.path_is_symlink() && entry.depth() > 0;
+            if entry.file_type().is_file() || is_link {
+                let name = entry
+                    .path()
+                    .strip_prefix(input)
+                    .unwrap_or(entry.path())
+                    .to_string_lossy()
+                    .into_owned();
+                files.push(InputFile {
+                    path: entry.into_path(),
+                    name,
+                    is_link,
+                });
             }
         }
     }
     files.sort();
-    files.dedup();
+    files.dedup_by(|a, b| a.path == b.path);
     Ok(files)
 }
 
 /// Reads every file in parallel; the result keeps the order of `files`. The first unreadable file is an error.
-pub fn read_all(files: &[PathBuf]) -> Result<Vec<Input>> {
+pub fn read_all(files: &[InputFile]) -> Result<Vec<Input>> {
     files
         .par_iter()
-        .map(|path| {
-            read_one(path).map(|outcome| Input {
-                path: path.clone(),
+        .map(|file| {
+            let outcome = if file.is_link {
+                Ok(Outcome::Skipped("a symbolic link: never followed".into()))
+            } else {
+                read_one(&file.path, &file.name)
+            };
+            outcome.map(|outcome| Input {
+                path: file.path.clone(),
+                name: file.name.clone(),
                 outcome,
             })
         })
@@ -120,7 +158,7 @@ pub fn read_all(files: &[PathBuf]) -> Result<Vec<Input>> {
 }
 
 /// Reads one file, recognized by its content: a mapping file or an ATT&CK bundle (JSON), or a site page (HTML).
-pub fn read_one(path: &Path) -> Result<Outcome> {
+pub fn read_one(path: &Path, name: &str) -> Result<Outcome> {
     let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
         path: path.to_path_buf(),
         source,
@@ -150,10 +188,10 @@ pub fn read_one(path: &Path) -> Result<Outcome> {
                     .into(),
             ));
         }
-        return mapping_file::read(path, &document).map(Outcome::Parsed);
+        return mapping_file::read(path, name, &document).map(Outcome::Parsed);
     }
     if content.starts_with('<') {
-        return site_page::read(path, content);
+        return site_page::read(path, name, content);
     }
     Ok(Outcome::Skipped("neither an HTML page nor a JSON mapping file".into()))
 }

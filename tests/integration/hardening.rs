@@ -240,3 +240,50 @@ fn a_selection_that_matches_nothing_publishes_nothing_and_exits_2() {
         before
     );
 }
+
+#[test]
+fn a_symbolic_link_among_the_inputs_is_reported_and_not_followed() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.work().join("input");
+    std::fs::create_dir_all(&input).unwrap();
+    std::os::unix::fs::symlink(fixture(GOOD_FILE), input.join("linked.json")).unwrap();
+    let output = sandbox.build(&[input, fixture("site")]);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = report(&sandbox);
+    let skipped = &report["skipped"][0];
+    assert!(skipped["path"].as_str().unwrap().ends_with("linked.json"));
+    assert!(skipped["reason"].as_str().unwrap().contains("symbolic link"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("linked.json"));
+}
+
+#[test]
+fn moving_raw_or_running_elsewhere_changes_no_row() {
+    let sandbox = Sandbox::new();
+    for copy in ["raw-monday", "raw-moved"] {
+        let target = sandbox.work().join(copy).join("data");
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::copy(fixture(GOOD_FILE), target.join("acme.json")).unwrap();
+    }
+    let refresh = |raw: &str| {
+        Command::new(env!("CARGO_BIN_EXE_attackmap"))
+            .current_dir(sandbox.work())
+            .args(["refresh", "--offline", "--raw", raw, "--out", "out"])
+            .output()
+            .unwrap()
+    };
+    assert_eq!(refresh("raw-monday").status.code(), Some(0));
+    let moved = refresh("raw-moved");
+    assert_eq!(
+        moved.status.code(),
+        Some(4),
+        "the same data from another folder is no change\n{}",
+        String::from_utf8_lossy(&moved.stdout)
+    );
+    let table = std::fs::read_to_string(sandbox.work().join("out/mappings.csv")).unwrap();
+    assert!(table.contains(",data/acme.json,"), "source is the path under raw/");
+}

@@ -63,11 +63,11 @@ pub fn check(site_path: &str, body: &[u8]) -> Result<(), String> {
         if !mapping_file::looks_like_mapping_file(&document) {
             return Err("JSON, but not a mapping file (no metadata and mapping_objects)".into());
         }
-        return mapping_file::read(path, &document)
+        return mapping_file::read(path, site_path, &document)
             .map(|_| ())
             .map_err(|e| e.to_string());
     }
-    let outcome = site_page::read(path, text).map_err(|e| e.to_string())?;
+    let outcome = site_page::read(path, site_path, text).map_err(|e| e.to_string())?;
     let kind = match &outcome {
         Outcome::Parsed(parsed) => Some(parsed.kind),
         Outcome::Skipped(reason) => return Err(reason.clone()),

@@ -23,8 +23,8 @@ static ALL_MAPPINGS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("#all
 static BREADCRUMB: LazyLock<Selector> = LazyLock::new(|| Selector::parse("div.breadcrumbs li").unwrap());
 static HEADING: LazyLock<Selector> = LazyLock::new(|| Selector::parse("h1").unwrap());
 
-/// Reads one HTML document, recognized by its content.
-pub fn read(path: &Path, html: &str) -> Result<Outcome> {
+/// Reads one HTML document, recognized by its content; `name` is its rows' `source`.
+pub fn read(path: &Path, name: &str, html: &str) -> Result<Outcome> {
     let is_mappings_explorer = html.contains("Mappings Explorer");
     if !is_mappings_explorer {
         return Ok(Outcome::Skipped(
@@ -51,7 +51,7 @@ pub fn read(path: &Path, html: &str) -> Result<Outcome> {
             "an HTML page that is not from the Mappings Explorer site".into(),
         ));
     }
-    let source = path.display().to_string();
+    let source = name.to_string();
     let breadcrumbs: Vec<String> = document.select(&BREADCRUMB).map(table::cell_text).collect();
     let heading = document
         .select(&HEADING)
