@@ -11,7 +11,7 @@ ATTACK_BUNDLES := $(wildcard $(SHARED)/attack/*-attack-*.json)
 # shared crates, so building the binary alone would compile polars a second time.
 BIN := target/debug/attackmap
 
-.PHONY: run test lint unit check-outputs check-warehouse bench release clean bin
+.PHONY: run test lint unit check-outputs check-warehouse check-readers bench release clean bin
 
 ## run: build the sample in raw/ (offline) into out/
 run: bin
@@ -21,9 +21,9 @@ bin:
 	$(CARGO) build --all-targets --quiet
 
 ## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, the
-## exports checked by the reference clients (stix2-validator, mitreattack-python), and the warehouse
-## feed read by a real engine (DuckDB)
-test: lint unit check-outputs check-warehouse
+## exports checked by the reference clients (stix2-validator, mitreattack-python), the warehouse
+## feed read by a real engine (DuckDB), and every Parquet output read by pandas, pyarrow, Polars and Spark
+test: lint unit check-outputs check-warehouse check-readers
 
 lint:
 	$(CARGO) fmt --check
@@ -54,11 +54,12 @@ check-outputs: $(VENV)/.requirements.stamp bin
 
 ## check-warehouse: DuckDB reads the warehouse written by check-outputs (row counts, documented types,
 ## partition pruning, the README's SQL), then replays three nightly refreshes and MERGEs the change feed
+## (over the snapshot's mapping files, `*_attack-*.json`: its data/attack/ holds ATT&CK bundles)
 check-warehouse: check-outputs
 	if [ -d $(SHARED)/site ]; then \
 		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/site --expect-rows \
 			--schema schemas/warehouse.schema.json --readme README.md --work target/check-warehouse \
-			--bin $(BIN) --merge-from $$(find $(SHARED)/site/data -name '*.json' | sort); \
+			--bin $(BIN) --merge-from $$(find $(SHARED)/site/data -name '*_attack-*.json' | sort); \
 		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/fixtures \
 			--schema schemas/warehouse.schema.json --readme README.md; \
 	else \
@@ -66,6 +67,25 @@ check-warehouse: check-outputs
 		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/fixtures \
 			--schema schemas/warehouse.schema.json --readme README.md --work target/check-warehouse \
 			--bin $(BIN) --merge-from tests/fixtures/mapping-files/*.json; \
+	fi
+
+## check-readers: pandas, pyarrow datasets, Polars and Spark (local mode) read the Parquet outputs
+## written by check-outputs (row counts, a known value, partition pruning, the README's one-liners).
+## Spark needs Java 17+: installed from Debian when missing; without apt-get, Spark is skipped
+## (a failure under CI=true)
+check-readers: check-outputs
+	@command -v java >/dev/null || { \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			echo "check-readers: no java, installing default-jre-headless for Spark"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; \
+		else \
+			echo "check-readers: no java, and no apt-get to install it as root: Spark is skipped"; \
+		fi; }
+	if [ -d $(SHARED)/site ]; then \
+		$(VENV)/bin/python scripts/check_readers.py --readme README.md $(CHECK_DIR)/fixtures $(CHECK_DIR)/site; \
+	else \
+		echo "check-readers: $(SHARED)/site is absent, reading the fixtures' outputs only"; \
+		$(VENV)/bin/python scripts/check_readers.py --readme README.md $(CHECK_DIR)/fixtures; \
 	fi
 
 ## bench: release build, then the whole ../shared/site snapshot timed (wall, peak memory), and the
