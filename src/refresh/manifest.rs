@@ -38,6 +38,9 @@ pub struct Manifest {
     pub refused_links: Vec<RefusedLink>,
     /// Links to other hosts: never followed.
     pub off_host_links: usize,
+    /// Raw files this crawl no longer reached (the site removed or stopped linking them), moved
+    /// into `raw/.retired/`: their rows are gone from out/ and listed as removed in the changes.
+    pub retired: Vec<String>,
     pub durations_ms: BTreeMap<String, u128>,
 }
 
@@ -100,6 +103,7 @@ impl Manifest {
             changes: ChangeCounts::default(),
             refused_links: Vec::new(),
             off_host_links: 0,
+            retired: Vec::new(),
             durations_ms: BTreeMap::new(),
         }
     }

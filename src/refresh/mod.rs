@@ -124,6 +124,13 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         if !crawl.failures.is_empty() && !options.allow_partial {
             return Err(RefreshError::Incomplete(crawl.failures));
         }
+        if crawl.failures.is_empty() {
+            let reached = crawl.fetched.iter().map(|f| f.path.clone()).collect();
+            manifest.retired = fetcher.store.retire_unreached(&reached)?;
+            for path in &manifest.retired {
+                tracing::info!(path, "retired: the site no longer links to it");
+            }
+        }
     }
     manifest.stage("fetch", clock);
 

@@ -11,4 +11,5 @@ mod real_data;
 mod refresh;
 mod server;
 mod stale_cache;
+mod upstream_removed;
 mod warehouse;

@@ -73,7 +73,38 @@ impl RawStore {
     }
 }
 
+/// Where raw files the site no longer reaches are moved, with their sidecars (hidden: `build` skips it).
+pub const RETIRED_DIR: &str = ".retired";
+
 impl RawStore {
+    /// Moves every fetched file (one with a sidecar) that is not in `reached` into
+    /// `raw/.retired/<its site path>`, with its sidecar: what the site no longer publishes leaves
+    /// the build, and stays at hand for a person. Files without a sidecar (put there by hand) stay.
+    /// Returns the site paths retired, sorted.
+    pub fn retire_unreached(&self, reached: &std::collections::BTreeSet<PathBuf>) -> Result<Vec<String>> {
+        let mut retired = Vec::new();
+        if !self.root.is_dir() {
+            return Ok(retired);
+        }
+        for file in crate::sources::discover(std::slice::from_ref(&self.root))? {
+            let sidecar = Self::sidecar_of(&file.path);
+            if file.is_link || reached.contains(&file.path) || !sidecar.is_file() {
+                continue;
+            }
+            let target = self.root.join(RETIRED_DIR).join(&file.name);
+            let target_dir = target.parent().unwrap_or(&self.root).to_path_buf();
+            self.create_dirs_inside(&target_dir)?;
+            for (from, to) in [(&file.path, target.clone()), (&sidecar, Self::sidecar_of(&target))] {
+                std::fs::rename(from, &to).map_err(|e| Error::WriteOutput {
+                    path: to.clone(),
+                    reason: format!("retiring {}: {e}", from.display()),
+                })?;
+            }
+            retired.push(file.name);
+        }
+        Ok(retired)
+    }
+
     /// Creates `dir` and its parents under the root, refusing to go through a symbolic link: a link
     /// planted in raw/ would otherwise carry our writes anywhere.
     fn create_dirs_inside(&self, dir: &Path) -> Result<()> {
