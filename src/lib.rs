@@ -10,6 +10,7 @@ pub mod fs;
 pub mod identifiers;
 pub mod model;
 pub mod pipeline;
+pub mod publish;
 pub mod refresh;
 pub mod sinks;
 pub mod site;

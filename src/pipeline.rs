@@ -8,6 +8,7 @@ use polars::prelude::DataFrame;
 use crate::error::{Error, Result};
 use crate::identifiers;
 use crate::model::{DatasetKey, MappingRow, SourceKind};
+use crate::publish;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
@@ -206,6 +207,33 @@ fn rows_with_bad_identifiers(source: &str, kind: SourceKind, rows: &[MappingRow]
             rows: count,
         })
         .collect()
+}
+
+/// Writes the outputs as a whole: into a staging directory beside `out`, seeded with the previous
+/// outputs (so the formats not asked for and the change feed stay), then swapped into place. A
+/// failure midway leaves `out` exactly as it was. The caller holds the lock ([`publish::Lock`]).
+pub fn publish_outputs(
+    build: &mut Build,
+    formats: &[Format],
+    attack: &AttackCatalog,
+    csv: CsvOptions,
+    out: &Path,
+) -> Result<()> {
+    publish::check_out_is_ours(out)?;
+    publish::remove_stale_staging(out);
+    let staging = publish::staging_for(out);
+    let _ = std::fs::remove_dir_all(&staging);
+    let written = (|| {
+        if out.is_dir() {
+            publish::link_tree(out, &staging)?;
+        }
+        write_outputs(build, formats, attack, csv, &staging)?;
+        publish::swap_into_place(&staging, out)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written
 }
 
 /// Writes every output into `out`, each file atomically: the table as CSV and Parquet, STIX bundles

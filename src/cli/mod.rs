@@ -11,7 +11,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::identifiers;
 use crate::model::Date;
 use crate::pipeline::{self, Format};
-use crate::refresh::{self, LockError, RefreshError, RefreshOptions};
+use crate::publish::{self, Lock, LockError};
+use crate::refresh::{self, RefreshError, RefreshOptions};
 use crate::sinks::csv::CsvOptions;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::{crawl, Fetcher};
@@ -31,7 +32,8 @@ pub enum Status {
     Warnings,
     /// 4: refresh published, and nothing changed since the previous run.
     NoChanges,
-    /// 5: refresh not run: another refresh holds the lock (an error taking it is a failure, 1).
+    /// 5: not run: another build or refresh holds the lock on this `out/` (an error taking it is a
+    /// failure, 1).
     Locked,
 }
 
@@ -158,13 +160,24 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             formats,
             csv,
         } => {
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("creating {}: {e}", parent.display()))?;
+            }
+            let _lock = match Lock::acquire(&publish::lock_path(&out)) {
+                Ok(lock) => lock,
+                Err(e @ LockError::Held { .. }) => {
+                    eprintln!("attackmap: {e}");
+                    return Ok(Status::Locked);
+                }
+                Err(e) => return Err(e.into()),
+            };
             let explicit = AttackCatalog::load(&attack_stix)?;
             let mut build = pipeline::build(&inputs)?;
             let attack = std::mem::take(&mut build.attack).overridden_by(explicit);
             let csv = CsvOptions {
                 excel_safe: csv.csv_excel_safe,
             };
-            pipeline::write_outputs(&mut build, &formats, &attack, csv, &out)?;
+            pipeline::publish_outputs(&mut build, &formats, &attack, csv, &out)?;
             print!("{}", build.report.summary());
             println!("wrote {} rows to {}", build.frame.height(), out.display());
             for warning in build.report.export_warnings() {
@@ -260,6 +273,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                         done.manifest.run_id,
                         done.changes.summary()
                     );
+                    for warning in &done.manifest.export_warnings {
+                        eprintln!("attackmap: warning: {warning}");
+                    }
                     Ok(if done.warnings {
                         Status::Warnings
                     } else if done.changes.is_empty() {

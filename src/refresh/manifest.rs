@@ -41,6 +41,8 @@ pub struct Manifest {
     /// Raw files this crawl no longer reached (the site removed or stopped linking them), moved
     /// into `raw/.retired/`: their rows are gone from out/ and listed as removed in the changes.
     pub retired: Vec<String>,
+    /// Warnings about the exports, as `build` prints them (attack-patterns that are stand-ins).
+    pub export_warnings: Vec<String>,
     pub durations_ms: BTreeMap<String, u128>,
 }
 
@@ -104,6 +106,7 @@ impl Manifest {
             refused_links: Vec::new(),
             off_host_links: 0,
             retired: Vec::new(),
+            export_warnings: Vec::new(),
             durations_ms: BTreeMap::new(),
         }
     }
@@ -189,6 +192,7 @@ impl Manifest {
             changed: changes.changed,
             read_from_another_file: changes.source_only.len(),
         };
+        self.export_warnings = build.report.export_warnings();
         self.refused_links = crawl.refused_links.clone();
         self.refused_links.sort();
         self.refused_links.dedup();

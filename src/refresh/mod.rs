@@ -1,14 +1,12 @@
 //! The nightly refresh: fetch (unless offline) → build → export → validate → compare → publish.
 //!
 //! Everything is written into a staging directory beside `out/`, validated there, then swapped into
-//! place with one atomic rename (Linux `renameat2(RENAME_EXCHANGE)`), so a failed or killed run leaves
-//! the previous `out/` exactly as it was. A lock file beside `out/` keeps runs from overlapping.
+//! place ([`publish`]), so a failed or killed run leaves the previous `out/` exactly as it was. A lock
+//! beside `out/` keeps runs from overlapping.
 
 mod changes;
 mod feed;
-mod lock;
 mod manifest;
-mod publish;
 
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -18,12 +16,13 @@ use polars::prelude::{DataFrame, ParquetReader, SerReader};
 use crate::error::Error;
 use crate::model::Date;
 use crate::pipeline::{self, Format};
+use crate::publish;
+pub use crate::publish::{Lock, LockError};
 use crate::sinks::csv::CsvOptions;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, Selection};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
 pub use changes::Changes;
-pub use lock::{Lock, LockError};
 pub use manifest::Manifest;
 
 /// What a refresh needs to know.
@@ -83,22 +82,10 @@ fn list_failures(failures: &[FetchFailure]) -> String {
         .join("\n")
 }
 
-/// The file beside `out/` that keeps runs from overlapping (`out.lock`).
-pub fn lock_path(out: &Path) -> PathBuf {
-    sibling(out, ".lock")
-}
-
-fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    out.with_file_name(format!("{name}{suffix}"))
-}
-
 pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> Result<Refreshed, RefreshError> {
     let started = SystemTime::now();
-    let _lock = Lock::acquire(&lock_path(&options.out))?;
+    publish::check_out_is_ours(&options.out)?;
+    let _lock = Lock::acquire(&publish::lock_path(&options.out))?;
     publish::remove_stale_staging(&options.out);
     let mut manifest = Manifest::start(started, options);
 
@@ -156,7 +143,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     manifest.stage("build", clock);
 
     let clock = Instant::now();
-    let staging = sibling(&options.out, &format!(".staging-{}", std::process::id()));
+    let staging = publish::staging_for(&options.out);
     let _ = std::fs::remove_dir_all(&staging);
     pipeline::write_outputs(&mut build, Format::ALL, &attack, options.csv, &staging)?;
     manifest.stage("export", clock);

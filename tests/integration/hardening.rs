@@ -49,13 +49,14 @@ impl Sandbox {
             .unwrap()
     }
 
-    /// Every file under the sandbox that is not an input, the output or the raw store.
+    /// Every file under the sandbox that is not an input, the output, its lock or the raw store.
     fn strays(&self) -> Vec<PathBuf> {
         files_under(self.root.path())
             .into_iter()
             .filter(|f| {
                 let under = |dir: &str| f.starts_with(Path::new("work/deep/er").join(dir));
-                !(under("input") || under("out") || under("raw"))
+                let lock = f == Path::new("work/deep/er/out.lock");
+                !(under("input") || under("out") || under("raw") || lock)
             })
             .collect()
     }

@@ -7,6 +7,7 @@ mod hardening;
 mod helpers;
 mod lock;
 mod outputs;
+mod publishing;
 mod real_data;
 mod refresh;
 mod server;
