@@ -42,7 +42,7 @@ pub struct FetchArgs {
     /// Requests started per second at most (default 8).
     #[arg(long, env = "ATTACKMAP_RATE_LIMIT")]
     pub rate_limit: Option<f64>,
-    /// Seconds before a request times out (default 30).
+    /// Seconds a request may take in all, body included (default 30).
     #[arg(long, env = "ATTACKMAP_TIMEOUT")]
     pub timeout: Option<f64>,
     /// Retries of a failed request (default 3).
@@ -54,6 +54,10 @@ pub struct FetchArgs {
     /// Largest body accepted, in bytes (default 64 MiB).
     #[arg(long, env = "ATTACKMAP_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<u64>,
+    /// The longest the whole crawl may take, in seconds (default: no limit): pages not requested by
+    /// then fail (and fall back on their previous copies, marked stale).
+    #[arg(long, env = "ATTACKMAP_DEADLINE")]
+    pub deadline: Option<f64>,
     /// Settings file (default ./attackmap.toml when it exists).
     #[arg(long, env = "ATTACKMAP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -80,6 +84,7 @@ pub struct ConfigFile {
     pub offline: Option<bool>,
     pub csv_excel_safe: Option<bool>,
     pub max_removed_share: Option<f64>,
+    pub deadline: Option<f64>,
 }
 
 impl ConfigFile {
@@ -184,6 +189,12 @@ impl FetchArgs {
             retries,
             backoff: seconds(self.backoff.or(file.backoff).unwrap_or(1.0), "backoff", 0.0)?,
             max_body_bytes,
+            run_deadline: match self.deadline.or(file.deadline) {
+                Some(value) if !(1.0..=86_400.0).contains(&value) => {
+                    return Err(format!("--deadline {value}: expected seconds from 1 to 86400"))
+                }
+                value => value.map(Duration::from_secs_f64),
+            },
         })
     }
 }

@@ -288,3 +288,22 @@ fn moving_raw_or_running_elsewhere_changes_no_row() {
     let table = std::fs::read_to_string(sandbox.work().join("out/mappings.csv")).unwrap();
     assert!(table.contains(",data/acme.json,"), "source is the path under raw/");
 }
+
+#[test]
+fn a_page_nested_a_hundred_thousand_deep_is_refused_before_it_is_parsed() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.work().join("input");
+    std::fs::create_dir_all(&input).unwrap();
+    let page = format!(
+        "<html><head><title>Mappings Explorer</title></head><body>{}</body></html>",
+        "<div>".repeat(100_000)
+    );
+    std::fs::write(input.join("deep.html"), page).unwrap();
+    let output = sandbox.build(&[input]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("deep.html") && stderr.contains("nested 100002 deep"),
+        "{stderr}"
+    );
+}

@@ -20,6 +20,8 @@ pub enum Fault {
     /// Announces the whole body but sends half of it, then closes.
     TruncatedBody,
     RedirectTo(String),
+    /// Sends the body one byte at a time, waiting this long between bytes.
+    Trickle(Duration),
 }
 
 /// One request the server saw.
@@ -148,7 +150,7 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
         (Some(Fault::TooManyRequests { .. }), _) => 429,
         (Some(Fault::RedirectTo(_)), _) => 302,
         (_, None) => 404,
-        (Some(Fault::TruncatedBody), Some(_)) => 200,
+        (Some(Fault::TruncatedBody | Fault::Trickle(_)), Some(_)) => 200,
         (_, Some(_)) if if_none_match.is_some() && if_none_match == etag => 304,
         _ => 200,
     };
@@ -182,6 +184,15 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
         _ => &body[..],
     };
     let _ = stream.write_all(head.as_bytes());
+    if let Some(Fault::Trickle(pause)) = fault {
+        for byte in sent {
+            if stream.write_all(&[*byte]).and_then(|_| stream.flush()).is_err() {
+                return;
+            }
+            std::thread::sleep(pause);
+        }
+        return;
+    }
     let _ = stream.write_all(sent);
     let _ = stream.flush();
 }

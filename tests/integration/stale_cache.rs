@@ -122,3 +122,39 @@ fn the_whole_site_from_a_server_failing_one_request_in_seven_still_gives_a_good_
     assert!(failed > 50, "the server failed {failed} requests");
     assert!(stale_inputs(&job).is_empty());
 }
+
+#[test]
+fn a_body_trickling_a_byte_at_a_time_is_cut_off_at_the_time_out() {
+    let (_, server, _, output, elapsed) =
+        after_a_good_run(|s| s.fail_always(NIST_FILE, Fault::Trickle(std::time::Duration::from_millis(50))));
+    assert_eq!(code(&output), 3, "{}", explain(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("in all"));
+    let whole = std::fs::read(fixture("served").join(NIST_FILE)).unwrap().len();
+    assert!(
+        elapsed.as_secs() * 20 < whole as u64,
+        "{elapsed:?}: never waited for the {whole} bytes at 20 a second"
+    );
+    assert!(server.seen().iter().filter(|s| s.path == NIST_FILE).count() >= 2);
+}
+
+#[test]
+fn requests_not_started_by_the_runs_deadline_fail() {
+    let server = fixture_site();
+    let job = Job::new();
+    let output = job
+        .command(&[
+            "--base-url",
+            &server.base_url,
+            "--framework",
+            "nist_800_53",
+            "--rate-limit",
+            "1",
+            "--deadline",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&output), 1, "{}", explain(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--deadline passed"));
+    assert!(server.seen().len() < 5, "not every page was requested");
+}

@@ -36,6 +36,8 @@ pub struct FetchSettings {
     /// The first retry waits about this long; each next one twice as long (with ±50 % jitter).
     pub backoff: Duration,
     pub max_body_bytes: u64,
+    /// The longest the whole crawl may take (`--deadline`); requests not started by then fail.
+    pub run_deadline: Option<Duration>,
 }
 
 pub const USER_AGENT: &str = concat!(
@@ -74,6 +76,8 @@ pub struct Fetcher {
     settings: FetchSettings,
     pub store: RawStore,
     next_start: Mutex<Instant>,
+    /// When the run's `--deadline` passes.
+    deadline: Option<Instant>,
 }
 
 enum Attempt {
@@ -103,9 +107,10 @@ impl Fetcher {
             })?;
         Ok(Fetcher {
             client,
-            settings,
             store: RawStore { root: raw },
             next_start: Mutex::new(Instant::now()),
+            deadline: settings.run_deadline.map(|d| Instant::now() + d),
+            settings,
         })
     }
 
@@ -169,6 +174,9 @@ impl Fetcher {
         let mut last_reason = String::new();
         for attempt in 1..=self.settings.retries + 1 {
             self.wait_for_turn();
+            if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(fail("not requested: the run's --deadline passed".into()));
+            }
             match self.attempt(site_path, &url, attempt) {
                 Attempt::Done(fetched) => return Ok(fetched),
                 Attempt::Fail(reason) => return Err(fail(reason)),
@@ -198,6 +206,7 @@ impl Fetcher {
                 request = request.header(IF_MODIFIED_SINCE, modified);
             }
         }
+        let started = Instant::now();
         let response = match request.send() {
             Ok(response) => response,
             Err(e) if e.is_redirect() => return Attempt::Fail(format!("redirect refused: {e}")),
@@ -223,7 +232,7 @@ impl Fetcher {
                 }),
                 None => Attempt::Fail("304 Not Modified for a request that was not conditional".into()),
             },
-            s if s.is_success() => match self.read_body(response) {
+            s if s.is_success() => match self.read_body(response, started) {
                 Ok(body) => self.keep(site_path, url, &body, &headers, attempt),
                 Err(reason) => Attempt::Retry { reason, wait: None },
             },
@@ -250,16 +259,31 @@ impl Fetcher {
         }
     }
 
-    fn read_body(&self, response: reqwest::blocking::Response) -> Result<Vec<u8>, String> {
+    /// Reads a body of at most `max_body_bytes`, within `timeout` from `started` in all: a server
+    /// trickling one byte a second would otherwise hold the night (the client's time-out is per read).
+    fn read_body(&self, response: reqwest::blocking::Response, started: Instant) -> Result<Vec<u8>, String> {
         let cap = self.settings.max_body_bytes;
         if response.content_length().is_some_and(|length| length > cap) {
             return Err(format!("body larger than the cap of {cap} bytes"));
         }
+        let deadline = started + self.settings.timeout;
         let mut body = Vec::new();
-        response
-            .take(cap.saturating_add(1))
-            .read_to_end(&mut body)
-            .map_err(|e| format!("reading the body: {e}"))?;
+        let mut chunk = vec![0u8; 64 * 1024];
+        let mut reader = response.take(cap.saturating_add(1));
+        loop {
+            let read = reader.read(&mut chunk).map_err(|e| format!("reading the body: {e}"))?;
+            if read == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..read]);
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the response took longer than the time-out of {:.1} s in all ({} bytes so far)",
+                    self.settings.timeout.as_secs_f64(),
+                    body.len()
+                ));
+            }
+        }
         if body.len() as u64 > cap {
             return Err(format!("body larger than the cap of {cap} bytes"));
         }

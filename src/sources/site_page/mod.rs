@@ -1,6 +1,7 @@
 //! Reads Mappings Explorer HTML pages: technique pages, framework landing / all-data pages and capability pages.
 
 mod framework;
+mod guard;
 mod links;
 mod markup;
 mod rows;
@@ -36,6 +37,17 @@ pub fn read(path: &Path, name: &str, html: &str) -> Result<Outcome> {
             path: path.to_path_buf(),
             element: "document".into(),
             reason: "truncated: the page ends before its closing </html> tag".into(),
+        });
+    }
+    let depth = guard::nesting_depth(html);
+    if depth > guard::MAX_DEPTH {
+        return Err(Error::Page {
+            path: path.to_path_buf(),
+            element: "document".into(),
+            reason: format!(
+                "elements nested {depth} deep, more than the {} attackmap parses: not a Mappings Explorer page",
+                guard::MAX_DEPTH
+            ),
         });
     }
     let document = Html::parse_document(&markup::escape_stray_tags_in_notes(html));
