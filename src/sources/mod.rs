@@ -163,7 +163,13 @@ pub fn read_one(path: &Path, name: &str) -> Result<Outcome> {
         path: path.to_path_buf(),
         source,
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|source| Error::NotText {
+    read_bytes(path, name, &bytes)
+}
+
+/// Reads the bytes of one input (from `path`, which errors name), recognized by their content. Any
+/// bytes give an outcome or an error, never a panic (`tests/integration/fuzz.rs` holds it to that).
+pub fn read_bytes(path: &Path, name: &str, bytes: &[u8]) -> Result<Outcome> {
+    let text = std::str::from_utf8(bytes).map_err(|source| Error::NotText {
         path: path.to_path_buf(),
         source,
     })?;

@@ -3,6 +3,7 @@
 mod bad_input;
 mod exports;
 mod fixtures;
+mod fuzz;
 mod hardening;
 mod helpers;
 mod lock;
