@@ -175,7 +175,7 @@ pub struct MappingRow {
     pub creation_date: Option<Date>,
     pub last_update: Option<Date>,
     pub source_kind: Option<SourceKind>,
-    /// The first file or URL the row came from.
+    /// The first file the row came from, relative to the input it was found under.
     pub source: String,
     /// How many source rows collapsed into this one.
     pub occurrences: u32,

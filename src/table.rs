@@ -111,7 +111,7 @@ pub const COLUMNS: &[Column] = &[
     column("creation_date", DateType, true, "Creation date of the mapping file"),
     column("last_update", DateType, true, "Last update of the mapping file"),
     column("source_kind", Text, false, "Kind of source that supplied the row: mapping_file, all_data_page, landing_page, technique_page, capability_page"),
-    column("source", Text, false, "The first file or URL the row came from"),
+    column("source", Text, false, "The first file the row came from, relative to the input it was found under (for raw/, its site path): the same on any machine and wherever raw/ lives"),
     column("occurrences", UInt32, false, "How many source rows collapsed into this one"),
 ];
 

@@ -242,6 +242,7 @@ fn a_selection_that_matches_nothing_publishes_nothing_and_exits_2() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn a_symbolic_link_among_the_inputs_is_reported_and_not_followed() {
     let sandbox = Sandbox::new();

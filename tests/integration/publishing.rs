@@ -83,6 +83,7 @@ fn a_directory_attackmap_did_not_make_is_never_replaced() {
     assert_eq!(files_under(&out), [Path::new("thesis.docx")]);
 }
 
+#[cfg(unix)]
 #[test]
 fn an_out_that_is_a_symbolic_link_is_refused_by_build_and_refresh() {
     let dir = tempfile::tempdir().unwrap();

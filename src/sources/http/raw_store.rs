@@ -218,6 +218,7 @@ mod tests {
             .is_ok());
     }
 
+    #[cfg(unix)]
     #[test]
     fn a_symbolic_link_inside_raw_is_never_written_through() {
         let dir = tempfile::tempdir().unwrap();
