@@ -139,6 +139,8 @@ fn a_slash_in_a_version_becomes_a_dot_as_on_the_site() {
 /// Links a hostile technique index could carry: a path climbing out of raw/, other schemes, another host.
 const HOSTILE_LINKS: &str = r#"
 <a href="https://center-for-threat-informed-defense.github.io/mappings-explorer/attack/attack-16.1/domain-enterprise/techniques/../../../../../../escape/">up</a>
+<a href="https://center-for-threat-informed-defense.github.io/mappings-explorer/attack/attack-16.1/domain-enterprise/techniques/%2e%2e/%2e%2e/%2e%2e/escape/">encoded</a>
+<a href="./..\..\..\escape\">backslashes</a>
 <a href="javascript:alert(1)">script</a>
 <a href="file:///etc/passwd">file</a>
 <a href="https://example.org/elsewhere/">elsewhere</a>
@@ -173,6 +175,8 @@ fn unsafe_links_in_pages_are_never_followed_and_are_reported() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not followed"), "{stderr}");
     assert!(stderr.contains("\"..\" segment"), "{stderr}");
+    assert!(stderr.contains("%2e%2e"), "the encoded climb is refused too: {stderr}");
+    assert!(stderr.contains("escape\\\\"), "and the backslashes: {stderr}");
     let requested: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
     assert!(
         requested.iter().all(|p| !p.contains("escape") && !p.contains("passwd")),
