@@ -6,7 +6,6 @@ VENV ?= .venv
 CHECK_REQS := scripts/requirements-check.txt
 CHECK_DIR := target/check-outputs
 SHARED := ../shared
-ATTACK_BUNDLES := $(wildcard $(SHARED)/attack/*-attack-*.json)
 # The debug binary, built with --all-targets: the test build unifies dev-dependency features into
 # shared crates, so building the binary alone would compile polars a second time.
 BIN := target/debug/attackmap
@@ -39,13 +38,13 @@ $(VENV)/.requirements.stamp: $(CHECK_REQS)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r $(CHECK_REQS)
 	cp $(CHECK_REQS) $@
 
-## check-outputs: build the fixtures (and the ../shared snapshot when present, with its ATT&CK
-## bundles) and check every STIX bundle and Navigator layer with the reference clients
+## check-outputs: build the fixtures (and the ../shared snapshot when present, whose data/attack/
+## holds its ATT&CK bundles) and check every STIX bundle and Navigator layer with the reference clients
 check-outputs: $(VENV)/.requirements.stamp bin
 	rm -rf $(CHECK_DIR)
 	$(BIN) build --input tests/fixtures/site tests/fixtures/traps tests/fixtures/mapping-files --out $(CHECK_DIR)/fixtures
 	if [ -d $(SHARED)/site ]; then \
-		$(BIN) build --input $(SHARED)/site --attack-stix $(ATTACK_BUNDLES) --out $(CHECK_DIR)/site || [ $$? -eq 3 ]; \
+		$(BIN) build --input $(SHARED)/site --out $(CHECK_DIR)/site || [ $$? -eq 3 ]; \
 		$(VENV)/bin/python scripts/check_outputs.py $(CHECK_DIR)/fixtures $(CHECK_DIR)/site; \
 	else \
 		echo "check-outputs: $(SHARED)/site is absent, checking the fixtures' exports only"; \

@@ -4,7 +4,6 @@
 Usage: scripts/bench.py BINARY [RUNS]   (the Makefile's `make bench` builds the release binary first)
 Prints one line per run and a summary; exits 0 with a note when ../shared/site is absent.
 """
-import glob
 import os
 import resource
 import statistics
@@ -42,11 +41,11 @@ def main():
         return
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(SITE) for f in fs)
     print(f"input: {SITE} ({size / 1e6:.1f} MB), {os.cpu_count()} cores, {runs} runs")
-    attack = sorted(glob.glob(os.path.join(SITE, "..", "attack", "*-attack-*.json")))
+    # The snapshot's data/attack/ holds its ATT&CK bundles: every case reads them, as a build of the
+    # site does.
     cases = [
         ("table: csv + parquet", ["--format", "csv,parquet"], "< 2 s, < 300 MiB"),
-        ("all formats", [], "< 1 s more than the table"),
-        ("all formats + ATT&CK bundles", ["--attack-stix", *attack], "ATT&CK ids resolved"),
+        ("all formats, ATT&CK ids resolved", [], "< 1 s more than the table"),
     ]
     for name, extra, target in cases:
         walls, peaks = [], []
@@ -65,14 +64,13 @@ def main():
 
 def bench_refresh_and_fetch(binary, runs):
     """`refresh --offline` on the whole snapshot, and `fetch` from a local server serving it."""
-    attack = sorted(glob.glob(os.path.join(SITE, "..", "attack", "*-attack-*.json")))
     with tempfile.TemporaryDirectory() as work:
         out = os.path.join(work, "out")
         walls, peaks = [], []
         for run in range(1, runs + 1):
             start = time.perf_counter()
             child = subprocess.run(
-                [binary, "refresh", "--offline", "--raw", SITE, "--out", out, "--attack-stix", *attack],
+                [binary, "refresh", "--offline", "--raw", SITE, "--out", out],
                 capture_output=True,
                 env={**os.environ, "CI": "true"},
             )

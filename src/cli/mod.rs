@@ -210,6 +210,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             for failure in &crawl.failures {
                 eprintln!("attackmap: failed {}: {}", failure.url, failure.reason);
             }
+            for missing in &crawl.missing_catalogues {
+                eprintln!(
+                    "attackmap: warning: no ATT&CK bundle at {}: {} (its datasets export with stand-ins)",
+                    missing.url, missing.reason
+                );
+            }
             for refused in crawl.refused_links.iter().filter(|r| r.into_the_site) {
                 eprintln!(
                     "attackmap: not followed: {} in {}: {}",

@@ -58,6 +58,10 @@ pub struct FetchArgs {
     /// then fail (and fall back on their previous copies, marked stale).
     #[arg(long, env = "ATTACKMAP_DEADLINE")]
     pub deadline: Option<f64>,
+    /// A second source of the ATT&CK bundles the site does not serve, off the site's host, so only
+    /// when named: a URL with {domain} and {version}, e.g. MITRE's attack-stix-data repository.
+    #[arg(long, env = "ATTACKMAP_ATTACK_URL")]
+    pub attack_url: Option<String>,
     /// Settings file (default ./attackmap.toml when it exists).
     #[arg(long, env = "ATTACKMAP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -85,6 +89,7 @@ pub struct ConfigFile {
     pub csv_excel_safe: Option<bool>,
     pub max_removed_share: Option<f64>,
     pub deadline: Option<f64>,
+    pub attack_url: Option<String>,
 }
 
 impl ConfigFile {
@@ -189,6 +194,21 @@ impl FetchArgs {
             retries,
             backoff: seconds(self.backoff.or(file.backoff).unwrap_or(1.0), "backoff", 0.0)?,
             max_body_bytes,
+            attack_url: match self.attack_url.clone().or_else(|| file.attack_url.clone()) {
+                Some(template) if !(template.contains("{domain}") && template.contains("{version}")) => {
+                    return Err(format!(
+                        "--attack-url {template}: expected a URL with {{domain}} and {{version}}"
+                    ))
+                }
+                Some(template) => {
+                    let example = template.replace("{domain}", "enterprise").replace("{version}", "16.1");
+                    match reqwest::Url::parse(&example) {
+                        Ok(url) if matches!(url.scheme(), "http" | "https") => Some(template),
+                        _ => return Err(format!("--attack-url {template}: expected an http or https URL")),
+                    }
+                }
+                None => None,
+            },
             run_deadline: match self.deadline.or(file.deadline) {
                 Some(value) if !(1.0..=86_400.0).contains(&value) => {
                     return Err(format!("--deadline {value}: expected seconds from 1 to 86400"))

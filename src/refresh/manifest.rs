@@ -43,6 +43,8 @@ pub struct Manifest {
     pub retired: Vec<String>,
     /// Warnings about the exports, as `build` prints them (attack-patterns that are stand-ins).
     pub export_warnings: Vec<String>,
+    /// ATT&CK bundles of the selection that neither the site nor `--attack-url` served.
+    pub missing_catalogues: Vec<crate::sources::http::FetchFailure>,
     pub durations_ms: BTreeMap<String, u128>,
 }
 
@@ -107,6 +109,7 @@ impl Manifest {
             off_host_links: 0,
             retired: Vec::new(),
             export_warnings: Vec::new(),
+            missing_catalogues: Vec::new(),
             durations_ms: BTreeMap::new(),
         }
     }
@@ -193,6 +196,7 @@ impl Manifest {
             read_from_another_file: changes.source_only.len(),
         };
         self.export_warnings = build.report.export_warnings();
+        self.missing_catalogues = crawl.missing_catalogues.clone();
         self.refused_links = crawl.refused_links.clone();
         self.refused_links.sort();
         self.refused_links.dedup();

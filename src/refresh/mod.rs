@@ -100,6 +100,9 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             failed = crawl.failures.len(),
             "fetched"
         );
+        for missing in &crawl.missing_catalogues {
+            tracing::warn!(url = %missing.url, reason = %missing.reason, "no ATT&CK bundle: its datasets export with stand-ins");
+        }
         for refused in crawl.refused_links.iter().filter(|r| r.into_the_site) {
             tracing::warn!(
                 link = %crate::identifiers::shown(&refused.link),

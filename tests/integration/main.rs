@@ -1,6 +1,7 @@
 //! Integration tests: the attackmap binary driven end to end on fixtures and on the real snapshot.
 
 mod bad_input;
+mod catalogue;
 mod exports;
 mod fixtures;
 mod fuzz;

@@ -82,8 +82,10 @@ fn walk(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
+/// The fixtures as a site, with the sample's ATT&CK bundle at `data/attack/` (from `raw/`).
 pub(crate) fn fixture_site() -> TestServer {
-    TestServer::serving(&[fixture("served"), fixture("site")])
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("raw");
+    TestServer::serving(&[fixture("served"), fixture("site"), sample])
 }
 
 pub(crate) fn code(output: &Output) -> i32 {
@@ -120,11 +122,16 @@ fn a_refresh_fetches_the_selection_and_publishes_it_with_a_manifest() {
     let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
     assert_eq!(
         paths.iter().collect::<std::collections::BTreeSet<_>>().len(),
-        5,
-        "index, T1562, NIST landing, all-data, mapping file: {paths:?}"
+        6,
+        "ATT&CK bundle, index, T1562, NIST landing, all-data, mapping file: {paths:?}"
     );
     let manifest = job.json("manifest.json");
-    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 5);
+    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        manifest["export_warnings"],
+        serde_json::json!([]),
+        "ATT&CK's ids, no stand-ins"
+    );
     assert!(manifest["inputs"][0]["url"]
         .as_str()
         .unwrap()

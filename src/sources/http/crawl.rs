@@ -80,6 +80,9 @@ pub struct Crawl {
     pub off_host_links: usize,
     /// URLs that failed tonight, twice, whose previous good copy in raw/ is used instead.
     pub stale: Vec<FetchFailure>,
+    /// ATT&CK bundles neither the site nor `--attack-url` served: their datasets export with
+    /// stand-in attack-patterns (a warning, not a failure).
+    pub missing_catalogues: Vec<FetchFailure>,
 }
 
 /// A link found in a page and not followed, and why.
@@ -158,9 +161,24 @@ pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::Pro
     };
 
     let mut indexes = Vec::new();
+    let mut bundles = Vec::new();
     for version in &selection.attack_versions {
         for domain in &selection.domains {
             indexes.push(format!("attack/attack-{version}/domain-{domain}/techniques/"));
+            bundles.push(attack_bundle_path(version, domain));
+        }
+    }
+    // ATT&CK itself, as the site publishes the data it rendered from. A bundle neither the site nor
+    // `--attack-url` serves is no failed night: its datasets export with stand-ins, and a warning.
+    fetch_step(bundles.clone(), &mut crawl, false);
+    let (missing, failures): (Vec<FetchFailure>, Vec<FetchFailure>) =
+        crawl.failures.drain(..).partition(|f| bundles.contains(&f.site_path));
+    crawl.failures = failures;
+    for failure in missing {
+        match fetch_from_second_source(fetcher, &failure.site_path) {
+            Some(Ok(fetched)) => crawl.fetched.push(fetched),
+            Some(Err(second)) => crawl.missing_catalogues.extend([failure, second]),
+            None => crawl.missing_catalogues.push(failure),
         }
     }
     let index_pages = fetch_step(indexes, &mut crawl, true);
@@ -209,6 +227,38 @@ pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::Pro
         .collect();
     fetch_step(mapping_files, &mut crawl, false);
     crawl
+}
+
+/// Where the site publishes an ATT&CK bundle: `data/attack/enterprise-attack-16.1.json`.
+pub fn attack_bundle_path(version: &str, domain: &str) -> String {
+    format!("data/attack/{domain}-attack-{version}.json")
+}
+
+/// Fetches an ATT&CK bundle from `--attack-url` (another host, with a fetcher of its own) into the
+/// bundle's site path; `None` without that setting.
+fn fetch_from_second_source(fetcher: &Fetcher, site_path: &str) -> Option<Result<Fetched, FetchFailure>> {
+    let template = fetcher.settings().attack_url.as_deref()?;
+    let file = site_path.rsplit('/').next().unwrap_or_default();
+    let (domain, version) = file.strip_suffix(".json")?.split_once("-attack-")?;
+    let url = template.replace("{domain}", domain).replace("{version}", version);
+    let failed = |reason: String| FetchFailure {
+        url: url.clone(),
+        site_path: site_path.to_string(),
+        reason,
+    };
+    let origin = match reqwest::Url::parse(&url) {
+        Ok(parsed) => parsed.join("/").map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let second = origin.and_then(|origin| {
+        let mut settings = fetcher.settings().clone();
+        settings.base_url = origin;
+        Fetcher::new(settings, fetcher.store.root.clone()).map_err(|e| e.to_string())
+    });
+    Some(match second {
+        Ok(second) => second.fetch_from(url.clone(), site_path),
+        Err(reason) => Err(failed(format!("--attack-url: {reason}"))),
+    })
 }
 
 /// `data/{framework}/attack-{v}/{framework}-{version}/{domain}/{framework}-{version}_attack-{v}-{domain}.json`,

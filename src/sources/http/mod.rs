@@ -38,6 +38,9 @@ pub struct FetchSettings {
     pub max_body_bytes: u64,
     /// The longest the whole crawl may take (`--deadline`); requests not started by then fail.
     pub run_deadline: Option<Duration>,
+    /// A second source of ATT&CK bundles, for those the site does not serve (`--attack-url`, with
+    /// `{domain}` and `{version}`): off the site's host, so only when named.
+    pub attack_url: Option<String>,
 }
 
 pub const USER_AGENT: &str = concat!(
@@ -118,6 +121,10 @@ impl Fetcher {
         &self.settings.base_url
     }
 
+    pub fn settings(&self) -> &FetchSettings {
+        &self.settings
+    }
+
     /// The URL of a site path on the configured host.
     pub fn url_of(&self, site_path: &str) -> String {
         format!("{}{site_path}", self.settings.base_url)
@@ -162,7 +169,11 @@ impl Fetcher {
 
     /// Fetches one site path into the raw store, retrying what may pass on a second try.
     pub fn fetch(&self, site_path: &str) -> Result<Fetched, FetchFailure> {
-        let url = self.url_of(site_path);
+        self.fetch_from(self.url_of(site_path), site_path)
+    }
+
+    /// Fetches `url` (on this fetcher's host) into the raw store as `site_path`.
+    pub fn fetch_from(&self, url: String, site_path: &str) -> Result<Fetched, FetchFailure> {
         let fail = |reason: String| FetchFailure {
             url: url.clone(),
             site_path: site_path.to_string(),
