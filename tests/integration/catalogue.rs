@@ -50,7 +50,7 @@ fn attack_stix_overrides_a_bundle_found_among_the_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let explicit = dir.path().join("enterprise-attack-16.1.json");
     std::fs::copy(sample().join(BUNDLE), &explicit).unwrap();
-    let built = build_with_attack(&[sample()], &[explicit.clone()]);
+    let built = build_with_attack(&[sample()], std::slice::from_ref(&explicit));
     built.assert_succeeded();
     assert_eq!(
         built.report()["exports"]["attack_bundles"],
