@@ -147,6 +147,49 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     era * 146_097 + doe - 719_468
 }
 
+/// What the run's ATT&CK catalogue says of a mapping's technique (`technique_status`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TechniqueStatus {
+    /// In the dataset's own domain, neither revoked nor deprecated.
+    Live,
+    /// Revoked in this ATT&CK version; `by` is the technique that replaced it, when ATT&CK says.
+    Revoked { by: Option<String> },
+    /// Deprecated in this ATT&CK version: no replacement.
+    Deprecated,
+    /// Not in the dataset's domain, but in another domain of the same version (`mobile`).
+    OtherDomain { domain: String },
+    /// In no domain of this ATT&CK version.
+    Unknown,
+}
+
+impl TechniqueStatus {
+    /// The column's value: `live`, `revoked`, `deprecated`, `other_domain` or `unknown`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TechniqueStatus::Live => "live",
+            TechniqueStatus::Revoked { .. } => "revoked",
+            TechniqueStatus::Deprecated => "deprecated",
+            TechniqueStatus::OtherDomain { .. } => "other_domain",
+            TechniqueStatus::Unknown => "unknown",
+        }
+    }
+
+    /// Why Navigator cannot place a technique of this status in the dataset's layer, if it cannot.
+    pub fn why_not_placeable(&self, attack_version: &str) -> Option<String> {
+        match self {
+            TechniqueStatus::Live => None,
+            TechniqueStatus::Revoked { by: Some(by) } => {
+                Some(format!("revoked in ATT&CK {attack_version}, replaced by {by}"))
+            }
+            TechniqueStatus::Revoked { by: None } => Some(format!("revoked in ATT&CK {attack_version}")),
+            TechniqueStatus::Deprecated => Some(format!("deprecated in ATT&CK {attack_version}")),
+            TechniqueStatus::OtherDomain { domain } => Some(format!("a {domain} technique")),
+            TechniqueStatus::Unknown => Some(format!("not in ATT&CK {attack_version}")),
+        }
+    }
+}
+
 /// One mapping as read from a source, normalized, before or after deduplication.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MappingRow {
@@ -179,6 +222,9 @@ pub struct MappingRow {
     pub source: String,
     /// How many source rows collapsed into this one.
     pub occurrences: u32,
+    /// What the ATT&CK catalogue says of the technique; `None` without a catalogue for the dataset
+    /// (or without a technique). Set after deduplication.
+    pub technique_status: Option<TechniqueStatus>,
     /// A hash of the source record exactly as written (before normalization): equal only for exact
     /// duplicates. Not a column.
     pub source_fingerprint: u64,

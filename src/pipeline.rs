@@ -7,7 +7,7 @@ use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
 use crate::identifiers;
-use crate::model::{DatasetKey, MappingRow, SourceKind};
+use crate::model::{self, DatasetKey, MappingRow, SourceKind};
 use crate::publish;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::{self, report::*};
@@ -59,19 +59,25 @@ pub struct Build {
 }
 
 /// Reads every input (files, or directories walked recursively) and builds the table.
-pub fn build(inputs: &[PathBuf]) -> Result<Build> {
-    build_selected(inputs, &|_| true)
+/// `explicit` holds the ATT&CK bundles named with `--attack-stix`: they override bundles of the same
+/// domain and version found among the inputs.
+pub fn build(inputs: &[PathBuf], explicit: AttackCatalog) -> Result<Build> {
+    build_selected(inputs, &|_| true, explicit)
 }
 
 /// Like [`build`], keeping only the datasets `keep` admits; the others' rows are counted as unselected.
-pub fn build_selected(inputs: &[PathBuf], keep: &dyn Fn(&DatasetKey) -> bool) -> Result<Build> {
+pub fn build_selected(
+    inputs: &[PathBuf],
+    keep: &dyn Fn(&DatasetKey) -> bool,
+    explicit: AttackCatalog,
+) -> Result<Build> {
     let files = sources::discover(inputs)?;
     let read = sources::read_all(&files)?;
-    build_from(read, keep)
+    build_from(read, keep, explicit)
 }
 
 /// Builds the table from inputs already read. Pure: no I/O.
-pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool) -> Result<Build> {
+pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explicit: AttackCatalog) -> Result<Build> {
     let all_sources: Vec<String> = inputs.iter().map(|i| i.path.display().to_string()).collect();
     let mut counts = InputCounts {
         files: inputs.len(),
@@ -136,7 +142,17 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool) -> Res
     selection.rows.retain(|row| keep(&row.dataset()));
     selection.datasets.retain(|dataset, _| keep(dataset));
     let unselected_rows = selected_rows - selection.rows.len();
-    let deduplicated = dedupe::dedupe(selection.rows);
+    let mut deduplicated = dedupe::dedupe(selection.rows);
+    let attack = attack.overridden_by(explicit);
+    for row in &mut deduplicated.rows {
+        if let Some(technique) = row.attack_object_id.as_deref() {
+            row.technique_status = attack.status(&row.attack_version, &row.domain, technique);
+        }
+    }
+    let mut techniques: BTreeMap<DatasetKey, Option<TechniqueStatuses>> = model::by_dataset(&deduplicated.rows)
+        .into_iter()
+        .map(|(key, rows)| (key, TechniqueStatuses::of(rows.into_iter())))
+        .collect();
     let frame = table::to_dataframe(&deduplicated.rows)?;
 
     let mut totals = Totals {
@@ -158,6 +174,7 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool) -> Res
         datasets.push(DatasetReport {
             dataset: key.to_string(),
             complete: source.cut.is_none(),
+            techniques: techniques.remove(&key).flatten(),
             key,
             source,
             counts,

@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use crate::model::MappingRow;
+use crate::model::{MappingRow, TechniqueStatus};
 
 /// The logical type of a column, as written to Parquet (and as CSV text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +113,7 @@ pub const COLUMNS: &[Column] = &[
     column("source_kind", Text, false, "Kind of source that supplied the row: mapping_file, all_data_page, landing_page, technique_page, capability_page"),
     column("source", Text, false, "The first file the row came from, relative to the input it was found under (for raw/, its site path): the same on any machine and wherever raw/ lives"),
     column("occurrences", UInt32, false, "How many source rows collapsed into this one"),
+    column("technique_status", Text, true, "What the run's ATT&CK catalogue says of the technique: live, revoked, deprecated, other_domain (a technique of another domain of the version) or unknown; null without a catalogue for the dataset's ATT&CK version and domain, or without a technique"),
 ];
 
 /// A `list<string>` column from one slice of strings per row (typed even when every list is empty).
@@ -191,6 +192,9 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
             rows.iter().map(|r| r.occurrences).collect::<Vec<_>>(),
         )
         .into(),
+        text("technique_status", &|r| {
+            r.technique_status.as_ref().map(TechniqueStatus::as_str)
+        }),
     ];
     debug_assert_eq!(columns.len(), COLUMNS.len());
     DataFrame::new(rows.len(), columns)

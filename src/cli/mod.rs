@@ -171,9 +171,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let explicit = AttackCatalog::load(&attack_stix)?;
-            let mut build = pipeline::build(&inputs)?;
-            let attack = std::mem::take(&mut build.attack).overridden_by(explicit);
+            let mut build = pipeline::build(&inputs, AttackCatalog::load(&attack_stix)?)?;
+            let attack = std::mem::take(&mut build.attack);
             let csv = CsvOptions {
                 excel_safe: csv.csv_excel_safe,
             };

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::Result;
-use crate::model::{DatasetKey, SourceKind};
+use crate::model::{DatasetKey, MappingRow, SourceKind, TechniqueStatus};
 use crate::sinks::navigator::LayerCounts;
 use crate::sinks::stix::BundleCounts;
 use crate::sinks::warehouse::WarehouseFile;
@@ -80,6 +80,105 @@ pub struct DatasetReport {
     pub complete: bool,
     pub source: DatasetSource,
     pub counts: DedupeCounts,
+    /// The dataset's distinct techniques by what the ATT&CK catalogue says of them; absent without
+    /// a catalogue for its ATT&CK version and domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub techniques: Option<TechniqueStatuses>,
+}
+
+/// A dataset's distinct techniques (not rows) by what ATT&CK says of them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TechniqueStatuses {
+    pub live: usize,
+    pub revoked: Vec<RevokedTechnique>,
+    pub deprecated: Vec<String>,
+    pub other_domain: Vec<OtherDomainTechnique>,
+    pub unknown: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevokedTechnique {
+    pub technique: String,
+    pub replaced_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OtherDomainTechnique {
+    pub technique: String,
+    pub domain: String,
+}
+
+impl TechniqueStatuses {
+    /// Tallies the distinct techniques of a dataset's rows; `None` when no row has a status.
+    pub fn of<'a>(rows: impl Iterator<Item = &'a MappingRow>) -> Option<TechniqueStatuses> {
+        let by_technique: BTreeMap<&str, &TechniqueStatus> = rows
+            .filter_map(|r| Some((r.attack_object_id.as_deref()?, r.technique_status.as_ref()?)))
+            .collect();
+        if by_technique.is_empty() {
+            return None;
+        }
+        let mut statuses = TechniqueStatuses::default();
+        for (technique, status) in by_technique {
+            let technique = technique.to_string();
+            match status {
+                TechniqueStatus::Live => statuses.live += 1,
+                TechniqueStatus::Revoked { by } => statuses.revoked.push(RevokedTechnique {
+                    technique,
+                    replaced_by: by.clone(),
+                }),
+                TechniqueStatus::Deprecated => statuses.deprecated.push(technique),
+                TechniqueStatus::OtherDomain { domain } => statuses.other_domain.push(OtherDomainTechnique {
+                    technique,
+                    domain: domain.clone(),
+                }),
+                TechniqueStatus::Unknown => statuses.unknown.push(technique),
+            }
+        }
+        Some(statuses)
+    }
+
+    /// One line for the summary when some technique is not live: `1 revoked (T1053.001 → T1053.002), …`.
+    fn summary(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.revoked.is_empty() {
+            let listed: Vec<String> = self
+                .revoked
+                .iter()
+                .map(|r| match &r.replaced_by {
+                    Some(by) => format!("{} → {by}", r.technique),
+                    None => r.technique.clone(),
+                })
+                .collect();
+            parts.push(format!("{} revoked ({})", self.revoked.len(), listed.join(", ")));
+        }
+        if !self.deprecated.is_empty() {
+            parts.push(format!(
+                "{} deprecated ({})",
+                self.deprecated.len(),
+                self.deprecated.join(", ")
+            ));
+        }
+        if !self.other_domain.is_empty() {
+            let listed: Vec<String> = self
+                .other_domain
+                .iter()
+                .map(|t| format!("{}: {}", t.technique, t.domain))
+                .collect();
+            parts.push(format!(
+                "{} of another domain ({})",
+                self.other_domain.len(),
+                listed.join(", ")
+            ));
+        }
+        if !self.unknown.is_empty() {
+            parts.push(format!(
+                "{} unknown to ATT&CK ({})",
+                self.unknown.len(),
+                self.unknown.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,6 +255,9 @@ impl Report {
                     None => String::new(),
                 }
             );
+            if let Some(line) = dataset.techniques.as_ref().and_then(TechniqueStatuses::summary) {
+                let _ = writeln!(out, "    techniques: {line}");
+            }
         }
         let _ = writeln!(
             out,

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::model::TechniqueStatus;
 
 /// An ATT&CK technique as the bundle describes it.
 #[derive(Debug, Clone)]
@@ -25,6 +26,10 @@ pub struct Technique {
     pub tactics: Vec<String>,
     /// Revoked or deprecated in this ATT&CK version.
     pub retired: bool,
+    /// Revoked: ATT&CK replaced it (by the technique in `revoked_by`, when the bundle says).
+    pub revoked: bool,
+    /// The ATT&CK id of the technique that replaced a revoked one (its `revoked-by` relationship).
+    pub revoked_by: Option<String>,
 }
 
 /// One ATT&CK bundle, indexed.
@@ -97,6 +102,32 @@ impl AttackCatalog {
         AttackCatalog { bundles }
     }
 
+    /// What ATT&CK says of a technique cited by a dataset of this version and domain: live, revoked
+    /// (and by what), deprecated, a technique of another domain of the version, or unknown. `None`
+    /// when no bundle of the dataset's own domain and version is in the catalogue.
+    pub fn status(&self, attack_version: &str, domain: &str, technique_id: &str) -> Option<TechniqueStatus> {
+        let bundles = self.bundles_for(attack_version, domain);
+        if !bundles.iter().any(|b| b.domain == domain) {
+            return None;
+        }
+        let Some((bundle, technique)) = bundles.iter().find_map(|b| Some((b, b.technique(technique_id)?))) else {
+            return Some(TechniqueStatus::Unknown);
+        };
+        Some(if bundle.domain != domain {
+            TechniqueStatus::OtherDomain {
+                domain: bundle.domain.clone(),
+            }
+        } else if technique.revoked {
+            TechniqueStatus::Revoked {
+                by: technique.revoked_by.clone(),
+            }
+        } else if technique.retired {
+            TechniqueStatus::Deprecated
+        } else {
+            TechniqueStatus::Live
+        })
+    }
+
     /// The bundles to resolve techniques of an ATT&CK version and domain, in order of preference: the
     /// domain's own (named for that version, else unversioned), then the other domains' of that
     /// version — mapping files do cite techniques of another domain (NIST rev5 16.1 Enterprise maps
@@ -152,6 +183,8 @@ fn index_bundle(path: &Path, objects: Vec<Value>) -> std::result::Result<AttackB
     let mut domain = None;
     let mut techniques: HashMap<String, Technique> = HashMap::new();
     let mut by_id = HashMap::with_capacity(objects.len());
+    let mut attack_ids: HashMap<String, String> = HashMap::new();
+    let mut revoked_by: HashMap<String, String> = HashMap::new();
     for object in objects {
         let Some(id) = object.get("id").and_then(Value::as_str).map(String::from) else {
             continue;
@@ -163,6 +196,7 @@ fn index_bundle(path: &Path, objects: Vec<Value>) -> std::result::Result<AttackB
                     domain = object["x_mitre_domains"][0].as_str().map(String::from);
                 }
                 if let Some(technique_id) = mitre_attack_id(&object) {
+                    attack_ids.insert(id.clone(), technique_id.clone());
                     let technique = technique(&id, &object);
                     let keep_existing = techniques.get(&technique_id).is_some_and(|t| !t.retired);
                     if !keep_existing {
@@ -170,9 +204,20 @@ fn index_bundle(path: &Path, objects: Vec<Value>) -> std::result::Result<AttackB
                     }
                 }
             }
+            Some("relationship") if object["relationship_type"] == "revoked-by" => {
+                if let (Some(from), Some(to)) = (object["source_ref"].as_str(), object["target_ref"].as_str()) {
+                    revoked_by.insert(from.to_string(), to.to_string());
+                }
+            }
             _ => {}
         }
         by_id.insert(id, object);
+    }
+    for technique in techniques.values_mut().filter(|t| t.revoked) {
+        technique.revoked_by = revoked_by
+            .get(&technique.stix_id)
+            .and_then(|target| attack_ids.get(target))
+            .cloned();
     }
     let domain = domain
         .and_then(|d| d.strip_suffix("-attack").map(String::from))
@@ -211,6 +256,8 @@ fn technique(stix_id: &str, object: &Value) -> Technique {
         name: object["name"].as_str().unwrap_or_default().to_string(),
         tactics,
         retired: object["revoked"] == true || object["x_mitre_deprecated"] == true,
+        revoked: object["revoked"] == true,
+        revoked_by: None,
     }
 }
 

@@ -202,6 +202,7 @@ impl Metadata {
             source: source.to_string(),
             occurrences: 1,
             source_fingerprint: crate::model::fingerprint(&[&Value::Object(object.clone()).to_string()]),
+            technique_status: None,
         })
     }
 }

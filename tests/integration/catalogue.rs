@@ -19,7 +19,7 @@ fn a_bundle_among_the_inputs_is_the_catalogue_of_its_domain_and_version() {
     let built = build(&[sample()]);
     built.assert_succeeded();
     let report = built.report();
-    assert_eq!(report["inputs"]["attack_bundles"], 1);
+    assert_eq!(report["inputs"]["attack_bundles"], 3, "enterprise, mobile and ics");
     assert_eq!(report["skipped"], serde_json::json!([]));
     let used: Vec<&str> = report["exports"]["attack_bundles"]
         .as_array()
@@ -27,7 +27,7 @@ fn a_bundle_among_the_inputs_is_the_catalogue_of_its_domain_and_version() {
         .iter()
         .map(|b| b.as_str().unwrap())
         .collect();
-    assert!(used[0].ends_with(BUNDLE), "{used:?}");
+    assert!(used.iter().any(|u| u.ends_with(BUNDLE)), "{used:?}");
     assert!(!built.stderr.contains("stand-ins"), "{}", built.stderr);
     let stix: serde_json::Value =
         serde_json::from_slice(&built.bytes("stix/nist_800_53-rev5_attack-16.1-enterprise.json")).unwrap();
@@ -52,9 +52,18 @@ fn attack_stix_overrides_a_bundle_found_among_the_inputs() {
     std::fs::copy(sample().join(BUNDLE), &explicit).unwrap();
     let built = build_with_attack(&[sample()], std::slice::from_ref(&explicit));
     built.assert_succeeded();
+    let used = built.report()["exports"]["attack_bundles"].clone();
     assert_eq!(
-        built.report()["exports"]["attack_bundles"],
-        serde_json::json!([explicit.display().to_string()])
+        used[0],
+        explicit.display().to_string(),
+        "the explicit bundle first: {used}"
+    );
+    assert!(
+        used.as_array()
+            .unwrap()
+            .iter()
+            .all(|u| !u.as_str().unwrap().ends_with(BUNDLE)),
+        "the found enterprise bundle is overridden: {used}"
     );
 }
 

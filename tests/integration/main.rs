@@ -14,5 +14,6 @@ mod real_data;
 mod refresh;
 mod server;
 mod stale_cache;
+mod technique_status;
 mod upstream_removed;
 mod warehouse;

@@ -122,11 +122,11 @@ fn a_refresh_fetches_the_selection_and_publishes_it_with_a_manifest() {
     let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
     assert_eq!(
         paths.iter().collect::<std::collections::BTreeSet<_>>().len(),
-        6,
-        "ATT&CK bundle, index, T1562, NIST landing, all-data, mapping file: {paths:?}"
+        8,
+        "ATT&CK's 3 bundles, index, T1562, NIST landing, all-data, mapping file: {paths:?}"
     );
     let manifest = job.json("manifest.json");
-    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 6);
+    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 8);
     assert_eq!(
         manifest["export_warnings"],
         serde_json::json!([]),

@@ -1,6 +1,8 @@
 //! The layer document around the techniques: name, description, versions, layout, gradient and
 //! legend, and the words its titles are made of.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use super::LayerCounts;
@@ -50,12 +52,16 @@ impl Header {
     }
 }
 
+/// The layer: `header` around the technique entries; the description ends by naming the
+/// techniques left out (`left_out`: technique → why Navigator cannot place it).
 pub(super) fn finish(
-    header: Header,
+    mut header: Header,
     techniques: Vec<Value>,
     unit: &str,
     non_mappable_rows: usize,
+    left_out: &BTreeMap<&str, String>,
 ) -> (Value, LayerCounts) {
+    header.description.push_str(&super::left_out_note(left_out));
     let scores: Vec<usize> = techniques
         .iter()
         .filter_map(|t| t["score"].as_u64())
@@ -109,6 +115,7 @@ pub(super) fn finish(
         min_score,
         max_score,
         non_mappable_rows,
+        left_out: left_out.keys().map(|t| t.to_string()).collect(),
     };
     (layer, counts)
 }

@@ -35,6 +35,9 @@ pub struct LayerCounts {
     pub max_score: usize,
     /// Rows without a capability or a technique: no layer entry.
     pub non_mappable_rows: usize,
+    /// Mapped techniques Navigator cannot place in this layer (revoked, deprecated, of another
+    /// domain, unknown): named in the layer's description instead.
+    pub left_out: Vec<String>,
 }
 
 /// A dataset and its rows.
@@ -84,27 +87,68 @@ fn write(dir: &Path, file: String, layer: &Value, mut counts: LayerCounts) -> Re
     Ok(counts)
 }
 
-/// Mappable rows grouped by technique, then capability.
-fn by_technique<'a>(rows: &[&'a MappingRow]) -> (BTreeMap<&'a str, BTreeMap<&'a str, Vec<&'a MappingRow>>>, usize) {
-    let mut techniques: BTreeMap<&str, BTreeMap<&str, Vec<&MappingRow>>> = BTreeMap::new();
-    let mut non_mappable = 0;
+/// A dataset's mappable rows grouped by technique, then capability, and the techniques Navigator
+/// cannot place in the layer's domain (revoked, deprecated, of another domain, unknown to ATT&CK):
+/// left out of the layer, and named in its description with the reason, so nothing vanishes unsaid.
+struct Grouped<'a> {
+    techniques: BTreeMap<&'a str, BTreeMap<&'a str, Vec<&'a MappingRow>>>,
+    non_mappable: usize,
+    left_out: BTreeMap<&'a str, String>,
+}
+
+fn by_technique<'a>(rows: &[&'a MappingRow]) -> Grouped<'a> {
+    let mut grouped = Grouped {
+        techniques: BTreeMap::new(),
+        non_mappable: 0,
+        left_out: BTreeMap::new(),
+    };
     for row in rows {
         match (row.attack_object_id.as_deref(), row.capability_id.as_deref()) {
-            (Some(technique), Some(capability)) if !row.is_non_mappable() => techniques
-                .entry(technique)
-                .or_default()
-                .entry(capability)
-                .or_default()
-                .push(row),
-            _ => non_mappable += 1,
+            (Some(technique), Some(capability)) if !row.is_non_mappable() => {
+                let not_placeable = row
+                    .technique_status
+                    .as_ref()
+                    .and_then(|status| status.why_not_placeable(&row.attack_version));
+                if let Some(reason) = not_placeable {
+                    grouped.left_out.insert(technique, reason);
+                    continue;
+                }
+                grouped
+                    .techniques
+                    .entry(technique)
+                    .or_default()
+                    .entry(capability)
+                    .or_default()
+                    .push(row)
+            }
+            _ => grouped.non_mappable += 1,
         }
     }
-    (techniques, non_mappable)
+    grouped
+}
+
+/// The sentence a layer's description ends with when techniques were left out.
+fn left_out_note(left_out: &BTreeMap<&str, String>) -> String {
+    if left_out.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = left_out
+        .iter()
+        .map(|(technique, reason)| format!("{technique} ({reason})"))
+        .collect();
+    format!(
+        " Left out, as Navigator cannot place them in this layer: {}.",
+        listed.join(", ")
+    )
 }
 
 /// The heatmap of one dataset: score = number of distinct capabilities mapped to the technique.
 pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Value, LayerCounts) {
-    let (techniques, non_mappable_rows) = by_technique(rows);
+    let Grouped {
+        techniques,
+        non_mappable: non_mappable_rows,
+        left_out,
+    } = by_technique(rows);
     let stack = frameworks::kind(&dataset.framework) == FrameworkKind::SecurityStack;
     let entries: Vec<Value> = techniques
         .iter()
@@ -142,17 +186,19 @@ pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Value, Laye
         "",
         "in the Mappings Explorer; score = number of distinct capabilities mapped to the technique.",
     );
-    finish(header, entries, "capability", non_mappable_rows)
+    finish(header, entries, "capability", non_mappable_rows, &left_out)
 }
 
 /// Coverage across frameworks: score = number of frameworks mapping the technique.
 pub fn all_frameworks_layer(attack_version: &str, domain: &str, datasets: &[DatasetRows]) -> (Value, LayerCounts) {
     let mut coverage: BTreeMap<&str, BTreeMap<&DatasetKey, BTreeSet<&str>>> = BTreeMap::new();
     let mut non_mappable_rows = 0;
+    let mut left_out = BTreeMap::new();
     for (dataset, rows) in datasets {
-        let (techniques, non_mappable) = by_technique(rows);
-        non_mappable_rows += non_mappable;
-        for (technique, capabilities) in techniques {
+        let grouped = by_technique(rows);
+        non_mappable_rows += grouped.non_mappable;
+        left_out.extend(grouped.left_out);
+        for (technique, capabilities) in grouped.techniques {
             coverage
                 .entry(technique)
                 .or_default()
@@ -199,13 +245,17 @@ pub fn all_frameworks_layer(attack_version: &str, domain: &str, datasets: &[Data
         metadata: vec![named("ATT&CK version", attack_version), named("domain", domain)],
         links: vec![json!({"label": "Mappings Explorer", "url": site::LIVE_BASE_URL})],
     };
-    finish(header, entries, "framework", non_mappable_rows)
+    finish(header, entries, "framework", non_mappable_rows, &left_out)
 }
 
 /// A security stack's scores: significant 3, partial 2, minimal 1; the highest wins and colors the
 /// technique by its category (protect, then detect, then respond on a tie). `None` without scores.
 pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value, LayerCounts)> {
-    let (techniques, non_mappable_rows) = by_technique(rows);
+    let Grouped {
+        techniques,
+        non_mappable: non_mappable_rows,
+        left_out,
+    } = by_technique(rows);
     let category_rank = |category: &str| CATEGORY_COLORS.iter().position(|(c, _)| *c == category);
     let mut entries = Vec::new();
     for (technique, capabilities) in &techniques {
@@ -249,7 +299,7 @@ pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value,
         " scores",
         "in the Mappings Explorer: the highest score of any capability per technique (significant 3, partial 2, minimal 1), colored by that score's category.",
     );
-    let (mut layer, mut counts) = finish(header, entries, "score", non_mappable_rows);
+    let (mut layer, mut counts) = finish(header, entries, "score", non_mappable_rows, &left_out);
     layer["gradient"] = json!({"colors": [LOW_COLOR, HIGH_COLOR], "minValue": 1, "maxValue": 3});
     layer["legendItems"] = CATEGORY_COLORS
         .iter()
