@@ -225,6 +225,9 @@ pub struct MappingRow {
     /// What the ATT&CK catalogue says of the technique; `None` without a catalogue for the dataset
     /// (or without a technique). Set after deduplication.
     pub technique_status: Option<TechniqueStatus>,
+    /// Every distinct score value of the collapsed source rows, in source order (`score_value` is the
+    /// highest). Set by deduplication.
+    pub score_values: Vec<String>,
     /// A hash of the source record exactly as written (before normalization): equal only for exact
     /// duplicates. Not a column.
     pub source_fingerprint: u64,

@@ -113,6 +113,7 @@ pub const COLUMNS: &[Column] = &[
     column("source_kind", Text, false, "Kind of source that supplied the row: mapping_file, all_data_page, landing_page, technique_page, capability_page"),
     column("source", Text, false, "The first file the row came from, relative to the input it was found under (for raw/, its site path): the same on any machine and wherever raw/ lives"),
     column("occurrences", UInt32, false, "How many source rows collapsed into this one"),
+    column("score_values", StringList, false, "Security stacks: every distinct score value of the collapsed source rows, in source order; more than one is a score conflict (score_value holds the highest)"),
     column("technique_status", Text, true, "What the run's ATT&CK catalogue says of the technique: live, revoked, deprecated, other_domain (a technique of another domain of the version) or unknown; null without a catalogue for the dataset's ATT&CK version and domain, or without a technique"),
 ];
 
@@ -192,6 +193,7 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
             rows.iter().map(|r| r.occurrences).collect::<Vec<_>>(),
         )
         .into(),
+        string_lists("score_values", rows.iter().map(|r| r.score_values.as_slice()))?.into(),
         text("technique_status", &|r| {
             r.technique_status.as_ref().map(TechniqueStatus::as_str)
         }),

@@ -160,6 +160,11 @@ impl Metadata {
             string_field(object, field)?;
         }
         let text = |field: &str| string_field(object, field).map(|v| v.and_then(|t| normalize::optional_text(&t)));
+        // Free text as published: a comment's line breaks are its lists (M365's "License
+        // Requirements:"). Only its ends are trimmed; identifiers are normalized as on the pages.
+        let published = |field: &str| {
+            string_field(object, field).map(|v| v.and_then(|t| Some(t.trim().to_string()).filter(|t| !t.is_empty())))
+        };
         let status = enum_field(object, "status", &["complete", "in_progress", "non_mappable"])?;
         let score_category = enum_field(object, "score_category", &["protect", "detect", "respond"])?;
         let score_value = enum_field(object, "score_value", &["minimal", "partial", "significant"])?;
@@ -183,18 +188,18 @@ impl Metadata {
             attack_version: self.attack_version.clone(),
             domain: self.domain.clone(),
             capability_id: text("capability_id")?,
-            capability_description: text("capability_description")?,
+            capability_description: published("capability_description")?,
             capability_group,
             capability_group_name,
             mapping_type,
             mapping_type_label,
             attack_object_id: text("attack_object_id")?,
-            attack_object_name: text("attack_object_name")?,
+            attack_object_name: published("attack_object_name")?,
             score_category,
             score_value,
             related_score: text("related_score")?,
             status,
-            comments: text("comments")?.into_iter().collect(),
+            comments: published("comments")?.into_iter().collect(),
             references: references(object)?,
             creation_date: Some(self.creation_date),
             last_update: self.last_update,
@@ -203,6 +208,7 @@ impl Metadata {
             occurrences: 1,
             source_fingerprint: crate::model::fingerprint(&[&Value::Object(object.clone()).to_string()]),
             technique_status: None,
+            score_values: Vec::new(),
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Collapses repeats: rows with the same grain key become one row that remembers how many there were.
 //!
 //! Distinct non-empty comments are all kept in source order, references are united, a differing score
-//! value keeps the highest (and is counted as a conflict). The result is sorted by grain key.
+//! value keeps the highest (counted as a conflict, with every value kept in `score_values`). The
+//! result is sorted by grain key.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,8 +21,11 @@ pub struct DedupeCounts {
     pub exact_duplicates: usize,
     /// Repeats that differ from every earlier row of their group (in comments, score value, …).
     pub differing_repeats: usize,
-    /// Mappings whose repeats disagreed on the score value (the highest was kept).
+    /// Mappings whose repeats disagreed on the score value (the highest was kept, every value is in
+    /// `score_values`).
     pub score_conflicts: usize,
+    /// The `mapping_id`s of those mappings.
+    pub score_conflict_ids: Vec<String>,
     /// Rows of the table that map nothing (no capability or no technique), kept and marked.
     pub non_mappable: usize,
 }
@@ -41,7 +45,8 @@ struct Group {
 pub fn dedupe(rows: Vec<MappingRow>) -> Deduplicated {
     let mut counts: BTreeMap<DatasetKey, DedupeCounts> = BTreeMap::new();
     let mut groups: HashMap<GrainKey, Group> = HashMap::with_capacity(rows.len());
-    for row in rows {
+    for mut row in rows {
+        row.score_values = row.score_value.iter().cloned().collect();
         let key = row.grain_key();
         let dataset_counts = counts.entry(key.dataset.clone()).or_default();
         dataset_counts.source_rows += 1;
@@ -81,7 +86,10 @@ pub fn dedupe(rows: Vec<MappingRow>) -> Deduplicated {
     for (key, group) in keyed {
         let dataset_counts = counts.get_mut(&key.dataset).expect("counted above");
         dataset_counts.mappings += 1;
-        dataset_counts.score_conflicts += usize::from(group.conflict);
+        if group.conflict {
+            dataset_counts.score_conflicts += 1;
+            dataset_counts.score_conflict_ids.push(key.mapping_id());
+        }
         dataset_counts.non_mappable += usize::from(group.merged.is_non_mappable());
         out.push(group.merged);
     }
@@ -98,6 +106,11 @@ fn merge(into: &mut MappingRow, repeat: &MappingRow) {
     for reference in &repeat.references {
         if !into.references.contains(reference) {
             into.references.push(reference.clone());
+        }
+    }
+    for value in &repeat.score_values {
+        if !into.score_values.contains(value) {
+            into.score_values.push(value.clone());
         }
     }
     if score_rank(repeat.score_value.as_deref()) > score_rank(into.score_value.as_deref()) {

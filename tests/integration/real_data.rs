@@ -262,7 +262,10 @@ fn each_layer_covers_exactly_the_placeable_techniques_its_dataset_maps_and_names
         let layer = read_json(&built.file(&format!("navigator/{dataset}.json")));
         let description = layer["description"].as_str().unwrap();
         for technique in left_out {
-            assert!(description.contains(technique.as_str()), "{dataset} names {technique}: {description}");
+            assert!(
+                description.contains(technique.as_str()),
+                "{dataset} names {technique}: {description}"
+            );
         }
     }
     for (dataset, expected) in mapped {
