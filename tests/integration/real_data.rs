@@ -230,6 +230,41 @@ fn the_site_layers_score_t1562_as_the_pages_show_it() {
     assert_eq!(score_of(&layer("nist_800_53-rev5_attack-16.1-enterprise"), "T1562"), 16);
     assert_eq!(score_of(&layer("aws-12.12.2024_attack-16.1-enterprise"), "T1562"), 5);
     assert_eq!(score_of(&layer("all-frameworks_attack-16.1-enterprise"), "T1562"), 8);
+    let coverage = layer("coverage_attack-16.1-enterprise");
+    assert_eq!(
+        score_of(&coverage, "T1562"),
+        6,
+        "CRI, NIST, AWS, Azure, GCP, M365: KEV and VERIS are threat context, not defenses"
+    );
+    assert!(coverage["name"]
+        .as_str()
+        .unwrap()
+        .starts_with("Coverage by controls and security stacks"));
+}
+
+#[test]
+fn a_layer_whose_scores_are_all_equal_shows_that_one_score_in_its_legend() {
+    let Some(built) = whole_site() else { return };
+    let ics = read_json(&built.file("navigator/all-frameworks_attack-16.1-ics.json"));
+    let scores: std::collections::BTreeSet<u64> = ics["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["score"].as_u64().unwrap())
+        .collect();
+    assert_eq!(scores.len(), 1, "one framework maps ICS: every score is 1");
+    assert_eq!(
+        ics["legendItems"],
+        serde_json::json!([{"label": "1 framework", "color": "#ffaf66"}])
+    );
+    assert_eq!(ics["gradient"]["colors"], serde_json::json!(["#ffaf66", "#ffaf66"]));
+    for layer in std::fs::read_dir(built.file("navigator")).unwrap().flatten() {
+        let layer = read_json(&layer.path());
+        for item in layer["legendItems"].as_array().unwrap() {
+            let label = item["label"].as_str().unwrap();
+            assert!(label.chars().count() <= 15, "Navigator clips {label:?}");
+        }
+    }
 }
 
 #[test]

@@ -69,13 +69,34 @@ pub(super) fn finish(
         .collect();
     let min_score = scores.iter().copied().min().unwrap_or(0);
     let max_score = scores.iter().copied().max().unwrap_or(0);
-    // Navigator needs maxValue > minValue: when every score is equal, the range ends at that score.
+    // Navigator needs maxValue > minValue: when every score is equal, the range ends at that score,
+    // drawn in one color, and the legend shows that one score (not a "0" no cell has).
     let (low, high) = if max_score > min_score {
         (min_score, max_score)
     } else {
         (max_score.saturating_sub(1), max_score.max(1))
     };
-    let plural = |n: usize| if n == 1 { unit.to_string() } else { plural_of(unit) };
+    // Navigator clips a legend label at about 15 characters: "170 capabilities" would lose its end,
+    // so capability counts read "170 mapped" (the description says what is counted).
+    let label = |n: usize| match (unit, n) {
+        ("capability", _) => format!("{n} mapped"),
+        (_, 1) => format!("{n} {unit}"),
+        _ => format!("{n} {}", plural_of(unit)),
+    };
+    let (colors, legend) = if max_score > min_score {
+        (
+            json!([LOW_COLOR, HIGH_COLOR]),
+            json!([
+                {"label": label(low), "color": LOW_COLOR},
+                {"label": label(high), "color": HIGH_COLOR},
+            ]),
+        )
+    } else {
+        (
+            json!([HIGH_COLOR, HIGH_COLOR]),
+            json!([{"label": label(high), "color": HIGH_COLOR}]),
+        )
+    };
     let layer = json!({
         "name": header.name,
         "description": header.description,
@@ -97,11 +118,8 @@ pub(super) fn finish(
         },
         "hideDisabled": false,
         "techniques": techniques,
-        "gradient": {"colors": [LOW_COLOR, HIGH_COLOR], "minValue": low, "maxValue": high},
-        "legendItems": [
-            {"label": format!("{low} {}", plural(low)), "color": LOW_COLOR},
-            {"label": format!("{high} {}", plural(high)), "color": HIGH_COLOR},
-        ],
+        "gradient": {"colors": colors, "minValue": low, "maxValue": high},
+        "legendItems": legend,
         "metadata": header.metadata,
         "links": header.links,
         "showTacticRowBackground": false,

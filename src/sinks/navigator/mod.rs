@@ -1,13 +1,14 @@
-//! ATT&CK Navigator layers (format 4.5): a heatmap per dataset, a coverage layer across frameworks per
-//! ATT&CK version and domain, and a score layer per security-stack dataset.
+//! ATT&CK Navigator layers (format 4.5): a heatmap per dataset, a score layer per security-stack
+//! dataset, and per ATT&CK version and domain the layers across frameworks ([`across`]).
 //! No `tactic` key: Navigator then annotates the technique under every tactic it belongs to.
 //! Technique metadata lists each capability as a `capability` entry followed by its mapping type (or
 //! category and value): no `{"divider": true}` entries, which Navigator shows but mitreattack-python
 //! (6.3) drops with a printed warning.
 
+mod across;
 mod document;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -20,7 +21,8 @@ use crate::model::{by_dataset, DatasetKey, MappingRow};
 use crate::sinks::write_json;
 use crate::site;
 use crate::transforms::normalize::score_rank;
-use document::{attack_title, count_of, finish, named, Header, HIGH_COLOR, LOW_COLOR};
+use across::Across;
+use document::{count_of, finish, named, Header, HIGH_COLOR, LOW_COLOR};
 pub use document::{LAYER_VERSION, NAVIGATOR_VERSION};
 
 /// Score-layer colors, by the category of a technique's highest score.
@@ -69,13 +71,11 @@ pub fn write_all(rows: &[MappingRow], dir: &Path) -> Result<Vec<LayerCounts>> {
             .push((dataset.clone(), dataset_rows.clone()));
     }
     for ((attack_version, domain), datasets) in by_attack {
-        let (layer, counts) = all_frameworks_layer(attack_version, domain, &datasets);
-        written.push(write(
-            dir,
-            format!("all-frameworks_attack-{attack_version}-{domain}.json"),
-            &layer,
-            counts,
-        )?);
+        for across in [Across::AnyFramework, Across::Coverage] {
+            if let Some((layer, counts)) = across.layer(attack_version, domain, &datasets) {
+                written.push(write(dir, across.file(attack_version, domain), &layer, counts)?);
+            }
+        }
     }
     written.sort_by(|a, b| a.file.cmp(&b.file));
     Ok(written)
@@ -189,65 +189,6 @@ pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Value, Laye
     finish(header, entries, "capability", non_mappable_rows, &left_out)
 }
 
-/// Coverage across frameworks: score = number of frameworks mapping the technique.
-pub fn all_frameworks_layer(attack_version: &str, domain: &str, datasets: &[DatasetRows]) -> (Value, LayerCounts) {
-    let mut coverage: BTreeMap<&str, BTreeMap<&DatasetKey, BTreeSet<&str>>> = BTreeMap::new();
-    let mut non_mappable_rows = 0;
-    let mut left_out = BTreeMap::new();
-    for (dataset, rows) in datasets {
-        let grouped = by_technique(rows);
-        non_mappable_rows += grouped.non_mappable;
-        left_out.extend(grouped.left_out);
-        for (technique, capabilities) in grouped.techniques {
-            coverage
-                .entry(technique)
-                .or_default()
-                .insert(dataset, capabilities.keys().copied().collect());
-        }
-    }
-    let entries: Vec<Value> = coverage
-        .iter()
-        .map(|(technique, by_dataset)| {
-            let frameworks_covering: BTreeSet<&str> = by_dataset.keys().map(|d| d.framework.as_str()).collect();
-            let metadata: Vec<Value> = by_dataset
-                .iter()
-                .map(|(dataset, capabilities)| {
-                    named(
-                        &format!(
-                            "{} {}",
-                            frameworks::label(&dataset.framework),
-                            dataset.framework_version
-                        ),
-                        &count_of(capabilities.len(), "capability", "capabilities"),
-                    )
-                })
-                .collect();
-            let labels: Vec<&str> = frameworks_covering.iter().map(|f| frameworks::label(f)).collect();
-            let key = &by_dataset.keys().next().expect("a covered technique has a dataset");
-            technique_entry(
-                key,
-                technique,
-                frameworks_covering.len(),
-                format!(
-                    "{}: {}",
-                    count_of(labels.len(), "framework", "frameworks"),
-                    labels.join(", ")
-                ),
-                metadata,
-            )
-        })
-        .collect();
-    let header = Header {
-        name: format!("All frameworks — {}", attack_title(&datasets[0].0)),
-        description: "ATT&CK techniques by the number of Mappings Explorer frameworks that map them; per-framework capability counts in each technique's metadata.".to_string(),
-        attack_version: attack_version.to_string(),
-        domain: domain.to_string(),
-        metadata: vec![named("ATT&CK version", attack_version), named("domain", domain)],
-        links: vec![json!({"label": "Mappings Explorer", "url": site::LIVE_BASE_URL})],
-    };
-    finish(header, entries, "framework", non_mappable_rows, &left_out)
-}
-
 /// A security stack's scores: significant 3, partial 2, minimal 1; the highest wins and colors the
 /// technique by its category (protect, then detect, then respond on a tie). `None` without scores.
 pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value, LayerCounts)> {
@@ -303,7 +244,8 @@ pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value,
     layer["gradient"] = json!({"colors": [LOW_COLOR, HIGH_COLOR], "minValue": 1, "maxValue": 3});
     layer["legendItems"] = CATEGORY_COLORS
         .iter()
-        .map(|(category, color)| json!({"label": format!("highest score is {category}"), "color": color}))
+        // Short labels: Navigator clips a legend label at about 15 characters.
+        .map(|(category, color)| json!({"label": category, "color": color}))
         .collect();
     counts.min_score = 1;
     counts.max_score = 3;

@@ -1,0 +1,120 @@
+//! The layers across the frameworks of one ATT&CK version and domain: coverage by defenses (security
+//! controls and security stacks only), and mapped by any framework (threat context included: KEV's
+//! exploited vulnerabilities and VERIS's incident vocabulary map techniques, they do not defend).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::document::{attack_title, count_of, finish, named, Header};
+use super::{by_technique, technique_entry, DatasetRows, LayerCounts};
+use crate::frameworks::{self, FrameworkKind};
+use crate::model::DatasetKey;
+use crate::site;
+
+/// Which layer across frameworks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Across {
+    /// `coverage_attack-<v>-<domain>.json`: frameworks that defend (controls, security stacks).
+    Coverage,
+    /// `all-frameworks_attack-<v>-<domain>.json`: every framework that maps the technique.
+    AnyFramework,
+}
+
+impl Across {
+    pub fn file(self, attack_version: &str, domain: &str) -> String {
+        match self {
+            Across::Coverage => format!("coverage_attack-{attack_version}-{domain}.json"),
+            Across::AnyFramework => format!("all-frameworks_attack-{attack_version}-{domain}.json"),
+        }
+    }
+
+    fn counts(self, framework: &str) -> bool {
+        match self {
+            Across::Coverage => matches!(
+                frameworks::kind(framework),
+                FrameworkKind::Control | FrameworkKind::SecurityStack
+            ),
+            Across::AnyFramework => true,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Across::Coverage => "Coverage by controls and security stacks",
+            Across::AnyFramework => "Mapped by any framework",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Across::Coverage => "ATT&CK techniques by the number of defending frameworks that map them: security controls and security stacks, not threat context (KEV, VERIS). Per-framework capability counts in each technique's metadata.",
+            Across::AnyFramework => "ATT&CK techniques by the number of Mappings Explorer frameworks that map them, threat context (KEV's exploited vulnerabilities, VERIS incidents) included: this is relevance, not coverage. Per-framework capability counts in each technique's metadata.",
+        }
+    }
+
+    /// The layer, score = number of the counted frameworks mapping the technique; `None` when no
+    /// dataset of the version and domain is counted.
+    pub fn layer(self, attack_version: &str, domain: &str, datasets: &[DatasetRows]) -> Option<(Value, LayerCounts)> {
+        let datasets: Vec<&DatasetRows> = datasets.iter().filter(|(d, _)| self.counts(&d.framework)).collect();
+        let first = &datasets.first()?.0;
+        let mut covered: BTreeMap<&str, BTreeMap<&DatasetKey, BTreeSet<&str>>> = BTreeMap::new();
+        let mut non_mappable_rows = 0;
+        let mut left_out = BTreeMap::new();
+        for (dataset, rows) in &datasets {
+            let grouped = by_technique(rows);
+            non_mappable_rows += grouped.non_mappable;
+            left_out.extend(grouped.left_out);
+            for (technique, capabilities) in grouped.techniques {
+                covered
+                    .entry(technique)
+                    .or_default()
+                    .insert(dataset, capabilities.keys().copied().collect());
+            }
+        }
+        let entries: Vec<Value> = covered
+            .iter()
+            .map(|(technique, by_dataset)| entry(technique, by_dataset))
+            .collect();
+        let header = Header {
+            name: format!("{} — {}", self.title(), attack_title(first)),
+            description: self.description().to_string(),
+            attack_version: attack_version.to_string(),
+            domain: domain.to_string(),
+            metadata: vec![named("ATT&CK version", attack_version), named("domain", domain)],
+            links: vec![json!({"label": "Mappings Explorer", "url": site::LIVE_BASE_URL})],
+        };
+        Some(finish(header, entries, "framework", non_mappable_rows, &left_out))
+    }
+}
+
+/// A technique's entry: the frameworks mapping it, with each one's capability count in metadata.
+fn entry(technique: &str, by_dataset: &BTreeMap<&DatasetKey, BTreeSet<&str>>) -> Value {
+    let frameworks_covering: BTreeSet<&str> = by_dataset.keys().map(|d| d.framework.as_str()).collect();
+    let metadata: Vec<Value> = by_dataset
+        .iter()
+        .map(|(dataset, capabilities)| {
+            named(
+                &format!(
+                    "{} {}",
+                    frameworks::label(&dataset.framework),
+                    dataset.framework_version
+                ),
+                &count_of(capabilities.len(), "capability", "capabilities"),
+            )
+        })
+        .collect();
+    let labels: Vec<&str> = frameworks_covering.iter().map(|f| frameworks::label(f)).collect();
+    let key = by_dataset.keys().next().expect("a covered technique has a dataset");
+    technique_entry(
+        key,
+        technique,
+        frameworks_covering.len(),
+        format!(
+            "{}: {}",
+            count_of(labels.len(), "framework", "frameworks"),
+            labels.join(", ")
+        ),
+        metadata,
+    )
+}
