@@ -14,10 +14,11 @@ use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::{self, mapping_file, Input, Outcome, RejectedRow};
 use crate::table;
-use crate::transforms::{dedupe, select};
+use crate::transforms::{dedupe, gaps, select};
 
 /// The file names `build` writes into its output directory.
 pub const CSV_FILE: &str = "mappings.csv";
+pub const GAPS_FILE: &str = "gaps.csv";
 pub const PARQUET_FILE: &str = "mappings.parquet";
 pub const REPORT_FILE: &str = "report.json";
 pub const STIX_DIR: &str = "stix";
@@ -56,6 +57,8 @@ pub struct Build {
     pub attack: AttackCatalog,
     /// Every dataset the inputs hold, selected or not.
     pub available: Vec<DatasetKey>,
+    /// The live techniques each dataset does not mention (with a catalogue for it).
+    pub gaps: Vec<gaps::Gap>,
 }
 
 /// Reads every input (files, or directories walked recursively) and builds the table.
@@ -153,6 +156,11 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
         .into_iter()
         .map(|(key, rows)| (key, TechniqueStatuses::of(rows.into_iter())))
         .collect();
+    let gaps = gaps::gaps(&deduplicated.rows, &attack);
+    let mut gap_counts: BTreeMap<&DatasetKey, usize> = BTreeMap::new();
+    for gap in &gaps {
+        *gap_counts.entry(&gap.dataset).or_default() += 1;
+    }
     let frame = table::to_dataframe(&deduplicated.rows)?;
 
     let mut totals = Totals {
@@ -174,6 +182,10 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
         datasets.push(DatasetReport {
             dataset: key.to_string(),
             complete: source.cut.is_none(),
+            gaps: techniques
+                .get(&key)
+                .is_some_and(Option::is_some)
+                .then(|| gap_counts.get(&key).copied().unwrap_or(0)),
             techniques: techniques.remove(&key).flatten(),
             key,
             source,
@@ -187,6 +199,7 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
         inputs: all_sources,
         attack,
         available,
+        gaps,
         rows: deduplicated.rows,
         frame,
         report: Report {
@@ -267,6 +280,7 @@ pub fn write_outputs(
     create_dir(out)?;
     if formats.contains(&Format::Csv) {
         sinks::csv::write(&build.frame, &out.join(CSV_FILE), csv)?;
+        sinks::csv::write(&gaps::frame(&build.gaps)?, &out.join(GAPS_FILE), csv)?;
     }
     if formats.contains(&Format::Parquet) {
         sinks::parquet::write(&build.frame, &out.join(PARQUET_FILE))?;
@@ -288,7 +302,7 @@ pub fn write_outputs(
 
     let mut warehouse = Vec::new();
     if formats.contains(&Format::Warehouse) {
-        warehouse = sinks::warehouse::write_all(&build.rows, &build.frame, attack, &out.join(WAREHOUSE_DIR))?;
+        warehouse = sinks::warehouse::write_all(build, attack, &out.join(WAREHOUSE_DIR))?;
     }
 
     build.report.exports = Exports {

@@ -84,6 +84,10 @@ pub struct DatasetReport {
     /// a catalogue for its ATT&CK version and domain.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub techniques: Option<TechniqueStatuses>,
+    /// With a catalogue: the live techniques of the dataset's version and domain it neither maps
+    /// nor lists as non-mappable (`gaps.csv` lists them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gaps: Option<usize>,
 }
 
 /// A dataset's distinct techniques (not rows) by what ATT&CK says of them.
@@ -257,6 +261,12 @@ impl Report {
             );
             if let Some(line) = dataset.techniques.as_ref().and_then(TechniqueStatuses::summary) {
                 let _ = writeln!(out, "    techniques: {line}");
+            }
+            if let Some(gaps) = dataset.gaps.filter(|g| *g > 0) {
+                let _ = writeln!(
+                    out,
+                    "    gaps: {gaps} live ATT&CK techniques it does not mention (gaps.csv)"
+                );
             }
         }
         let _ = writeln!(

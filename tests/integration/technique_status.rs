@@ -1,6 +1,7 @@
 //! ATT&CK-aware rows: with a catalogue, every mapping's technique is live, revoked (and by what),
-//! deprecated, of another domain, or unknown; the table, the report and the summary say which, and
-//! a Navigator layer names what it cannot place instead of dropping it unsaid.
+//! deprecated, of another domain, or unknown; the table, the report and the summary say which, a
+//! Navigator layer names what it cannot place instead of dropping it unsaid, and the live techniques
+//! a dataset does not mention are its gaps.
 
 use std::path::{Path, PathBuf};
 
@@ -218,4 +219,47 @@ fn the_real_snapshot_has_a_revoked_and_a_mobile_technique_and_both_are_named() {
         .as_str()
         .unwrap()
         .contains("T1521.003 (a mobile technique)"));
+}
+
+#[test]
+fn the_live_techniques_a_dataset_does_not_mention_are_its_gaps() {
+    let (_dir, built) = build_with_bundles(&[
+        (
+            "enterprise-attack-16.1.json",
+            enterprise_bundle_with_retired_techniques(),
+        ),
+        ("mobile-attack-16.1.json", sample_bundle("mobile")),
+    ]);
+    let gaps = std::fs::read_to_string(built.file("gaps.csv")).unwrap();
+    let listed: Vec<&str> = gaps.lines().skip(1).filter_map(|l| l.split(',').nth(4)).collect();
+    assert!(listed.contains(&"T1040") && listed.contains(&"T1562.001"), "{listed:?}");
+    for mentioned_or_retired in ["T1562", "T1053.001", "T1099", "T1521.003"] {
+        assert!(
+            !listed.contains(&mentioned_or_retired),
+            "{mentioned_or_retired}: {listed:?}"
+        );
+    }
+    assert!(listed.contains(&"T1053.002"), "the replacement is live and not mapped");
+    let dataset = built.dataset("acme_stack-01.02.2025_attack-16.1-enterprise");
+    assert_eq!(dataset["gaps"], listed.len());
+    assert!(built
+        .stdout
+        .contains(&format!("gaps: {} live ATT&CK techniques", listed.len())));
+}
+
+#[test]
+fn nist_rev5_on_attack_16_1_enterprise_has_91_gaps_file_and_directory_discovery_among_them() {
+    let Some(site) = shared("site") else { return };
+    let built = build(&[site]);
+    assert_eq!(built.dataset("nist_800_53-rev5_attack-16.1-enterprise")["gaps"], 91);
+    let gaps = std::fs::read_to_string(built.file("gaps.csv")).unwrap();
+    assert!(gaps.contains("nist_800_53,rev5,16.1,enterprise,T1083,File and Directory Discovery,discovery"));
+    let warehouse = std::fs::File::open(built.file("warehouse/gaps/part-0.parquet")).unwrap();
+    use polars::prelude::{ParquetReader, SerReader};
+    let table = ParquetReader::new(warehouse).finish().unwrap();
+    let nist = strings(&table, "framework")
+        .iter()
+        .filter(|f| f.as_deref() == Some("nist_800_53"))
+        .count();
+    assert_eq!(nist, 91);
 }

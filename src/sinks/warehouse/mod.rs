@@ -14,13 +14,16 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::model::MappingRow;
+use crate::pipeline::Build;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::table::COLUMNS;
+use crate::transforms::gaps;
 
 /// The directories of `out/warehouse/`, one per table.
 pub const MAPPINGS_TABLE: &str = "mappings";
 pub const CHANGES_TABLE: &str = "changes";
+/// The coverage gaps of each dataset (`transforms::gaps`).
+pub const GAPS: &str = "gaps";
 /// The one file of each partition (or unpartitioned table).
 pub const PART_FILE: &str = "part-0.parquet";
 /// The mappings dataset's partition columns, outermost first.
@@ -39,14 +42,11 @@ pub struct WarehouseFile {
 
 /// Writes the mappings dataset and the dimension tables into `dir`, replacing what an earlier build
 /// left there (partitions of datasets no longer built included). The change feed is not touched.
-pub fn write_all(
-    rows: &[MappingRow],
-    frame: &DataFrame,
-    attack: &AttackCatalog,
-    dir: &Path,
-) -> Result<Vec<WarehouseFile>> {
-    let mut files = write_mappings(frame, dir)?;
-    for (table, frame) in dimensions::tables(rows, attack)? {
+pub fn write_all(build: &Build, attack: &AttackCatalog, dir: &Path) -> Result<Vec<WarehouseFile>> {
+    let mut files = write_mappings(&build.frame, dir)?;
+    let mut tables = dimensions::tables(&build.rows, attack)?;
+    tables.push((GAPS, gaps::frame(&build.gaps)?));
+    for (table, frame) in tables {
         replace_dir(&dir.join(table))?;
         let path = format!("{table}/{PART_FILE}");
         write_table(&frame, &dir.join(&path), table)?;

@@ -7,8 +7,9 @@
 use serde_json::{json, Value};
 
 use super::dimensions::*;
-use super::{CHANGES_TABLE, MAPPINGS_TABLE, PARTITION_COLUMNS, PART_FILE, RUN_DATE};
+use super::{CHANGES_TABLE, GAPS, MAPPINGS_TABLE, PARTITION_COLUMNS, PART_FILE, RUN_DATE};
 use crate::table::{column, Column, ColumnType, COLUMNS, GRAIN_COLUMNS};
+use crate::transforms::gaps::GAP_COLUMNS;
 
 /// The warehouse schema's version (semver: a new column at the end is a minor change; a renamed,
 /// removed, reordered or retyped one is a major change). Written into every file's metadata.
@@ -117,6 +118,18 @@ pub fn tables() -> Vec<Table> {
             partition_by: &[],
             joins: vec![],
             columns: FRAMEWORK_COLUMNS.to_vec(),
+        },
+        Table {
+            name: GAPS,
+            path: single(GAPS),
+            description: "Per dataset, the live ATT&CK techniques of its version and domain that it neither maps nor lists as non-mappable (datasets with an ATT&CK bundle only)",
+            primary_key: &["framework", "framework_version", "attack_version", "domain", "technique_id"],
+            partition_by: &[],
+            joins: vec![
+                (&["framework"], FRAMEWORKS, &["framework"]),
+                (&["attack_version", "domain", "technique_id"], TECHNIQUES, &["attack_version", "domain", "technique_id"]),
+            ],
+            columns: GAP_COLUMNS.to_vec(),
         },
         Table {
             name: CHANGES_TABLE,
