@@ -10,6 +10,7 @@ use crate::identifiers;
 use crate::model::{self, DatasetKey, MappingRow, SourceKind};
 use crate::publish;
 use crate::sinks::csv::CsvOptions;
+use crate::sinks::stix::Versioning;
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::{self, mapping_file, Input, Outcome, RejectedRow};
@@ -239,16 +240,20 @@ fn rows_with_bad_identifiers(source: &str, kind: SourceKind, rows: &[MappingRow]
         .collect()
 }
 
+/// What `write_outputs` writes, and how.
+pub struct OutputOptions<'a> {
+    pub formats: &'a [Format],
+    /// The ATT&CK catalogue the STIX bundles and the warehouse resolve techniques with.
+    pub attack: &'a AttackCatalog,
+    pub csv: CsvOptions,
+    /// How the STIX objects whose content changed since the previous run are dated.
+    pub versioning: Versioning,
+}
+
 /// Writes the outputs as a whole: into a staging directory beside `out`, seeded with the previous
 /// outputs (so the formats not asked for and the change feed stay), then swapped into place. A
 /// failure midway leaves `out` exactly as it was. The caller holds the lock ([`publish::Lock`]).
-pub fn publish_outputs(
-    build: &mut Build,
-    formats: &[Format],
-    attack: &AttackCatalog,
-    csv: CsvOptions,
-    out: &Path,
-) -> Result<()> {
+pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> Result<()> {
     publish::check_out_is_ours(out)?;
     publish::remove_stale_staging(out);
     let staging = publish::staging_for(out);
@@ -257,7 +262,7 @@ pub fn publish_outputs(
         if out.is_dir() {
             publish::link_tree(out, &staging)?;
         }
-        write_outputs(build, formats, attack, csv, &staging)?;
+        write_outputs(build, options, &staging)?;
         publish::swap_into_place(&staging, out)
     })();
     if written.is_err() {
@@ -270,13 +275,14 @@ pub fn publish_outputs(
 /// in `stix/`, Navigator layers in `navigator/`, the warehouse dataset in `warehouse/`, and last the
 /// report, which lists the exports. Files of earlier runs that this run did not write are removed
 /// from `stix/`, `navigator/` and the warehouse's tables (its change feed is kept).
-pub fn write_outputs(
-    build: &mut Build,
-    formats: &[Format],
-    attack: &AttackCatalog,
-    csv: CsvOptions,
-    out: &Path,
-) -> Result<()> {
+pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> Result<()> {
+    let OutputOptions {
+        formats,
+        attack,
+        csv,
+        versioning,
+    } = options;
+    let csv = *csv;
     create_dir(out)?;
     if formats.contains(&Format::Csv) {
         sinks::csv::write(&build.frame, &out.join(CSV_FILE), csv)?;
@@ -289,8 +295,10 @@ pub fn write_outputs(
     if formats.contains(&Format::Stix) {
         let stix_dir = out.join(STIX_DIR);
         create_dir(&stix_dir)?;
-        bundles = sinks::stix::write_all(&build.rows, attack, &stix_dir)?;
+        let ledger;
+        (bundles, ledger) = sinks::stix::write_all(&build.rows, attack, &stix_dir, versioning)?;
         remove_others(&stix_dir, bundles.iter().map(|b| b.file.as_str()))?;
+        sinks::stix::ledger::write(&ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
     }
     let mut layers = Vec::new();
     if formats.contains(&Format::Navigator) {

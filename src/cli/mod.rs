@@ -10,10 +10,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::identifiers;
 use crate::model::Date;
-use crate::pipeline::{self, Format};
+use crate::pipeline::{self, Format, OutputOptions};
 use crate::publish::{self, Lock, LockError};
 use crate::refresh::{self, RefreshError, RefreshOptions};
 use crate::sinks::csv::CsvOptions;
+use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::{crawl, Fetcher};
 use crate::validate;
@@ -176,7 +177,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             let csv = CsvOptions {
                 excel_safe: csv.csv_excel_safe,
             };
-            pipeline::publish_outputs(&mut build, &formats, &attack, csv, &out)?;
+            let options = OutputOptions {
+                formats: &formats,
+                attack: &attack,
+                csv,
+                versioning: Versioning::from_published(&out, None),
+            };
+            pipeline::publish_outputs(&mut build, &options, &out)?;
             print!("{}", build.report.summary());
             println!("wrote {} rows to {}", build.frame.height(), out.display());
             for warning in build.report.export_warnings() {

@@ -15,10 +15,11 @@ use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
 use crate::error::Error;
 use crate::model::Date;
-use crate::pipeline::{self, Format};
+use crate::pipeline::{self, Format, OutputOptions};
 use crate::publish;
 pub use crate::publish::{Lock, LockError};
 use crate::sinks::csv::CsvOptions;
+use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, Selection};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
@@ -148,7 +149,13 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let clock = Instant::now();
     let staging = publish::staging_for(&options.out);
     let _ = std::fs::remove_dir_all(&staging);
-    pipeline::write_outputs(&mut build, Format::ALL, &attack, options.csv, &staging)?;
+    let outputs = OutputOptions {
+        formats: Format::ALL,
+        attack: &attack,
+        csv: options.csv,
+        versioning: Versioning::from_published(&options.out, Some(format!("{}T00:00:00.000Z", options.run_date))),
+    };
+    pipeline::write_outputs(&mut build, &outputs, &staging)?;
     manifest.stage("export", clock);
 
     let clock = Instant::now();

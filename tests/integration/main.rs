@@ -15,6 +15,7 @@ mod real_data;
 mod refresh;
 mod server;
 mod stale_cache;
+mod stix_versions;
 mod technique_status;
 mod upstream_removed;
 mod warehouse;

@@ -3,6 +3,7 @@
 //! edge, and the ATT&CK attack-patterns they reference (with the objects those reference) included.
 //! Deterministic: UUIDv5 ids, objects sorted by id, dates from the data.
 
+pub mod ledger;
 mod objects;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use crate::model::{DatasetKey, MappingRow};
 use crate::sinks::write_json;
 use crate::sources::attack_stix::{AttackBundle, AttackCatalog};
 
+pub use ledger::{Ledger, Versioning};
 pub use objects::stix_id;
 
 /// What one bundle holds.
@@ -35,20 +37,40 @@ pub struct BundleCounts {
     pub non_mappable_rows: usize,
 }
 
-/// Writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel; counts in dataset order.
-pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path) -> Result<Vec<BundleCounts>> {
+/// Writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel, our objects versioned
+/// against the previous ledger; counts in dataset order, and this run's ledger.
+pub fn write_all(
+    rows: &[MappingRow],
+    catalog: &AttackCatalog,
+    dir: &Path,
+    versioning: &Versioning,
+) -> Result<(Vec<BundleCounts>, Ledger)> {
     let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
-    datasets
+    let written: Vec<(BundleCounts, Vec<(String, ledger::Entry)>)> = datasets
         .par_iter()
         .map(|(dataset, dataset_rows)| {
             let attack = catalog.bundles_for(&dataset.attack_version, &dataset.domain);
-            let (bundle, mut counts) = bundle(dataset, dataset_rows, &attack);
+            let (mut bundle, mut counts) = bundle(dataset, dataset_rows, &attack);
+            let entries: Vec<(String, ledger::Entry)> = bundle["objects"]
+                .as_array_mut()
+                .expect("a bundle has objects")
+                .iter_mut()
+                .filter(|object| objects::is_ours(object))
+                .filter_map(|object| versioning.version(object))
+                .collect();
             let file = format!("{dataset}.json");
             write_json(&crate::identifiers::file_in(dir, &file)?, &bundle)?;
             counts.file = file;
-            Ok(counts)
+            Ok((counts, entries))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    let mut ledger = Ledger::default();
+    let mut counts = Vec::with_capacity(written.len());
+    for (bundle_counts, entries) in written {
+        counts.push(bundle_counts);
+        ledger.objects.extend(entries);
+    }
+    Ok((counts, ledger))
 }
 
 /// The bundle of one dataset.
@@ -133,7 +155,8 @@ fn attack_pattern(
         return technique.stix_id.clone();
     }
     counts.techniques_not_in_attack.push(technique_id.to_string());
-    let object = objects::minimal_attack_pattern(technique_id, row.attack_object_name.as_deref(), stamps);
+    let object =
+        objects::minimal_attack_pattern(&row.dataset(), technique_id, row.attack_object_name.as_deref(), stamps);
     let id = object["id"].as_str().expect("an id").to_string();
     all.entry(id.clone()).or_insert(object);
     id

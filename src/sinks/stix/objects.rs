@@ -64,6 +64,11 @@ pub fn publisher() -> Value {
     })
 }
 
+/// Whether an object is one attackmap writes (the publisher, or created by it), not ATT&CK's.
+pub fn is_ours(object: &Value) -> bool {
+    object["id"] == PUBLISHER_ID.as_str() || object["created_by_ref"] == PUBLISHER_ID.as_str()
+}
+
 fn base(object_type: &str, id: String, stamps: &Stamps) -> Map<String, Value> {
     let mut object = Map::new();
     object.insert("type".into(), object_type.into());
@@ -90,7 +95,9 @@ pub fn capability_type(framework: &str) -> &'static str {
     }
 }
 
-/// The id of a capability's object.
+/// The id of a capability's object: the capability as one dataset maps it, so its ATT&CK version and
+/// domain are in the key. Its page, group and dates are that dataset's, and a STIX id names one
+/// content in every bundle of a build: `id` + `modified` is a version to the systems that load us.
 pub fn capability_id(dataset: &DatasetKey, capability_id: &str) -> String {
     let object_type = capability_type(&dataset.framework);
     stix_id(
@@ -99,6 +106,8 @@ pub fn capability_id(dataset: &DatasetKey, capability_id: &str) -> String {
             object_type,
             &dataset.framework,
             &dataset.framework_version,
+            &dataset.attack_version,
+            &dataset.domain,
             capability_id,
         ],
     )
@@ -147,9 +156,14 @@ pub fn capability(dataset: &DatasetKey, row: &MappingRow, capability_id: &str, s
     Value::Object(object)
 }
 
-/// A stand-in attack-pattern for a technique no ATT&CK bundle resolved: its id is ours, not ATT&CK's.
-pub fn minimal_attack_pattern(technique_id: &str, name: Option<&str>, stamps: &Stamps) -> Value {
-    let id = stix_id("attack-pattern", &["attack-pattern", "mitre-attack", technique_id]);
+/// A stand-in attack-pattern for a technique no ATT&CK bundle resolved: its id is ours, not ATT&CK's,
+/// and keyed by the dataset, whose name for the technique and dates it carries.
+pub fn minimal_attack_pattern(dataset: &DatasetKey, technique_id: &str, name: Option<&str>, stamps: &Stamps) -> Value {
+    let dataset_key = dataset.to_string();
+    let id = stix_id(
+        "attack-pattern",
+        &["attack-pattern", "mitre-attack", &dataset_key, technique_id],
+    );
     let mut object = base("attack-pattern", id, stamps);
     object.insert("name".into(), name.unwrap_or(technique_id).into());
     object.insert(

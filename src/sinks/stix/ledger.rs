@@ -1,0 +1,160 @@
+//! STIX object versions across runs: `out/stix-ledger.json` records, for every object attackmap
+//! writes (not ATT&CK's, which keep MITRE's `modified`), a hash of its content and its `modified`.
+//!
+//! A consumer keys an object version on `id` + `modified` and keeps the first copy it sees. So an
+//! object whose content is what the ledger recorded keeps the recorded `modified` (and its bytes);
+//! one whose content changed gets a `modified` later than the recorded one: the run's date for
+//! `refresh`, the data's date for `build`, and never earlier than 1 ms after the previous version.
+//! A first run, with no ledger, takes the data's dates, so a clean build is what it always was.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::Result;
+
+/// The ledger's file name, beside `stix/` in the output directory.
+pub const LEDGER_FILE: &str = "stix-ledger.json";
+
+/// One object's last published version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// SHA-256 of the object without its `modified`, as compact JSON with sorted keys.
+    pub sha256: String,
+    pub modified: String,
+}
+
+/// The ledger: object id → its last version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub objects: BTreeMap<String, Entry>,
+}
+
+/// How this run dates the objects whose content changed.
+#[derive(Debug, Clone, Default)]
+pub struct Versioning {
+    /// What the previous run published (empty on a first run).
+    pub previous: Ledger,
+    /// This run's instant (`refresh`: its run date, `YYYY-MM-DDT00:00:00.000Z`); `None` for `build`.
+    pub now: Option<String>,
+}
+
+impl Versioning {
+    /// The ledger published in `out`, if there is one that reads; `now` as for [`Versioning::now`].
+    pub fn from_published(out: &Path, now: Option<String>) -> Versioning {
+        let previous = std::fs::read(out.join(LEDGER_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Versioning { previous, now }
+    }
+
+    /// Sets `object`'s `modified` from the ledger and returns its entry for this run's ledger.
+    pub fn version(&self, object: &mut Value) -> Option<(String, Entry)> {
+        let id = object["id"].as_str()?.to_string();
+        let sha256 = content_hash(object);
+        let modified = match self.previous.objects.get(&id) {
+            Some(previous) if previous.sha256 == sha256 => previous.modified.clone(),
+            Some(previous) => {
+                let candidate = self
+                    .now
+                    .clone()
+                    .unwrap_or_else(|| object["modified"].as_str().unwrap_or_default().to_string());
+                later_of(&candidate, &previous.modified)
+            }
+            None => object["modified"].as_str()?.to_string(),
+        };
+        object["modified"] = Value::String(modified.clone());
+        Some((id, Entry { sha256, modified }))
+    }
+}
+
+/// SHA-256 of an object's content, `modified` left out.
+fn content_hash(object: &Value) -> String {
+    let mut content = object.clone();
+    if let Some(map) = content.as_object_mut() {
+        map.remove("modified");
+    }
+    crate::fs::sha256_hex(content.to_string().as_bytes())
+}
+
+/// `candidate` when it is later than `previous`, else 1 ms after `previous`: a new version is always
+/// later than the last (RFC 3339 instants with milliseconds compare as text).
+fn later_of(candidate: &str, previous: &str) -> String {
+    if candidate > previous {
+        return candidate.to_string();
+    }
+    let parsed = previous
+        .strip_suffix('Z')
+        .and_then(|p| p.split_once('T'))
+        .and_then(|(date, time)| {
+            let date = crate::model::Date::from_iso(date)?;
+            let mut parts = time.split([':', '.']);
+            let h: u64 = parts.next()?.parse().ok()?;
+            let m: u64 = parts.next()?.parse().ok()?;
+            let s: u64 = parts.next()?.parse().ok()?;
+            let ms: u64 = parts.next().unwrap_or("0").parse().ok()?;
+            let days = u64::try_from(date.days_since_epoch).ok()?;
+            Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) + ms)
+        });
+    match parsed {
+        Some(millis) => {
+            let next = std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis + 1);
+            crate::fs::rfc3339(next)
+        }
+        None => candidate.to_string(),
+    }
+}
+
+/// Writes the ledger.
+pub fn write(ledger: &Ledger, path: &Path) -> Result<()> {
+    crate::sinks::write_json(path, ledger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(name: &str, modified: &str) -> Value {
+        json!({"type": "course-of-action", "id": "course-of-action--1", "name": name, "modified": modified})
+    }
+
+    #[test]
+    fn an_unchanged_object_keeps_its_version_and_a_changed_one_gets_a_later_one() {
+        let first = Versioning::default();
+        let mut monday = object("SC-08", "2025-01-02T00:00:00.000Z");
+        let (id, entry) = first.version(&mut monday).unwrap();
+        let previous = Ledger {
+            objects: [(id, entry)].into(),
+        };
+        let tuesday = Versioning {
+            previous,
+            now: Some("2026-11-30T00:00:00.000Z".into()),
+        };
+        let mut unchanged = object("SC-08", "2025-01-02T00:00:00.000Z");
+        tuesday.version(&mut unchanged);
+        assert_eq!(unchanged, monday, "byte-identical");
+        let mut changed = object("SC-08 Transmission Confidentiality", "2025-01-02T00:00:00.000Z");
+        tuesday.version(&mut changed);
+        assert_eq!(changed["modified"], "2026-11-30T00:00:00.000Z");
+    }
+
+    #[test]
+    fn a_new_version_is_always_later_than_the_last() {
+        assert_eq!(
+            later_of("2026-11-30T00:00:00.000Z", "2026-11-30T00:00:00.000Z"),
+            "2026-11-30T00:00:00.001Z"
+        );
+        assert_eq!(
+            later_of("2025-01-02T00:00:00.000Z", "2026-11-30T23:59:59.999Z"),
+            "2026-12-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            later_of("2026-12-01T00:00:00.000Z", "2026-11-30T00:00:00.000Z"),
+            "2026-12-01T00:00:00.000Z"
+        );
+    }
+}
