@@ -46,12 +46,12 @@ ALLOWED_CUSTOM_RELATIONSHIPS = {"detects"}
 
 # SHOULD-checks that cannot pass by design, for our objects and for ATT&CK's own alike:
 #   302 extref-hashes   external references with a url SHOULD have hashes (web pages have none);
-#   401 extensions-use  custom properties SHOULD be extension definitions (the profile, like ATT&CK,
-#                       uses x_-prefixed custom properties).
+#   401 extensions-use  custom properties SHOULD be extension definitions: ours are, but ATT&CK's
+#                       own objects, included unchanged, carry MITRE's x_mitre_* properties.
 DISABLED_CHECKS = ["extref-hashes", "extensions-use"]
 # With any check disabled, stix2-validator 3.3.x builds its SHOULD list by hand and leaves out 103
 # uuid-check; enable it again so that our ids are seen to be UUIDv5. Disabling 401 makes the
-# validator run 101 custom-prefix (x_<source>_<name>) instead, which our x_mapex_* names pass.
+# validator run 101 custom-prefix (x_<source>_<name>) instead, which MITRE's x_mitre_* names pass.
 ENABLED_CHECKS = ["uuid-check"]
 
 # stix2-validator 3.3.x warning texts (v21/shoulds.py), as "<object id>: {code} message".

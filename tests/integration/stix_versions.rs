@@ -122,3 +122,49 @@ fn a_clean_build_takes_the_datas_dates_and_writes_the_ledger() {
         assert_eq!(entry["modified"], object["modified"], "{}", object["id"]);
     }
 }
+
+#[test]
+fn our_custom_properties_live_in_attackmaps_property_extension_as_documented() {
+    let built = build(&[fixture("mapping-files")]);
+    let bundle: Value =
+        serde_json::from_slice(&built.bytes("stix/acme_stack-01.02.2025_attack-16.1-enterprise.json")).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    let definition = objects
+        .iter()
+        .find(|o| o["type"] == "extension-definition")
+        .expect("one extension-definition per bundle");
+    assert_eq!(definition["extension_types"], serde_json::json!(["property-extension"]));
+    let id = definition["id"].as_str().unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/stix-extension.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let documented: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    let mut extended = 0;
+    for object in objects {
+        let custom: Vec<&String> = object
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("x_"))
+            .collect();
+        assert!(custom.is_empty(), "{}: {custom:?}", object["id"]);
+        if let Some(properties) = object["extensions"][id].as_object() {
+            extended += 1;
+            assert_eq!(properties["extension_type"], "property-extension");
+            for key in properties.keys() {
+                assert!(
+                    documented.contains(&key),
+                    "{key} is documented in the extension's schema"
+                );
+            }
+        }
+    }
+    assert!(extended > 0);
+    let relationship = objects.iter().find(|o| o["type"] == "relationship").unwrap();
+    assert!(relationship["extensions"][id]["mapping_ids"].is_array());
+}

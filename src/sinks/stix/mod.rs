@@ -84,6 +84,7 @@ pub fn bundle(dataset: &DatasetKey, rows: &[&MappingRow], attack: &[&AttackBundl
         id
     };
     add(objects::publisher(), &mut all);
+    add(objects::extension_definition(), &mut all);
 
     let mut edges: BTreeMap<(&str, String, String), Vec<&MappingRow>> = BTreeMap::new();
     let mut technique_ids: BTreeMap<&str, String> = BTreeMap::new();
@@ -127,7 +128,7 @@ pub fn bundle(dataset: &DatasetKey, rows: &[&MappingRow], attack: &[&AttackBundl
     }
     counts.capabilities = all
         .values()
-        .filter(|o| o["x_mapex_framework"].is_string() && o["type"] != "relationship")
+        .filter(|o| objects::framework_of(o).is_some() && o["type"] != "relationship")
         .count();
     counts.objects = all.len();
 

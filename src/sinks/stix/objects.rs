@@ -1,5 +1,5 @@
-//! Builders of the STIX 2.1 objects of the profile: the publisher, capabilities, attack-patterns and
-//! relationships, each with a UUIDv5 id over its natural key.
+//! Builders of the STIX 2.1 objects of the profile: the publisher, the property extension,
+//! capabilities, attack-patterns and relationships, each with a UUIDv5 id over its natural key.
 
 use std::sync::LazyLock;
 
@@ -45,6 +45,44 @@ impl Stamps {
             modified,
         }
     }
+}
+
+static EXTENSION_ID: LazyLock<String> = LazyLock::new(|| {
+    stix_id(
+        "extension-definition",
+        &["extension-definition", "attackmap", "mapping-properties"],
+    )
+});
+
+/// The property extension that carries what STIX has no word for (framework, versions, domain,
+/// groups, mapping types, scores, mapping ids): one object in each bundle, its id fixed.
+pub fn extension_definition() -> Value {
+    json!({
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": *EXTENSION_ID,
+        "created": UNDATED,
+        "modified": UNDATED,
+        "created_by_ref": *PUBLISHER_ID,
+        "name": "attackmap mapping properties",
+        "description": "Properties of the Mappings Explorer mappings that STIX 2.1 has no word for, written by attackmap on its capabilities and relationships.",
+        "schema": "JSON Schema schemas/stix-extension.schema.json of attackmap: on capabilities framework, framework_version, attack_version, domain, capability_group, capability_group_name; on relationships framework, framework_version, attack_version, domain, mapping_types, mapping_type_labels, related_score, scores [{category, value}], mapping_ids.",
+        "version": "1.0.0",
+        "extension_types": ["property-extension"],
+    })
+}
+
+/// Puts `properties` into the object as attackmap's property extension.
+fn extend(object: &mut Map<String, Value>, mut properties: Map<String, Value>) {
+    properties.insert("extension_type".into(), "property-extension".into());
+    let mut extensions = Map::new();
+    extensions.insert(EXTENSION_ID.clone(), Value::Object(properties));
+    object.insert("extensions".into(), Value::Object(extensions));
+}
+
+/// The framework an object of ours belongs to, from its extension (`None` for ATT&CK's objects).
+pub fn framework_of(object: &Value) -> Option<&str> {
+    object["extensions"][EXTENSION_ID.as_str()]["framework"].as_str()
 }
 
 static PUBLISHER_ID: LazyLock<String> =
@@ -142,18 +180,25 @@ pub fn capability(dataset: &DatasetKey, row: &MappingRow, capability_id: &str, s
         _ => vec![framework_reference],
     };
     object.insert("external_references".into(), references.into());
-    object.insert("x_mapex_framework".into(), dataset.framework.clone().into());
-    object.insert(
-        "x_mapex_framework_version".into(),
-        dataset.framework_version.clone().into(),
-    );
-    insert_some(&mut object, "x_mapex_capability_group", row.capability_group.as_deref());
+    let mut properties = dataset_properties(dataset);
+    insert_some(&mut properties, "capability_group", row.capability_group.as_deref());
     insert_some(
-        &mut object,
-        "x_mapex_capability_group_name",
+        &mut properties,
+        "capability_group_name",
         row.capability_group_name.as_deref(),
     );
+    extend(&mut object, properties);
     Value::Object(object)
+}
+
+/// The dataset's key as extension properties.
+fn dataset_properties(dataset: &DatasetKey) -> Map<String, Value> {
+    let mut properties = Map::new();
+    properties.insert("framework".into(), dataset.framework.clone().into());
+    properties.insert("framework_version".into(), dataset.framework_version.clone().into());
+    properties.insert("attack_version".into(), dataset.attack_version.clone().into());
+    properties.insert("domain".into(), dataset.domain.clone().into());
+    properties
 }
 
 /// A stand-in attack-pattern for a technique no ATT&CK bundle resolved: its id is ours, not ATT&CK's,
@@ -262,23 +307,18 @@ pub fn relationship(
             .collect();
         object.insert("external_references".into(), references.into());
     }
+    let mut properties = dataset_properties(dataset);
     if !mapping_types.is_empty() {
-        object.insert("x_mapex_mapping_types".into(), mapping_types.into());
+        properties.insert("mapping_types".into(), mapping_types.into());
     }
     if !mapping_type_labels.is_empty() {
-        object.insert("x_mapex_mapping_type_labels".into(), mapping_type_labels.into());
+        properties.insert("mapping_type_labels".into(), mapping_type_labels.into());
     }
-    insert_some(&mut object, "x_mapex_related_score", rows[0].related_score.as_deref());
+    insert_some(&mut properties, "related_score", rows[0].related_score.as_deref());
     if !scores.is_empty() {
-        object.insert("x_mapex_scores".into(), scores.into());
+        properties.insert("scores".into(), scores.into());
     }
-    object.insert("x_mapex_framework".into(), dataset.framework.clone().into());
-    object.insert(
-        "x_mapex_framework_version".into(),
-        dataset.framework_version.clone().into(),
-    );
-    object.insert("x_mapex_attack_version".into(), dataset.attack_version.clone().into());
-    object.insert("x_mapex_domain".into(), dataset.domain.clone().into());
-    object.insert("x_mapex_mapping_ids".into(), mapping_ids.into());
+    properties.insert("mapping_ids".into(), mapping_ids.into());
+    extend(&mut object, properties);
     Value::Object(object)
 }
