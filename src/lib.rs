@@ -16,5 +16,6 @@ pub mod sinks;
 pub mod site;
 pub mod sources;
 pub mod table;
+pub mod taxii;
 pub mod transforms;
 pub mod validate;

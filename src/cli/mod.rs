@@ -17,6 +17,7 @@ use crate::sinks::csv::CsvOptions;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::{crawl, Fetcher};
+use crate::taxii;
 use crate::validate;
 use settings::{ConfigFile, FetchArgs};
 
@@ -112,6 +113,20 @@ pub enum Command {
         #[command(flatten)]
         fetch: FetchArgs,
     },
+    /// Post the objects of STIX bundles (default out/stix/) to a TAXII 2.1 collection: only the
+    /// versions (id + modified) it does not list yet. Basic auth from ATTACKMAP_TAXII_USER and
+    /// ATTACKMAP_TAXII_PASSWORD. Exit 0 when every object was accepted, 1 otherwise.
+    PublishTaxii {
+        /// The TAXII API root (https://taxii.example.org/api1/).
+        #[arg(long, env = "ATTACKMAP_TAXII_API_ROOT")]
+        api_root: String,
+        /// The collection's id.
+        #[arg(long, env = "ATTACKMAP_TAXII_COLLECTION")]
+        collection: String,
+        /// STIX bundles, or directories of them.
+        #[arg(default_value = "out/stix")]
+        bundles: Vec<PathBuf>,
+    },
     /// The nightly job: fetch (unless --offline), build, export, validate, and publish atomically
     /// into out/ with a manifest and the changes since the previous run.
     Refresh {
@@ -196,6 +211,42 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             })
         }
         Command::Validate { paths } => run_validate(&paths),
+        Command::PublishTaxii {
+            api_root,
+            collection,
+            bundles,
+        } => {
+            let mut api_root = api_root;
+            if !api_root.ends_with('/') {
+                api_root.push('/');
+            }
+            let api_root = match reqwest::Url::parse(&api_root) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+                _ => {
+                    return Ok(usage_error(&format!(
+                        "--api-root {api_root}: expected an http or https URL"
+                    )))
+                }
+            };
+            let credentials = match (
+                std::env::var("ATTACKMAP_TAXII_USER"),
+                std::env::var("ATTACKMAP_TAXII_PASSWORD"),
+            ) {
+                (Ok(user), Ok(password)) => Some((user, password)),
+                _ => None,
+            };
+            let target = taxii::Target {
+                api_root,
+                collection,
+                credentials,
+            };
+            let published = taxii::publish(&target, &bundles)?;
+            println!(
+                "posted {} objects in {} envelopes to collection {}, skipped {} already in it",
+                published.posted, published.envelopes, target.collection, published.skipped
+            );
+            Ok(Status::Success)
+        }
         Command::Fetch { fetch } => {
             let file = ConfigFile::load(fetch.config.as_deref())?;
             let (settings, selection) = match (fetch.settings(&file), fetch.selection(&file)) {
