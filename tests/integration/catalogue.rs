@@ -73,17 +73,7 @@ fn a_bundle_the_site_lacks_comes_from_the_attack_url_named() {
     let mirror = TestServer::serving(&[sample().join("data/attack")]);
     let job = Job::new();
     let template = format!("{}{{domain}}-attack-{{version}}.json", mirror.base_url);
-    let output = job
-        .command(&[
-            "--base-url",
-            &site.base_url,
-            "--framework",
-            "nist_800_53",
-            "--attack-url",
-            &template,
-        ])
-        .output()
-        .unwrap();
+    let output = job.refresh_from(&site, &["--framework", "nist_800_53", "--attack-url", &template]);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     let manifest = job.json("manifest.json");
     assert!(manifest["inputs"]
@@ -99,10 +89,7 @@ fn a_bundle_the_site_lacks_comes_from_the_attack_url_named() {
 fn a_bundle_nobody_serves_is_a_warning_not_a_failed_night() {
     let site = TestServer::serving(&[fixture("served"), fixture("site")]);
     let job = Job::new();
-    let output = job
-        .command(&["--base-url", &site.base_url, "--framework", "nist_800_53"])
-        .output()
-        .unwrap();
+    let output = job.refresh_from(&site, &["--framework", "nist_800_53"]);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -39,24 +39,25 @@ impl Job {
         command
     }
 
-    /// `attackmap refresh` with quick retries, against `server`, for the NIST dataset of the fixtures.
-    pub(crate) fn refresh(&self, server: &TestServer) -> Output {
-        self.command(&[
+    /// `attackmap refresh` against `server`, with the rate limit lifted, quick retries and `extra` flags.
+    pub(crate) fn refresh_from(&self, server: &TestServer, extra: &[&str]) -> Output {
+        let mut args = vec![
             "--base-url",
             &server.base_url,
-            "--framework",
-            "nist_800_53",
+            "--rate-limit",
+            "1000",
             "--retries",
             "2",
             "--backoff",
             "0.05",
-            "--timeout",
-            "1",
-            "--rate-limit",
-            "1000",
-        ])
-        .output()
-        .unwrap()
+        ];
+        args.extend_from_slice(extra);
+        self.command(&args).output().unwrap()
+    }
+
+    /// `attackmap refresh` against `server` for the NIST dataset of the fixtures, quick time-outs.
+    pub(crate) fn refresh(&self, server: &TestServer) -> Output {
+        self.refresh_from(server, &["--framework", "nist_800_53", "--timeout", "1"])
     }
 
     /// Every file of out/ with its bytes.
@@ -355,17 +356,7 @@ fn fetching_the_whole_site_gives_the_table_of_building_it_directly() {
     let Some(site) = shared("site") else { return };
     let server = TestServer::serving(std::slice::from_ref(&site));
     let job = Job::new();
-    let output = job
-        .command(&[
-            "--base-url",
-            &server.base_url,
-            "--rate-limit",
-            "1000",
-            "--concurrency",
-            "4",
-        ])
-        .output()
-        .unwrap();
+    let output = job.refresh_from(&server, &["--concurrency", "4"]);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     let fetched = ParquetTable::read(&job.out().join("mappings.parquet"));
     let direct = build(&[site]);

@@ -53,19 +53,7 @@ fn objects_by_id(job: &Job) -> BTreeMap<String, Value> {
 }
 
 fn refresh_on(job: &Job, server: &crate::server::TestServer, day: &str) {
-    let output = job
-        .command(&[
-            "--base-url",
-            &server.base_url,
-            "--framework",
-            "nist_800_53",
-            "--rate-limit",
-            "1000",
-            "--run-date",
-            day,
-        ])
-        .output()
-        .unwrap();
+    let output = job.refresh_from(server, &["--framework", "nist_800_53", "--run-date", day]);
     assert!([0, 4].contains(&code(&output)), "{}", explain(&output));
 }
 

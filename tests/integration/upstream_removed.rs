@@ -36,17 +36,9 @@ fn a_job_with_a_dataset_the_site_no_longer_lists() -> Job {
 
 /// Tonight's refresh of the NIST dataset from the fixture site, with `extra` flags.
 fn refresh_nist(job: &Job, extra: &[&str]) -> std::process::Output {
-    let server = fixture_site();
-    let mut args = vec![
-        "--base-url",
-        &server.base_url,
-        "--framework",
-        "nist_800_53",
-        "--rate-limit",
-        "1000",
-    ];
+    let mut args = vec!["--framework", "nist_800_53"];
     args.extend_from_slice(extra);
-    job.command(&args).output().unwrap()
+    job.refresh_from(&fixture_site(), &args)
 }
 
 #[test]

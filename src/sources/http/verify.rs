@@ -100,30 +100,31 @@ mod tests {
 
     #[test]
     fn site_paths_say_what_they_promise() {
-        assert_eq!(
-            Promise::of("data/attack/enterprise-attack-16.1.json"),
-            Promise::AttackBundle
-        );
-        assert_eq!(
-            Promise::of("data/aws/attack-16.1/aws-12.12.2024/enterprise/aws-12.12.2024_attack-16.1-enterprise.json"),
-            Promise::MappingFile
-        );
-        assert_eq!(
-            Promise::of("attack/attack-16.1/domain-enterprise/techniques/"),
-            Promise::TechniqueIndex
-        );
-        assert_eq!(
-            Promise::of("attack/attack-16.1/domain-enterprise/techniques/T1562/"),
-            Promise::TechniquePage
-        );
-        assert_eq!(
-            Promise::of("external/nist/attack-16.1/domain-enterprise/nist-rev5/"),
-            Promise::LandingPage
-        );
-        assert_eq!(
-            Promise::of("external/nist/attack-16.1/domain-enterprise/nist-rev5/all-data.html"),
-            Promise::AllDataPage
-        );
+        for (path, promise) in [
+            ("data/attack/enterprise-attack-16.1.json", Promise::AttackBundle),
+            (
+                "data/aws/attack-16.1/aws-12.12.2024/enterprise/aws-12.12.2024_attack-16.1-enterprise.json",
+                Promise::MappingFile,
+            ),
+            (
+                "attack/attack-16.1/domain-enterprise/techniques/",
+                Promise::TechniqueIndex,
+            ),
+            (
+                "attack/attack-16.1/domain-enterprise/techniques/T1562/",
+                Promise::TechniquePage,
+            ),
+            (
+                "external/nist/attack-16.1/domain-enterprise/nist-rev5/",
+                Promise::LandingPage,
+            ),
+            (
+                "external/nist/attack-16.1/domain-enterprise/nist-rev5/all-data.html",
+                Promise::AllDataPage,
+            ),
+        ] {
+            assert_eq!(Promise::of(path), promise, "{path}");
+        }
     }
 
     #[test]
