@@ -10,7 +10,7 @@ SHARED := ../shared
 # shared crates, so building the binary alone would compile polars a second time.
 BIN := target/debug/attackmap
 
-.PHONY: run test lint unit check-outputs check-warehouse check-readers bench release clean bin
+.PHONY: run test lint unit check-outputs check-warehouse check-readers check-taxii bench release clean bin
 
 ## run: build the sample in raw/ (offline) into out/
 run: bin
@@ -21,8 +21,9 @@ bin:
 
 ## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, the
 ## exports checked by the reference clients (stix2-validator, mitreattack-python), the warehouse
-## feed read by a real engine (DuckDB), and every Parquet output read by pandas, pyarrow, Polars and Spark
-test: lint unit check-outputs check-warehouse check-readers
+## feed read by a real engine (DuckDB), every Parquet output read by pandas, pyarrow, Polars and Spark,
+## and publish-taxii against a real TAXII 2.1 server (medallion)
+test: lint unit check-outputs check-warehouse check-readers check-taxii
 
 lint:
 	$(CARGO) fmt --check
@@ -86,6 +87,13 @@ check-readers: check-outputs
 		echo "check-readers: $(SHARED)/site is absent, reading the fixtures' outputs only"; \
 		$(VENV)/bin/python scripts/check_readers.py --readme README.md $(CHECK_DIR)/fixtures; \
 	fi
+
+## check-taxii: publish-taxii against OASIS's reference TAXII 2.1 server, medallion (memory backend, started
+## on a free 127.0.0.1 port, always stopped): two nightly refreshes of the fixtures published, only the new
+## object versions posted, in several envelopes; read back with taxii2-client (objects, manifest, versions,
+## every page); nothing posted when nothing changed; a wrong password refused (exit 1, 401)
+check-taxii: $(VENV)/.requirements.stamp bin
+	$(VENV)/bin/python scripts/check_taxii.py --bin $(BIN) --mapping-files tests/fixtures/mapping-files/*.json
 
 ## bench: release build, then the whole ../shared/site snapshot timed (wall, peak memory), and the
 ## warehouse dataset written at 100x that size (7 million synthetic rows)

@@ -18,6 +18,8 @@ pub const MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
 /// The envelope size used when the API root does not say.
 const DEFAULT_MAX_CONTENT_LENGTH: usize = 10 * 1024 * 1024;
 const ATTEMPTS: u32 = 3;
+/// Manifest records asked for per page (a server may send fewer).
+const MANIFEST_PAGE: &str = "1000";
 
 /// Where to publish, and as whom.
 #[derive(Debug, Clone)]
@@ -197,6 +199,11 @@ impl Server<'_> {
         loop {
             let mut url = Url::parse(&self.collection_url("manifest/"))
                 .map_err(|e| failed(&self.collection_url("manifest/"), e.to_string()))?;
+            // Every version, not only each id's latest; the same filters and an explicit limit on
+            // every page (medallion 3.0 answers 500 to a `next` without `limit`).
+            url.query_pairs_mut()
+                .append_pair("match[version]", "all")
+                .append_pair("limit", MANIFEST_PAGE);
             if let Some(next) = &next {
                 url.query_pairs_mut().append_pair("next", next);
             }
