@@ -29,6 +29,8 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
+from checks import check, fail, ok, summary
+
 import duckdb
 import pandas as pd
 import polars as pl
@@ -51,23 +53,6 @@ DIMENSIONS = {
 READERS = ("pandas", "pyarrow", "polars", "spark", "duckdb")
 POLARS_HIVE = {"framework": pl.String, "attack_version": pl.String, "domain": pl.String}
 
-failures = []
-
-
-def ok(message):
-    print(f"  ok   {message}")
-
-
-def fail(message):
-    failures.append(message)
-    print(f"  FAIL {message}")
-
-
-def check(condition, message, detail=""):
-    if condition:
-        ok(message)
-    else:
-        fail(f"{message}{': ' + detail if detail else ''}")
 
 
 @contextmanager
@@ -374,13 +359,7 @@ def main():
             check_readme(out, expected, blocks, spark)
     finally:
         spark.stop()
-    if failures:
-        print(f"{len(failures)} reader check(s) failed:")
-        for message in failures:
-            print(f"  - {message}")
-        return 1
-    print("reader checks passed")
-    return 0
+    return summary("reader")
 
 
 if __name__ == "__main__":

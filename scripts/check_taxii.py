@@ -45,6 +45,8 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+from checks import check, fail, ok, summary
+
 API_ROOT = "attackmap"
 COLLECTION = "8a1f0c52-3a7e-4c2b-9d55-6f0b7e2c4a10"
 USER = "publisher"
@@ -54,25 +56,7 @@ NIGHT_2 = "2026-01-06T00:00:00.000Z"
 START_TIMEOUT = 30  # seconds for medallion to answer
 PUBLISH_TIMEOUT = 300
 
-failures = []
 numbers = {}  # objects posted by each publish: first, second, third
-
-
-def ok(message):
-    print(f"  ok   {message}")
-
-
-def fail(message):
-    failures.append(message)
-    print(f"  FAIL {message}")
-
-
-def check(condition, message, detail=""):
-    if condition:
-        ok(message)
-    else:
-        fail(f"{message}{': ' + detail if detail else ''}")
-    return condition
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -586,13 +570,7 @@ def main():
             _guarded(binary, sources, Path(tmp))
     print("objects posted: first publish {}, second {}, third {}".format(
         *(numbers[k] if numbers.get(k) is not None else "-" for k in ("first", "second", "third"))))
-    if failures:
-        print(f"{len(failures)} TAXII check(s) failed:")
-        for message in failures:
-            print(f"  - {message.splitlines()[0]}")
-        return 1
-    print("TAXII checks passed")
-    return 0
+    return summary("TAXII")
 
 
 def _guarded(binary, sources, work):

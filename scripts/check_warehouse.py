@@ -21,6 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from checks import fail, summary
+
 import duckdb
 
 DUCKDB_TYPES = {
@@ -31,12 +33,6 @@ DUCKDB_TYPES = {
     "int64": "BIGINT",
 }
 
-failures = []
-
-
-def fail(message):
-    failures.append(message)
-    print(f"  FAIL {message}")
 
 
 def readme_sql(readme):
@@ -212,11 +208,7 @@ def main():
         check_dataset(out.resolve(), schema, sql, args.expect_rows)
     if args.merge_from:
         check_merge(args.bin, [p.resolve() for p in args.merge_from], args.work.resolve(), sql)
-    if failures:
-        print(f"{len(failures)} warehouse check(s) failed")
-        return 1
-    print("warehouse checks passed")
-    return 0
+    return summary("warehouse")
 
 
 if __name__ == "__main__":
