@@ -1,6 +1,6 @@
 //! The build: inputs → sources → select → dedupe → table → sinks, with the report of what happened.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::DataFrame;
@@ -57,7 +57,7 @@ pub struct Build {
     /// The ATT&CK bundles found among the inputs.
     pub attack: AttackCatalog,
     /// Every dataset the inputs hold, selected or not.
-    pub available: Vec<DatasetKey>,
+    pub available: BTreeSet<DatasetKey>,
     /// The live techniques each dataset does not mention (with a catalogue for it).
     pub gaps: Vec<gaps::Gap>,
 }
@@ -136,16 +136,20 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
 
     let mut selection = select::select(&selectable);
     selection
-        .rows
-        .retain(|row| identifiers::check_dataset(&row.dataset()).is_ok());
-    selection
         .datasets
         .retain(|dataset, _| identifiers::check_dataset(dataset).is_ok());
-    let available: Vec<DatasetKey> = selection.datasets.keys().cloned().collect();
-    let selected_rows = selection.rows.len();
-    selection.rows.retain(|row| keep(&row.dataset()));
+    let available: BTreeSet<DatasetKey> = selection.datasets.keys().cloned().collect();
     selection.datasets.retain(|dataset, _| keep(dataset));
-    let unselected_rows = selected_rows - selection.rows.len();
+    // Rows of a dataset whose identifiers failed are rejected (counted above); the others that
+    // leave here are outside the selection.
+    let mut unselected_rows = 0;
+    let kept = &selection.datasets;
+    selection.rows.retain(|row| {
+        let dataset = row.dataset();
+        let keep = kept.contains_key(&dataset);
+        unselected_rows += usize::from(!keep && available.contains(&dataset));
+        keep
+    });
     let mut deduplicated = dedupe::dedupe(selection.rows);
     let attack = attack.overridden_by(explicit);
     for row in &mut deduplicated.rows {
@@ -183,9 +187,8 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
         datasets.push(DatasetReport {
             dataset: key.to_string(),
             complete: source.cut.is_none(),
-            gaps: techniques
-                .get(&key)
-                .is_some_and(Option::is_some)
+            gaps: attack
+                .covers(&key.attack_version, &key.domain)
                 .then(|| gap_counts.get(&key).copied().unwrap_or(0)),
             techniques: techniques.remove(&key).flatten(),
             key,

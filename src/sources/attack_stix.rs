@@ -102,14 +102,31 @@ impl AttackCatalog {
         AttackCatalog { bundles }
     }
 
+    /// The bundles of this domain that serve this ATT&CK version: the catalogue of its datasets.
+    pub fn own_bundles<'a>(
+        &'a self,
+        attack_version: &'a str,
+        domain: &'a str,
+    ) -> impl Iterator<Item = &'a AttackBundle> {
+        self.bundles_for(attack_version, domain)
+            .into_iter()
+            .filter(move |b| b.domain == domain)
+    }
+
+    /// Whether a bundle of this domain serves this ATT&CK version: what the statuses and gaps of a
+    /// dataset need.
+    pub fn covers(&self, attack_version: &str, domain: &str) -> bool {
+        self.own_bundles(attack_version, domain).next().is_some()
+    }
+
     /// What ATT&CK says of a technique cited by a dataset of this version and domain: live, revoked
     /// (and by what), deprecated, a technique of another domain of the version, or unknown. `None`
     /// when no bundle of the dataset's own domain and version is in the catalogue.
     pub fn status(&self, attack_version: &str, domain: &str, technique_id: &str) -> Option<TechniqueStatus> {
-        let bundles = self.bundles_for(attack_version, domain);
-        if !bundles.iter().any(|b| b.domain == domain) {
+        if !self.covers(attack_version, domain) {
             return None;
         }
+        let bundles = self.bundles_for(attack_version, domain);
         let Some((bundle, technique)) = bundles.iter().find_map(|b| Some((b, b.technique(technique_id)?))) else {
             return Some(TechniqueStatus::Unknown);
         };

@@ -44,11 +44,7 @@ pub fn gaps(rows: &[MappingRow], attack: &AttackCatalog) -> Vec<Gap> {
     for (dataset, rows) in by_dataset(rows) {
         let mentioned: BTreeSet<&str> = rows.iter().filter_map(|r| r.attack_object_id.as_deref()).collect();
         let mut live: BTreeMap<&str, Gap> = BTreeMap::new();
-        let own = attack
-            .bundles_for(&dataset.attack_version, &dataset.domain)
-            .into_iter()
-            .filter(|b| b.domain == dataset.domain);
-        for bundle in own {
+        for bundle in attack.own_bundles(&dataset.attack_version, &dataset.domain) {
             for (id, technique) in bundle.techniques() {
                 if technique.retired || mentioned.contains(id) || live.contains_key(id) {
                     continue;
