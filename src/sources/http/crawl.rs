@@ -160,26 +160,33 @@ pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::Pro
         pages
     };
 
-    let mut indexes = Vec::new();
-    let mut bundles = Vec::new();
-    for version in &selection.attack_versions {
-        for domain in &selection.domains {
-            indexes.push(format!("attack/attack-{version}/domain-{domain}/techniques/"));
-        }
-        // Every domain of the version: a dataset cites techniques of other domains (NIST rev5 16.1
-        // Enterprise maps the Mobile T1521.003), which only those domains' bundles can name.
-        for domain in crate::identifiers::DOMAINS {
-            bundles.push(attack_bundle_path(version, domain));
-        }
-    }
-    // ATT&CK itself, as the site publishes the data it rendered from. A bundle neither the site nor
-    // `--attack-url` serves is no failed night: its datasets export with stand-ins, and a warning.
-    fetch_step(bundles.clone(), &mut crawl, false);
-    let (missing, failures): (Vec<FetchFailure>, Vec<FetchFailure>) =
-        crawl.failures.drain(..).partition(|f| bundles.contains(&f.site_path));
+    // ATT&CK itself, as the site publishes the data it rendered from: every domain of a selected
+    // version, since a dataset cites techniques of other domains (NIST rev5 16.1 Enterprise maps the
+    // Mobile T1521.003), which only those domains' bundles can name. (version, domain, site path).
+    let bundles: Vec<(&str, &str, String)> = selection
+        .attack_versions
+        .iter()
+        .flat_map(|version| {
+            crate::identifiers::DOMAINS
+                .iter()
+                .map(move |domain| (version.as_str(), *domain, attack_bundle_path(version, domain)))
+        })
+        .collect();
+    fetch_step(bundles.iter().map(|b| b.2.clone()).collect(), &mut crawl, false);
+    // A bundle neither the site nor `--attack-url` serves is no failed night: its datasets export
+    // with stand-ins, and a warning. Only the selected domains' bundles are tonight's catalogues;
+    // another domain's only names the few techniques they borrow from it.
+    let (missing, failures): (Vec<FetchFailure>, Vec<FetchFailure>) = crawl
+        .failures
+        .drain(..)
+        .partition(|f| bundles.iter().any(|b| b.2 == f.site_path));
     crawl.failures = failures;
     for failure in missing {
-        let failures = match fetch_from_second_source(fetcher, &failure.site_path) {
+        let (version, domain, path) = bundles
+            .iter()
+            .find(|b| b.2 == failure.site_path)
+            .expect("partitioned above");
+        let failures = match fetch_from_second_source(fetcher, version, domain, path) {
             Some(Ok(fetched)) => {
                 crawl.fetched.push(fetched);
                 continue;
@@ -187,18 +194,16 @@ pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::Pro
             Some(Err(second)) => vec![failure, second],
             None => vec![failure],
         };
-        // Only the selected domains' bundles are the catalogues of tonight's datasets; another
-        // domain's bundle only names the few techniques they borrow from it.
-        let selected = selection.attack_versions.iter().any(|version| {
-            selection
-                .domains
-                .iter()
-                .any(|domain| attack_bundle_path(version, domain) == failures[0].site_path)
-        });
-        if selected {
+        if selection.domains.iter().any(|d| d == domain) {
             crawl.missing_catalogues.extend(failures);
         } else {
             tracing::info!(url = %failures[0].url, "no ATT&CK bundle of an unselected domain: its techniques stay unknown");
+        }
+    }
+    let mut indexes = Vec::new();
+    for version in &selection.attack_versions {
+        for domain in &selection.domains {
+            indexes.push(format!("attack/attack-{version}/domain-{domain}/techniques/"));
         }
     }
     let index_pages = fetch_step(indexes, &mut crawl, true);
@@ -256,10 +261,13 @@ pub fn attack_bundle_path(version: &str, domain: &str) -> String {
 
 /// Fetches an ATT&CK bundle from `--attack-url` (another host, with a fetcher of its own) into the
 /// bundle's site path; `None` without that setting.
-fn fetch_from_second_source(fetcher: &Fetcher, site_path: &str) -> Option<Result<Fetched, FetchFailure>> {
+fn fetch_from_second_source(
+    fetcher: &Fetcher,
+    version: &str,
+    domain: &str,
+    site_path: &str,
+) -> Option<Result<Fetched, FetchFailure>> {
     let template = fetcher.settings().attack_url.as_deref()?;
-    let file = site_path.rsplit('/').next().unwrap_or_default();
-    let (domain, version) = file.strip_suffix(".json")?.split_once("-attack-")?;
     let url = template.replace("{domain}", domain).replace("{version}", version);
     let failed = |reason: String| FetchFailure {
         url: url.clone(),
