@@ -49,6 +49,7 @@ DIMENSIONS = {
     "capability_groups": None,  # mapping files only: may be empty
     "techniques": {"technique_id": TECHNIQUE},
     "frameworks": {"framework": FRAMEWORK},
+    "gaps": None,  # with an ATT&CK catalogue only: may be empty
 }
 READERS = ("pandas", "pyarrow", "polars", "spark", "duckdb")
 POLARS_HIVE = {"framework": pl.String, "attack_version": pl.String, "domain": pl.String}

@@ -239,6 +239,12 @@ fn index_bundle(path: &Path, objects: Vec<Value>) -> std::result::Result<AttackB
     let domain = domain
         .and_then(|d| d.strip_suffix("-attack").map(String::from))
         .ok_or_else(|| "no ATT&CK matrix or attack-pattern names the domain".to_string())?;
+    if !crate::identifiers::DOMAINS.contains(&domain.as_str()) {
+        return Err(format!(
+            "its matrix names the domain {}, expected enterprise-attack, mobile-attack or ics-attack",
+            crate::identifiers::shown(&domain)
+        ));
+    }
     Ok(AttackBundle {
         path: path.to_path_buf(),
         domain,

@@ -10,14 +10,16 @@ use attackmap::sources::{read_bytes, Outcome};
 
 use crate::helpers::*;
 
-/// Every fixture file: the seeds.
+/// Every fixture file and the sample's ATT&CK bundles: the seeds.
 fn seeds() -> Vec<(PathBuf, Vec<u8>)> {
-    let root = fixture("");
-    files_under(&root)
-        .into_iter()
-        .map(|relative| {
-            let bytes = std::fs::read(root.join(&relative)).unwrap();
-            (relative, bytes)
+    let sample_bundles = Path::new(env!("CARGO_MANIFEST_DIR")).join("raw/data/attack");
+    [fixture(""), sample_bundles]
+        .iter()
+        .flat_map(|root| {
+            files_under(root).into_iter().map(move |relative| {
+                let bytes = std::fs::read(root.join(&relative)).unwrap();
+                (relative, bytes)
+            })
         })
         .collect()
 }

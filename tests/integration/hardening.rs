@@ -312,3 +312,40 @@ fn a_page_nested_a_hundred_thousand_deep_is_refused_before_it_is_parsed() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_attack_bundle_among_the_inputs_cannot_name_a_path_or_pass_truncated() {
+    let sandbox = Sandbox::new();
+    let input = sandbox.work().join("input");
+    std::fs::create_dir_all(&input).unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("raw/data/attack/enterprise-attack-16.1.json");
+    let mut bundle: Value = serde_json::from_slice(&std::fs::read(&sample).unwrap()).unwrap();
+    for object in bundle["objects"].as_array_mut().unwrap() {
+        if object["type"] == "x-mitre-matrix" {
+            object["external_references"][0]["external_id"] = "../../../evil-attack".into();
+        }
+        if object["type"] == "attack-pattern" {
+            object["x_mitre_domains"] = serde_json::json!(["../../../evil-attack"]);
+        }
+    }
+    std::fs::write(input.join("enterprise-attack-16.1.json"), bundle.to_string()).unwrap();
+    let output = sandbox.build(&[input.clone(), fixture("site")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("enterprise-attack-16.1.json") && stderr.contains("../../../evil"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.strays(), Vec::<PathBuf>::new());
+
+    let whole = std::fs::read(&sample).unwrap();
+    std::fs::write(input.join("enterprise-attack-16.1.json"), &whole[..whole.len() / 2]).unwrap();
+    let output = sandbox.build(&[input, fixture("site")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("enterprise-attack-16.1.json") && stderr.contains("not valid JSON"),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.strays(), Vec::<PathBuf>::new());
+}

@@ -54,11 +54,12 @@ pub fn check(site_path: &str, body: &[u8]) -> Result<(), String> {
     if matches!(promise, Promise::AttackBundle | Promise::MappingFile) {
         let document: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
         if promise == Promise::AttackBundle {
-            return if attack_stix::looks_like_attack_bundle(&document) {
-                Ok(())
-            } else {
-                Err("JSON, but not an ATT&CK bundle".into())
-            };
+            if !attack_stix::looks_like_attack_bundle(&document) {
+                return Err("JSON, but not an ATT&CK bundle".into());
+            }
+            return attack_stix::AttackBundle::from_document(path, document)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
         }
         if !mapping_file::looks_like_mapping_file(&document) {
             return Err("JSON, but not a mapping file (no metadata and mapping_objects)".into());
