@@ -10,7 +10,7 @@ SHARED := ../shared
 # shared crates, so building the binary alone would compile polars a second time.
 BIN := target/debug/attackmap
 
-.PHONY: run test lint unit check-outputs check-warehouse check-readers check-taxii bench release clean bin
+.PHONY: run test lint unit check-outputs check-warehouse check-readers check-taxii check-report bench release clean bin
 
 ## run: build the sample in raw/ (offline) into out/
 run: bin
@@ -87,6 +87,29 @@ check-readers: check-outputs
 		echo "check-readers: $(SHARED)/site is absent, reading the fixtures' outputs only"; \
 		$(VENV)/bin/python scripts/check_readers.py --readme README.md $(CHECK_DIR)/fixtures; \
 	fi
+
+## check-report: report.html and heatmaps/*.svg written by check-outputs, checked against hostile upstream
+## text: parsed (no script, no on* handler, no iframe/object/embed/base/form, links http(s) with
+## rel=noopener noreferrer or to files present, a CSP forbidding scripts; SVGs without script,
+## foreignObject or external href), then loaded in headless Chromium (no dialog, no console error, a title),
+## report.html's screenshot in target/report-*.png. Chromium and chromedriver are installed from Debian when
+## missing; without apt-get as root the browser step is skipped
+check-report: check-outputs
+	@{ command -v chromium >/dev/null || command -v google-chrome >/dev/null; } && command -v chromedriver >/dev/null || { \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			echo "check-report: no chromium or chromedriver, installing chromium and chromium-driver"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+		else \
+			echo "check-report: no chromium or chromedriver, and no apt-get to install them as root: the browser step is skipped"; \
+		fi; }
+	rc=0; \
+	$(VENV)/bin/python scripts/check_report.py $(CHECK_DIR)/fixtures --screenshot target/report-fixtures.png || rc=1; \
+	if [ -d $(SHARED)/site ]; then \
+		$(VENV)/bin/python scripts/check_report.py $(CHECK_DIR)/site --screenshot target/report-site.png || rc=1; \
+	else \
+		echo "check-report: $(SHARED)/site is absent, checking the fixtures' report only"; \
+	fi; \
+	exit $$rc
 
 ## check-taxii: publish-taxii against OASIS's reference TAXII 2.1 server, medallion (memory backend, started
 ## on a free 127.0.0.1 port, always stopped): two nightly refreshes of the fixtures published, only the new
