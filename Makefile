@@ -53,26 +53,26 @@ check-outputs: $(VENV)/.requirements.stamp bin
 	fi
 
 ## check-warehouse: DuckDB reads the warehouse written by check-outputs (row counts, documented types,
-## partition pruning, the README's SQL), then replays three nightly refreshes and MERGEs the change feed
-## (over the snapshot's mapping files, `*_attack-*.json`: its data/attack/ holds ATT&CK bundles)
+## partition pruning, the SQL of docs/warehouse.md), then replays three nightly refreshes and MERGEs the
+## change feed (over the snapshot's mapping files, `*_attack-*.json`: its data/attack/ holds ATT&CK bundles)
 check-warehouse: check-outputs
 	if [ -d $(SHARED)/site ]; then \
 		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/site --expect-rows \
-			--schema schemas/warehouse.schema.json --readme README.md --work target/check-warehouse \
+			--schema schemas/warehouse.schema.json --doc docs/warehouse.md --work target/check-warehouse \
 			--bin $(BIN) --merge-from $$(find $(SHARED)/site/data -name '*_attack-*.json' | sort); \
 		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/fixtures \
-			--schema schemas/warehouse.schema.json --readme README.md; \
+			--schema schemas/warehouse.schema.json --doc docs/warehouse.md; \
 	else \
 		echo "check-warehouse: $(SHARED)/site is absent, checking the fixtures' warehouse only"; \
 		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/fixtures \
-			--schema schemas/warehouse.schema.json --readme README.md --work target/check-warehouse \
+			--schema schemas/warehouse.schema.json --doc docs/warehouse.md --work target/check-warehouse \
 			--bin $(BIN) --merge-from tests/fixtures/mapping-files/*.json; \
 	fi
 
 ## check-readers: pandas, pyarrow datasets, Polars and Spark (local mode) read the Parquet outputs
-## written by check-outputs (row counts, a known value, partition pruning, the README's one-liners).
-## Spark needs Java 17+: installed from Debian when missing; without apt-get, Spark is skipped
-## (a failure under CI=true)
+## written by check-outputs (row counts, a known value, partition pruning, the one-liners of
+## docs/warehouse.md). Spark needs Java 17+: installed from Debian when missing; without apt-get,
+## Spark is skipped (a failure under CI=true)
 check-readers: check-outputs
 	@command -v java >/dev/null || { \
 		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -82,10 +82,10 @@ check-readers: check-outputs
 			echo "check-readers: no java, and no apt-get to install it as root: Spark is skipped"; \
 		fi; }
 	if [ -d $(SHARED)/site ]; then \
-		$(VENV)/bin/python scripts/check_readers.py --readme README.md $(CHECK_DIR)/fixtures $(CHECK_DIR)/site; \
+		$(VENV)/bin/python scripts/check_readers.py --doc docs/warehouse.md $(CHECK_DIR)/fixtures $(CHECK_DIR)/site; \
 	else \
 		echo "check-readers: $(SHARED)/site is absent, reading the fixtures' outputs only"; \
-		$(VENV)/bin/python scripts/check_readers.py --readme README.md $(CHECK_DIR)/fixtures; \
+		$(VENV)/bin/python scripts/check_readers.py --doc docs/warehouse.md $(CHECK_DIR)/fixtures; \
 	fi
 
 ## check-report: report.html and heatmaps/*.svg written by check-outputs, checked against hostile upstream

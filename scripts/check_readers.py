@@ -10,9 +10,9 @@ NIST 800-53 controls mapped to T1562 (Impair Defenses), which must include SC-08
 - pandas: mappings.parquet, each dimension table, and warehouse/mappings as a dataset;
 - pyarrow.dataset with hive partitioning: a filter on `framework` skips the other partitions' files;
 - Polars: scan_parquet over the dataset's files with hive partitioning;
-- Spark (local mode): spark.read.parquet on the dataset, timed, and the README's first DuckDB example
+- Spark (local mode): spark.read.parquet on the dataset, timed, and docs/warehouse.md's first DuckDB example
   run in Spark SQL gives DuckDB's answer. Skipped when no `java` is on PATH, except under CI=true;
-- the README's one-liners: every ```python block of the README starting with `# reader: NAME` runs
+- the docs' one-liners: every ```python block of docs/warehouse.md (--doc) starting with `# reader: NAME` runs
   with `out/` pointing at the directory, and leaves in `rows` the number of NIST 800-53 rows.
 
 Exits 1 with every failure listed, 0 when all hold.
@@ -252,16 +252,16 @@ class Spark:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def readme_sql(readme):
-    """The README's SQL blocks by their first line, as scripts/check_warehouse.py reads them."""
+def doc_sql(doc):
+    """The doc's SQL blocks by their first line, as scripts/check_warehouse.py reads them."""
     blocks = {}
-    for block in re.findall(r"```sql\n(.*?)```", readme.read_text(), re.S):
+    for block in re.findall(r"```sql\n(.*?)```", doc.read_text(), re.S):
         blocks[block.splitlines()[0].strip()] = block
     return blocks
 
 
 def with_out(text, out):
-    """README text with its `out/` paths pointing at `out`."""
+    """Doc text with its `out/` paths pointing at `out`."""
     return text.replace("'out/", f"'{out}/").replace('"out/', f'"{out}/')
 
 
@@ -292,9 +292,9 @@ def check_spark(out, expected, spark, sql):
     name, query = next(((first, block) for first, block in sql.items() if first.startswith("-- example:")),
                        (None, None))
     if query is None:
-        fail("README: no SQL block starting with `-- example:` to run in Spark")
+        fail("docs: no SQL block starting with `-- example:` to run in Spark")
         return
-    with reader(out, f"spark README {name[3:]}"):
+    with reader(out, f"spark docs {name[3:]}"):
         db = duckdb.connect()
         db.execute(with_out(sql["-- setup"], out))
         duck = [tuple(row) for row in db.execute(with_out(query, out)).fetchall()]
@@ -302,45 +302,46 @@ def check_spark(out, expected, spark, sql):
         for table in ("techniques", "frameworks"):
             session.read.parquet(f"{out}/warehouse/{table}/part-0.parquet").createOrReplaceTempView(table)
         ours = [tuple(row) for row in session.sql(query.strip().rstrip(";")).collect()]
-        check(ours == duck, f"spark README {name[3:]}: {len(ours)} rows as in DuckDB, first {ours[:1]}",
+        check(ours == duck, f"spark docs {name[3:]}: {len(ours)} rows as in DuckDB, first {ours[:1]}",
               f"Spark {ours[:3]}, DuckDB {duck[:3]}")
 
 
-def readme_python(readme):
-    """The README's one-liners: ```python blocks whose first line is `# reader: NAME`."""
+def doc_python(doc):
+    """The doc's one-liners: ```python blocks whose first line is `# reader: NAME`."""
     blocks = {}
-    for block in re.findall(r"```python\n(.*?)```", readme.read_text(), re.S):
+    for block in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S):
         first = re.match(r"#\s*reader:\s*(\S+)", block)
         if first:
             blocks[first.group(1).lower()] = block
     return blocks
 
 
-def check_readme(out, expected, blocks, spark):
+def check_doc(out, expected, blocks, spark):
     for name in READERS:
         if name not in blocks:
-            fail(f"README: no ```python block starting with `# reader: {name}`")
+            fail(f"docs: no ```python block starting with `# reader: {name}`")
             continue
         if name == "spark" and spark.session is None:
-            print(f"  skip README reader: spark ({spark.skipped})")
+            print(f"  skip docs reader: spark ({spark.skipped})")
             continue
-        with reader(out, f"README reader: {name}"):
+        with reader(out, f"docs reader: {name}"):
             scope = {}
-            exec(compile(with_out(blocks[name], out), f"README.md ({name})", "exec"), scope)
+            exec(compile(with_out(blocks[name], out), f"docs/warehouse.md ({name})", "exec"), scope)
             rows = scope.get("rows")
-            check(rows == expected.nist_rows, f"README reader: {name} counts {rows} {FRAMEWORK} rows",
+            check(rows == expected.nist_rows, f"docs reader: {name} counts {rows} {FRAMEWORK} rows",
                   f"expected {expected.nist_rows}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outs", nargs="+", type=Path, help="directories written by attackmap build")
-    parser.add_argument("--readme", type=Path, default=Path(__file__).resolve().parent.parent / "README.md")
+    parser.add_argument("--doc", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "warehouse.md",
+                        help="the Markdown file with the reader and SQL blocks (default docs/warehouse.md)")
     args = parser.parse_args()
 
     print(f"pandas {pd.__version__}, pyarrow {pa.__version__}, polars {pl.__version__}, duckdb {duckdb.__version__}")
-    sql = readme_sql(args.readme)
-    blocks = readme_python(args.readme)
+    sql = doc_sql(args.doc)
+    blocks = doc_python(args.doc)
     spark = Spark()
     try:
         for out in args.outs:
@@ -357,7 +358,7 @@ def main():
             check_pyarrow(out, expected)
             check_polars(out, expected)
             check_spark(out, expected, spark, sql)
-            check_readme(out, expected, blocks, spark)
+            check_doc(out, expected, blocks, spark)
     finally:
         spark.stop()
     return summary("reader")

@@ -3,12 +3,12 @@
 
 For each build directory given: the hive-partitioned dataset has as many rows as mappings.parquet,
 every table's columns have the names, order and types of schemas/warehouse.schema.json, a query
-filtered on `framework` reads one partition, and every SQL block of the README's warehouse section
+filtered on `framework` reads one partition, and every SQL block of docs/warehouse.md (--doc)
 runs (and, with --expect-rows, returns rows).
 
 With --merge-from, it also plays three nightly refreshes over copies of those mapping files (Monday;
 Tuesday; Tuesday again, with more changes) and checks that Monday's table, with Tuesday's change feed
-applied by the README's DELETE + INSERT, is exactly Tuesday's table.
+applied by docs/warehouse.md's DELETE + INSERT, is exactly Tuesday's table.
 
 Exits 1 with every failure listed, 0 when all hold.
 """
@@ -35,20 +35,20 @@ DUCKDB_TYPES = {
 
 
 
-def readme_sql(readme):
-    """The README's SQL blocks by their first line: `-- setup`, `-- example: …`, `-- merge: …`."""
+def doc_sql(doc):
+    """The doc's SQL blocks by their first line: `-- setup`, `-- example: …`, `-- merge: …`."""
     blocks = {}
-    for block in re.findall(r"```sql\n(.*?)```", Path(readme).read_text(), re.S):
+    for block in re.findall(r"```sql\n(.*?)```", Path(doc).read_text(), re.S):
         first = block.splitlines()[0].strip()
         blocks[first] = block
     for needed in ("-- setup", "-- merge: apply a change feed"):
         if needed not in blocks:
-            sys.exit(f"{readme}: no SQL block starting with {needed!r}")
+            sys.exit(f"{doc}: no SQL block starting with {needed!r}")
     return blocks
 
 
 def with_out(sql, out):
-    """The README's SQL, with its `out/` paths pointing at `out`."""
+    """The doc's SQL, with its `out/` paths pointing at `out`."""
     return sql.replace("'out/", f"'{out}/")
 
 
@@ -102,11 +102,11 @@ def check_dataset(out, schema, sql, expect_rows):
         try:
             rows = db.execute(with_out(block, out)).fetchall()
         except duckdb.Error as error:
-            fail(f"{out}: README {first[3:]} fails: {error}")
+            fail(f"{out}: docs {first[3:]} fails: {error}")
             continue
-        print(f"  README {first[3:]}: {len(rows)} rows, first {rows[:2]}")
+        print(f"  docs {first[3:]}: {len(rows)} rows, first {rows[:2]}")
         if expect_rows and not rows:
-            fail(f"{out}: README {first[3:]} returns no rows")
+            fail(f"{out}: docs {first[3:]} returns no rows")
 
 
 def edit(mapping_file, change):
@@ -194,15 +194,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outs", nargs="+", type=Path, help="directories written by attackmap build")
     parser.add_argument("--schema", type=Path, required=True)
-    parser.add_argument("--readme", type=Path, required=True)
-    parser.add_argument("--expect-rows", action="store_true", help="every README example must return rows")
+    parser.add_argument("--doc", type=Path, required=True, help="the Markdown file with the SQL blocks (docs/warehouse.md)")
+    parser.add_argument("--expect-rows", action="store_true", help="every example of the doc must return rows")
     parser.add_argument("--bin", help="the attackmap binary, for the change feed check")
     parser.add_argument("--merge-from", type=Path, nargs="*", default=[], help="mapping files to replay")
     parser.add_argument("--work", type=Path, default=Path("target/check-warehouse"))
     args = parser.parse_args()
 
     schema = json.loads(args.schema.read_text())
-    sql = readme_sql(args.readme)
+    sql = doc_sql(args.doc)
     print(f"DuckDB {duckdb.__version__}, warehouse schema {schema['version']}")
     for out in args.outs:
         check_dataset(out.resolve(), schema, sql, args.expect_rows)
