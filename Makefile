@@ -10,7 +10,7 @@ SHARED := ../shared
 # shared crates, so building the binary alone would compile polars a second time.
 BIN := target/debug/attackmap
 
-.PHONY: run test lint unit check-outputs check-warehouse check-readers check-taxii check-report bench release clean bin
+.PHONY: run test lint unit check-docs check-outputs check-warehouse check-readers check-taxii check-report bench release clean bin
 
 ## run: build the sample in raw/ (offline) into out/
 run: bin
@@ -20,10 +20,10 @@ bin:
 	$(CARGO) build --all-targets --quiet
 
 ## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, the
-## exports checked by the reference clients (stix2-validator, mitreattack-python), the warehouse
-## feed read by a real engine (DuckDB), every Parquet output read by pandas, pyarrow, Polars and Spark,
-## and publish-taxii against a real TAXII 2.1 server (medallion)
-test: lint unit check-outputs check-warehouse check-readers check-taxii
+## runnable blocks of README.md and docs/, the exports checked by the reference clients (stix2-validator,
+## mitreattack-python), the warehouse feed read by a real engine (DuckDB), every Parquet output read by
+## pandas, pyarrow, Polars and Spark, and publish-taxii against a real TAXII 2.1 server (medallion)
+test: lint unit check-docs check-outputs check-warehouse check-readers check-taxii
 
 lint:
 	$(CARGO) fmt --check
@@ -31,6 +31,11 @@ lint:
 
 unit:
 	$(CARGO) test --all-targets
+
+## check-docs: every ```sh runnable block of README.md and docs/*.md, run with bash against a fresh
+## copy of the sample in raw/ (attackmap on PATH), and every relative link pointing at a file that exists
+check-docs: bin
+	$(PYTHON) scripts/check_docs.py --bin $(BIN)
 
 # The checker's virtualenv: built when missing, rebuilt when the pins change (the stamp is a copy of them).
 $(VENV)/.requirements.stamp: $(CHECK_REQS)
