@@ -16,7 +16,8 @@ use crate::refresh::{self, RefreshError, RefreshOptions};
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::http::{crawl, Fetcher};
+use crate::sources::http::crawl::{self, DatasetFetch, FetchState};
+use crate::sources::http::Fetcher;
 use crate::taxii;
 use crate::validate;
 use settings::{ConfigFile, FetchArgs};
@@ -264,6 +265,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 crawl.datasets.len(),
                 crawl.failures.len()
             );
+            print_site_datasets(&crawl.datasets);
             for failure in &crawl.failures {
                 eprintln!("attackmap: failed {}: {}", failure.url, failure.reason);
             }
@@ -336,6 +338,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                         done.manifest.run_id,
                         done.changes.summary()
                     );
+                    print_site_datasets(&done.manifest.site_datasets);
                     for warning in &done.manifest.export_warnings {
                         eprintln!("attackmap: warning: {warning}");
                     }
@@ -361,6 +364,33 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 }
             }
         }
+    }
+}
+
+/// The datasets the site advertises for the selection, a line each: fetched completely or not, and
+/// where the crawl found it when that is not both of the site's indexes.
+fn print_site_datasets(datasets: &[DatasetFetch]) {
+    if datasets.is_empty() {
+        return;
+    }
+    let advertised = datasets.iter().filter(|d| d.advertised_by.is_some()).count();
+    let complete = datasets.iter().filter(|d| d.state == FetchState::Complete).count();
+    println!(
+        "site: {advertised} datasets advertised for the selection, {} found; {complete} fetched completely",
+        datasets.len()
+    );
+    for dataset in datasets {
+        let state = match dataset.state {
+            FetchState::Complete => "complete",
+            FetchState::Stale => "STALE (previous copy used)",
+            FetchState::Failed => "FAILED",
+        };
+        let found = match (&dataset.advertised_by, dataset.linked_from_technique_pages) {
+            (Some(_), true) => String::new(),
+            (Some(page), false) => format!(", advertised only by {page}"),
+            (None, _) => ", linked from technique pages but advertised by no framework page".to_string(),
+        };
+        println!("  {:<48} {state}{found}", dataset.dataset);
     }
 }
 

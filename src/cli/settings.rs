@@ -15,13 +15,13 @@ pub const DEFAULT_CONFIG: &str = "attackmap.toml";
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct SelectionArgs {
-    /// ATT&CK versions to fetch (default 16.1).
+    /// ATT&CK versions to fetch (default 16.1); `all`: every version the site's framework pages advertise.
     #[arg(long = "attack-version", env = "ATTACKMAP_ATTACK_VERSION", value_delimiter = ',')]
     pub attack_versions: Vec<String>,
-    /// ATT&CK domains: enterprise, mobile, ics (default enterprise).
+    /// ATT&CK domains: enterprise, mobile, ics, or all (default enterprise).
     #[arg(long = "domain", env = "ATTACKMAP_DOMAIN", value_delimiter = ',')]
     pub domains: Vec<String>,
-    /// Frameworks by id (nist_800_53, aws …; default all).
+    /// Frameworks by id (nist_800_53, aws …; default all, also spelled `all`).
     #[arg(long = "framework", env = "ATTACKMAP_FRAMEWORK", value_delimiter = ',')]
     pub frameworks: Vec<String>,
 }
@@ -107,15 +107,25 @@ impl ConfigFile {
 }
 
 /// A list from the command line or environment, else from the file, else the default.
+/// The values given on the command line, else in the file, else `default`; empty (every value) when
+/// one of them is `all`.
 fn list(given: &[String], file: &Option<Vec<String>>, default: &[&str]) -> Vec<String> {
-    if !given.is_empty() {
+    let values: Vec<String> = if !given.is_empty() {
         given.to_vec()
     } else if let Some(values) = file {
         values.clone()
     } else {
         default.iter().map(|s| s.to_string()).collect()
+    };
+    if values.iter().any(|v| v == ALL) {
+        Vec::new()
+    } else {
+        values
     }
 }
+
+/// The selector value for every version, domain or framework the site publishes.
+const ALL: &str = "all";
 
 /// The bounds of the fetch settings: values past them are refused at start (exit 2), never wrapped
 /// or turned into a wait of hours.
@@ -236,6 +246,19 @@ mod tests {
         assert_eq!(settings.max_body_bytes, 64 << 20, "then the default");
         assert_eq!(args.selection(&file).unwrap().domains, ["mobile"]);
         assert_eq!(args.selection(&file).unwrap().attack_versions, ["16.1"]);
+        let everything = FetchArgs {
+            selection: SelectionArgs {
+                attack_versions: vec!["all".into()],
+                domains: vec!["all".into()],
+                frameworks: vec![],
+            },
+            ..FetchArgs::default()
+        };
+        assert_eq!(
+            everything.selection(&file).unwrap(),
+            Selection::default(),
+            "all selects every value"
+        );
         assert_eq!(settings.base_url.as_str(), crate::site::LIVE_BASE_URL);
     }
 

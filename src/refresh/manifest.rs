@@ -13,7 +13,7 @@ use crate::fs::{rfc3339, sha256_hex};
 use crate::pipeline::Build;
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
-use crate::sources::http::crawl::{Crawl, RefusedLink, Selection};
+use crate::sources::http::crawl::{Crawl, DatasetFetch, RefusedLink, Selection};
 use crate::sources::http::raw_store::{RawStore, Sidecar};
 
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +30,9 @@ pub struct Manifest {
     /// The version of `schemas/warehouse.schema.json` the warehouse files follow.
     pub warehouse_schema_version: String,
     pub inputs: Vec<InputEntry>,
+    /// The datasets of the selection the site advertises (its framework pages) or links to (its
+    /// technique pages), and whether each was fetched completely; empty for an offline run.
+    pub site_datasets: Vec<DatasetFetch>,
     pub datasets: Vec<DatasetEntry>,
     pub outputs: Vec<OutputEntry>,
     pub changes: ChangeCounts,
@@ -102,6 +105,7 @@ impl Manifest {
             run_date: options.run_date.to_string(),
             warehouse_schema_version: crate::sinks::warehouse::schema::VERSION.to_string(),
             inputs: Vec::new(),
+            site_datasets: Vec::new(),
             datasets: Vec::new(),
             outputs: Vec::new(),
             changes: ChangeCounts::default(),
@@ -197,6 +201,7 @@ impl Manifest {
         };
         self.export_warnings = build.report.export_warnings();
         self.missing_catalogues = crawl.missing_catalogues.clone();
+        self.site_datasets = crawl.datasets.clone();
         self.refused_links = crawl.refused_links.clone();
         self.refused_links.sort();
         self.refused_links.dedup();

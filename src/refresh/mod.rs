@@ -58,8 +58,12 @@ pub struct Refreshed {
 pub enum RefreshError {
     #[error(transparent)]
     Locked(#[from] LockError),
-    #[error("{} of the selected pages could not be fetched; nothing was published:\n{}", .0.len(), list_failures(.0))]
-    Incomplete(Vec<FetchFailure>),
+    #[error("{} of the selected pages could not be fetched{}; nothing was published:\n{}", .failures.len(), named(.datasets), list_failures(.failures))]
+    Incomplete {
+        failures: Vec<FetchFailure>,
+        /// The datasets those pages belong to, each with the framework page that advertises it.
+        datasets: Vec<String>,
+    },
     #[error("the exports failed validation; nothing was published:\n{0}")]
     Invalid(String),
     /// A selector matches nothing: a usage error (exit 2), never an empty table published.
@@ -73,6 +77,14 @@ pub enum RefreshError {
     },
     #[error(transparent)]
     Failed(#[from] Error),
+}
+
+fn named(datasets: &[String]) -> String {
+    match datasets {
+        [] => String::new(),
+        [one] => format!(", so dataset {one} is missing"),
+        many => format!(", so {} datasets are missing: {}", many.len(), many.join(", ")),
+    }
 }
 
 fn list_failures(failures: &[FetchFailure]) -> String {
@@ -112,8 +124,17 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
                 "site link not followed"
             );
         }
+        for dataset in crawl.unadvertised_datasets() {
+            tracing::warn!(
+                dataset = %dataset.dataset,
+                "technique pages link to a dataset that no framework page advertises"
+            );
+        }
         if !crawl.failures.is_empty() && !options.allow_partial {
-            return Err(RefreshError::Incomplete(crawl.failures));
+            return Err(RefreshError::Incomplete {
+                datasets: crawl.failed_datasets(),
+                failures: crawl.failures,
+            });
         }
         if crawl.failures.is_empty() {
             let reached = crawl.fetched.iter().map(|f| f.path.clone()).collect();
@@ -195,6 +216,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let warnings = build.report.has_warnings()
         || !crawl.failures.is_empty()
         || crawl.refused_links.iter().any(|r| r.into_the_site)
+        || !crawl.unadvertised_datasets().is_empty()
         || !crawl.stale.is_empty();
     Ok(Refreshed {
         changes,

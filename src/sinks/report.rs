@@ -24,7 +24,8 @@ pub struct Report {
     pub totals: Totals,
     pub datasets: Vec<DatasetReport>,
     pub skipped: Vec<SkippedInput>,
-    /// Pages of the site that carry no mappings (the technique index): read, nothing to take.
+    /// Pages of the site that carry no mappings (the technique index, the framework pages): read,
+    /// nothing to take.
     pub without_mappings: Vec<SkippedInput>,
     pub rejected: Vec<RejectedRow>,
     pub exports: Exports,

@@ -18,6 +18,11 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared").join(relative);
     if path.exists() {
         Some(path)
+    } else if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!(
+            "{} is absent, and CI=true: a broken checkout must never look green",
+            path.display()
+        );
     } else {
         eprintln!(
             "skipped: {} is absent (the ../shared snapshot is not on this machine)",
@@ -25,6 +30,12 @@ pub fn shared(relative: &str) -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// The snapshot as the live site serves it: `site/` with its framework pages (`site-frameworks/`,
+/// which the crawl starts from) laid over it; `None` (and a printed reason) when it is not there.
+pub fn shared_site_as_served() -> Option<Vec<PathBuf>> {
+    Some(vec![shared("site-frameworks")?, shared("site")?])
 }
 
 /// What one `attackmap build` left behind.

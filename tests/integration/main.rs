@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod catalogue;
+mod discovery;
 mod exports;
 mod fidelity;
 mod fixtures;

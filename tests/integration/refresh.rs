@@ -123,11 +123,11 @@ fn a_refresh_fetches_the_selection_and_publishes_it_with_a_manifest() {
     let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
     assert_eq!(
         paths.iter().collect::<std::collections::BTreeSet<_>>().len(),
-        8,
-        "ATT&CK's 3 bundles, index, T1562, NIST landing, all-data, mapping file: {paths:?}"
+        10,
+        "the frameworks page, NIST's framework page, ATT&CK's 3 bundles, index, T1562, NIST landing, all-data, mapping file: {paths:?}"
     );
     let manifest = job.json("manifest.json");
-    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 8);
+    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 10);
     assert_eq!(
         manifest["export_warnings"],
         serde_json::json!([]),
@@ -353,13 +353,35 @@ fn a_refresh_killed_midway_leaves_out_as_it_was_and_the_next_run_succeeds() {
 
 #[test]
 fn fetching_the_whole_site_gives_the_table_of_building_it_directly() {
-    let Some(site) = shared("site") else { return };
-    let server = TestServer::serving(std::slice::from_ref(&site));
+    let Some(served) = shared_site_as_served() else { return };
+    let server = TestServer::serving(&served);
     let job = Job::new();
     let output = job.refresh_from(&server, &["--concurrency", "4"]);
     assert_eq!(code(&output), 0, "{}", explain(&output));
+    let manifest = job.json("manifest.json");
+    let datasets = manifest["site_datasets"].as_array().unwrap();
+    assert_eq!(datasets.len(), 8, "{datasets:?}");
+    for dataset in datasets {
+        assert!(
+            dataset["advertised_by"].is_string(),
+            "advertised by a framework page: {dataset}"
+        );
+        assert_eq!(dataset["state"], "complete", "{dataset}");
+    }
+    let other_versions: Vec<String> = server
+        .seen()
+        .into_iter()
+        .map(|s| s.path)
+        .filter(|p| p.contains("attack-") && !p.contains("attack-16.1"))
+        .collect();
+    assert_eq!(
+        other_versions,
+        Vec::<String>::new(),
+        "the overlay's links to other versions are not followed"
+    );
     let fetched = ParquetTable::read(&job.out().join("mappings.parquet"));
-    let direct = build(&[site]);
+    assert_eq!(fetched.rows.len(), 12_646, "the 16.1 Enterprise selection");
+    let direct = build(&served[1..]);
     let direct = ParquetTable::read(&direct.file("mappings.parquet"));
     let enterprise: Vec<&Vec<String>> = direct.rows.iter().filter(|r| r[4].contains("enterprise")).collect();
     assert_eq!(

@@ -102,8 +102,8 @@ fn a_server_failing_one_request_in_three_still_gives_a_good_night() {
 
 #[test]
 fn the_whole_site_from_a_server_failing_one_request_in_seven_still_gives_a_good_night() {
-    let Some(site) = shared("site") else { return };
-    let server = TestServer::serving(std::slice::from_ref(&site));
+    let Some(site) = shared_site_as_served() else { return };
+    let server = TestServer::serving(&site);
     server.fail_one_request_in(7);
     let job = Job::new();
     let output = job.refresh_from(&server, &[]);

@@ -1,5 +1,6 @@
 //! Reads Mappings Explorer HTML pages: technique pages, framework landing / all-data pages and capability pages.
 
+mod advertised;
 mod framework;
 mod guard;
 mod links;
@@ -16,6 +17,7 @@ use scraper::{Html, Selector};
 use crate::error::{Error, Result};
 use crate::sources::Outcome;
 
+pub use advertised::{advertised_landing_pages, framework_of_page};
 pub use links::dataset_of_external_link;
 
 static SITE_NAME: LazyLock<Selector> =
@@ -26,6 +28,11 @@ static HEADING: LazyLock<Selector> = LazyLock::new(|| Selector::parse("h1").unwr
 
 /// Reads one HTML document, recognized by its content; `name` is its rows' `source`.
 pub fn read(path: &Path, name: &str, html: &str) -> Result<Outcome> {
+    if let Some(framework) = name.strip_suffix("index.html").and_then(framework_of_page) {
+        return Ok(Outcome::NoMappings(format!(
+            "the framework page of {framework}: it advertises the framework's datasets, and its default view repeats one of their landing pages"
+        )));
+    }
     let is_mappings_explorer = html.contains("Mappings Explorer");
     if !is_mappings_explorer {
         return Ok(Outcome::Skipped(

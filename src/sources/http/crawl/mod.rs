@@ -1,0 +1,328 @@
+//! Discovers what to fetch from the site itself. Two ways lead to a dataset, and the crawl takes both:
+//! the frameworks page (`external/`) → each selected framework's page, whose version selector
+//! advertises every dataset the site publishes; and each selected technique index → every technique
+//! page → the landing pages their capability links name. Then each dataset's landing page (→ its
+//! all-data page when the landing page is cut) → its mapping file. Links are absolute to the live
+//! host: they are mapped onto the configured base URL, and links to any other host are never followed.
+
+mod datasets;
+mod links;
+mod selection;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{FetchFailure, Fetched, Fetcher};
+use crate::model::DatasetKey;
+use crate::sources::site_page::{advertised_landing_pages, framework_of_page};
+pub use datasets::{DatasetFetch, FetchState};
+use datasets::{Found, Via};
+use links::site_links;
+pub use links::RefusedLink;
+pub use selection::Selection;
+
+/// The site's list of mapping frameworks, whose links lead to each framework's page.
+pub const FRAMEWORKS_PAGE: &str = "external/";
+
+/// Everything one crawl fetched, what failed, and the datasets it found.
+#[derive(Debug, Default)]
+pub struct Crawl {
+    pub fetched: Vec<Fetched>,
+    pub failures: Vec<FetchFailure>,
+    /// Every selected dataset the site advertises or links to, and whether it was fetched.
+    pub datasets: Vec<DatasetFetch>,
+    /// Links that were not followed because they are unsafe: another scheme (`javascript:`,
+    /// `file:` …), or a site link whose path or dataset could leave raw/.
+    pub refused_links: Vec<RefusedLink>,
+    /// Links to other hosts (documentation, fonts): never followed, only counted.
+    pub off_host_links: usize,
+    /// URLs that failed tonight, twice, whose previous good copy in raw/ is used instead.
+    pub stale: Vec<FetchFailure>,
+    /// ATT&CK bundles neither the site nor `--attack-url` served: their datasets export with
+    /// stand-in attack-patterns (a warning, not a failure).
+    pub missing_catalogues: Vec<FetchFailure>,
+}
+
+impl Crawl {
+    /// A page's links to follow; the rest is recorded.
+    fn follow(&mut self, fetcher: &Fetcher, page: &str, html: &str) -> Vec<String> {
+        let links = site_links(fetcher, page, html);
+        self.refused_links.extend(links.refused);
+        self.off_host_links += links.off_host;
+        links.site_paths
+    }
+
+    /// The selected datasets that could not be fetched, as `dataset (advertised by page)`.
+    pub fn failed_datasets(&self) -> Vec<String> {
+        self.datasets
+            .iter()
+            .filter(|d| d.state == FetchState::Failed)
+            .map(|d| match &d.advertised_by {
+                Some(page) => format!("{} (advertised by {page})", d.dataset),
+                None => d.dataset.clone(),
+            })
+            .collect()
+    }
+
+    /// The datasets technique pages link to that no framework page advertises: the site's two
+    /// indexes disagree (a warning).
+    pub fn unadvertised_datasets(&self) -> Vec<&DatasetFetch> {
+        self.datasets.iter().filter(|d| d.advertised_by.is_none()).collect()
+    }
+}
+
+static TECHNIQUE_PAGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^attack/attack-[^/]+/domain-[^/]+/techniques/T\d{4}(\.\d{3})?/$").unwrap());
+static LANDING_PAGE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^external/[^/]+/attack-[^/]+/domain-[^/]+/[^/]+/").unwrap());
+
+pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::ProgressBar) -> Crawl {
+    let mut crawl = Crawl::default();
+    // Fetches a step's paths, then once more those that failed (after the others: a server that
+    // was briefly down has had time to recover). A path that still fails falls back to its previous
+    // good copy, marked stale; without one it is a failure. Reads back the text only of the pages
+    // whose links lead further.
+    let fetch_step = |paths: Vec<String>, crawl: &mut Crawl, read_links: bool| -> Vec<(String, String)> {
+        progress.inc_length(paths.len() as u64);
+        let mut done = Vec::new();
+        let mut failed = Vec::new();
+        for (path, result) in paths.iter().zip(fetcher.fetch_all(&paths, progress)) {
+            match result {
+                Ok(fetched) => done.push((path.clone(), fetched)),
+                Err(_) => failed.push(path.clone()),
+            }
+        }
+        progress.inc_length(failed.len() as u64);
+        for (path, result) in failed.iter().zip(fetcher.fetch_all(&failed, progress)) {
+            match (result, fetcher.stored(path)) {
+                (Ok(fetched), _) => done.push((path.clone(), fetched)),
+                (Err(failure), Some(previous)) => {
+                    tracing::warn!(url = %failure.url, reason = %failure.reason, "using the previous copy");
+                    crawl.stale.push(failure);
+                    done.push((path.clone(), previous));
+                }
+                (Err(failure), None) => crawl.failures.push(failure),
+            }
+        }
+        done.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut pages = Vec::new();
+        for (path, fetched) in done {
+            if read_links {
+                let text = std::fs::read_to_string(&fetched.path).unwrap_or_default();
+                pages.push((path, text));
+            }
+            crawl.fetched.push(fetched);
+        }
+        pages
+    };
+    let mut found = Found::default();
+
+    // What the site advertises: the frameworks page → each selected framework's page → the datasets
+    // of its version selector.
+    let frameworks_page = fetch_step(vec![FRAMEWORKS_PAGE.to_string()], &mut crawl, true);
+    let mut framework_pages = BTreeSet::new();
+    for (path, html) in &frameworks_page {
+        for link in crawl.follow(fetcher, path, html) {
+            let selected = framework_of_page(&link)
+                .is_some_and(|site_id| selection.includes_framework(&crate::frameworks::id_from_site_id(site_id)));
+            if selected {
+                framework_pages.insert(link);
+            }
+        }
+    }
+    for (page, html) in fetch_step(framework_pages.into_iter().collect(), &mut crawl, true) {
+        for landing_page in advertised_landing_pages(&page, &html) {
+            found.admit(
+                &landing_page,
+                &page,
+                Via::FrameworkPage,
+                selection,
+                &mut crawl.refused_links,
+            );
+        }
+    }
+
+    // The ATT&CK versions and domains to read technique pages of: those selected, or with `all`,
+    // those of the datasets advertised.
+    let pairs: Vec<(String, String)> = if selection.attack_versions.is_empty() || selection.domains.is_empty() {
+        found.attack_versions_and_domains()
+    } else {
+        selection
+            .attack_versions
+            .iter()
+            .flat_map(|v| selection.domains.iter().map(move |d| (v.clone(), d.clone())))
+            .collect()
+    };
+    let versions: BTreeSet<&str> = pairs.iter().map(|(v, _)| v.as_str()).collect();
+    fetch_catalogues(fetcher, selection, &versions, &mut crawl, &fetch_step);
+
+    let indexes = pairs
+        .iter()
+        .map(|(version, domain)| format!("attack/attack-{version}/domain-{domain}/techniques/"))
+        .collect();
+    let index_pages = fetch_step(indexes, &mut crawl, true);
+    let mut technique_paths = BTreeSet::new();
+    for (path, html) in &index_pages {
+        let links = crawl.follow(fetcher, path, html);
+        technique_paths.extend(links.into_iter().filter(|link| TECHNIQUE_PAGE.is_match(link)));
+    }
+    let technique_pages = fetch_step(technique_paths.into_iter().collect(), &mut crawl, true);
+    for (page, html) in &technique_pages {
+        for link in crawl.follow(fetcher, page, html) {
+            if let Some(landing_page) = LANDING_PAGE.find(&link) {
+                found.admit(
+                    landing_page.as_str(),
+                    page,
+                    Via::TechniquePage,
+                    selection,
+                    &mut crawl.refused_links,
+                );
+            }
+        }
+    }
+
+    // Each dataset's landing page, all-data page when the landing page is cut, and mapping file.
+    let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let landing_pages = fetch_step(found.by_landing_page.keys().cloned().collect(), &mut crawl, true);
+    let mut all_data = Vec::new();
+    for (landing_page, html) in &landing_pages {
+        if html.contains("class=\"load-all\"") {
+            let page = format!("{landing_page}all-data.html");
+            paths.entry(landing_page.clone()).or_default().push(page.clone());
+            all_data.push(page);
+        }
+    }
+    fetch_step(all_data, &mut crawl, false);
+    let mut mapping_files = Vec::new();
+    for (landing_page, finding) in &found.by_landing_page {
+        let file = mapping_file_path(landing_page, &finding.dataset);
+        let own = paths.entry(landing_page.clone()).or_default();
+        own.extend([landing_page.clone(), file.clone()]);
+        mapping_files.push(file);
+    }
+    fetch_step(mapping_files, &mut crawl, false);
+    crawl.datasets = found.outcomes(&paths, &crawl.failures, &crawl.stale);
+    crawl
+}
+
+/// Fetches one step's site paths into the crawl; with `true`, returns each page's (path, text).
+type FetchStep<'a> = dyn Fn(Vec<String>, &mut Crawl, bool) -> Vec<(String, String)> + 'a;
+
+/// ATT&CK itself, as the site publishes the data it rendered from: every domain of each version, since
+/// a dataset cites techniques of other domains (NIST rev5 16.1 Enterprise maps the Mobile T1521.003),
+/// which only those domains' bundles can name. A bundle neither the site nor `--attack-url` serves is
+/// no failed night: its datasets export with stand-ins, and a warning. Only the selected domains'
+/// bundles are tonight's catalogues; another domain's only names the few techniques they borrow from it.
+fn fetch_catalogues(
+    fetcher: &Fetcher,
+    selection: &Selection,
+    versions: &BTreeSet<&str>,
+    crawl: &mut Crawl,
+    fetch_step: &FetchStep,
+) {
+    let bundles: Vec<(&str, &str, String)> = versions
+        .iter()
+        .flat_map(|version| {
+            crate::identifiers::DOMAINS
+                .iter()
+                .map(move |domain| (*version, *domain, attack_bundle_path(version, domain)))
+        })
+        .collect();
+    let earlier_failures = crawl.failures.len();
+    fetch_step(bundles.iter().map(|b| b.2.clone()).collect(), crawl, false);
+    let missing: Vec<FetchFailure> = crawl.failures.drain(earlier_failures..).collect();
+    for failure in missing {
+        let (version, domain, path) = bundles
+            .iter()
+            .find(|b| b.2 == failure.site_path)
+            .expect("a failure of this step is one of its bundles");
+        let failures = match fetch_from_second_source(fetcher, version, domain, path) {
+            Some(Ok(fetched)) => {
+                crawl.fetched.push(fetched);
+                continue;
+            }
+            Some(Err(second)) => vec![failure, second],
+            None => vec![failure],
+        };
+        if selection.includes_domain(domain) {
+            crawl.missing_catalogues.extend(failures);
+        } else {
+            tracing::info!(url = %failures[0].url, "no ATT&CK bundle of an unselected domain: its techniques stay unknown");
+        }
+    }
+}
+
+/// Where the site publishes an ATT&CK bundle: `data/attack/enterprise-attack-16.1.json`.
+pub fn attack_bundle_path(version: &str, domain: &str) -> String {
+    format!("data/attack/{domain}-attack-{version}.json")
+}
+
+/// Fetches an ATT&CK bundle from `--attack-url` (another host, with a fetcher of its own) into the
+/// bundle's site path; `None` without that setting.
+fn fetch_from_second_source(
+    fetcher: &Fetcher,
+    version: &str,
+    domain: &str,
+    site_path: &str,
+) -> Option<Result<Fetched, FetchFailure>> {
+    let template = fetcher.settings().attack_url.as_deref()?;
+    let url = template.replace("{domain}", domain).replace("{version}", version);
+    let failed = |reason: String| FetchFailure {
+        url: url.clone(),
+        site_path: site_path.to_string(),
+        reason,
+    };
+    let origin = match reqwest::Url::parse(&url) {
+        Ok(parsed) => parsed.join("/").map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let second = origin.and_then(|origin| {
+        let mut settings = fetcher.settings().clone();
+        settings.base_url = origin;
+        Fetcher::new(settings, fetcher.store.root.clone()).map_err(|e| e.to_string())
+    });
+    Some(match second {
+        Ok(second) => second.fetch_from(url.clone(), site_path),
+        Err(reason) => Err(failed(format!("--attack-url: {reason}"))),
+    })
+}
+
+/// `data/{framework}/attack-{v}/{framework}-{version}/{domain}/{framework}-{version}_attack-{v}-{domain}.json`,
+/// with the version spelled as in the framework's site path.
+fn mapping_file_path(landing_page: &str, dataset: &DatasetKey) -> String {
+    let site_version = landing_page
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .and_then(|segment| segment.split_once('-').map(|(_, version)| version))
+        .unwrap_or(&dataset.framework_version);
+    let (framework, version, attack, domain) = (
+        &dataset.framework,
+        site_version,
+        &dataset.attack_version,
+        &dataset.domain,
+    );
+    format!("data/{framework}/attack-{attack}/{framework}-{version}/{domain}/{framework}-{version}_attack-{attack}-{domain}.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::site_page::dataset_of_external_link;
+
+    #[test]
+    fn mapping_files_are_named_with_the_sites_version_spelling() {
+        let dataset = dataset_of_external_link("/external/aws/attack-16.1/domain-enterprise/aws-12.12.2024/").unwrap();
+        assert_eq!(
+            mapping_file_path("external/aws/attack-16.1/domain-enterprise/aws-12.12.2024/", &dataset),
+            "data/aws/attack-16.1/aws-12.12.2024/enterprise/aws-12.12.2024_attack-16.1-enterprise.json"
+        );
+        let nist = dataset_of_external_link("/external/nist/attack-16.1/domain-enterprise/nist-rev5/").unwrap();
+        assert_eq!(
+            mapping_file_path("external/nist/attack-16.1/domain-enterprise/nist-rev5/", &nist),
+            "data/nist_800_53/attack-16.1/nist_800_53-rev5/enterprise/nist_800_53-rev5_attack-16.1-enterprise.json"
+        );
+    }
+}
