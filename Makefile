@@ -6,6 +6,9 @@ VENV ?= .venv
 CHECK_REQS := scripts/requirements-check.txt
 CHECK_DIR := target/check-outputs
 SHARED := ../shared
+# Where ../shared is absent, a check says so and checks the fixtures only; under CI=true it fails: a
+# broken checkout never looks green.
+NO_SHARED_IN_CI = if [ "$$CI" = true ]; then echo "$(SHARED) is absent and CI=true: failing"; exit 1; fi
 # The debug binary, built with --all-targets: the test build unifies dev-dependency features into
 # shared crates, so building the binary alone would compile polars a second time.
 BIN := target/debug/attackmap
@@ -22,8 +25,9 @@ bin:
 ## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, the
 ## runnable blocks of README.md and docs/, the exports checked by the reference clients (stix2-validator,
 ## mitreattack-python), the warehouse feed read by a real engine (DuckDB), every Parquet output read by
-## pandas, pyarrow, Polars and Spark, and publish-taxii against a real TAXII 2.1 server (medallion)
-test: lint unit check-docs check-outputs check-warehouse check-readers check-taxii
+## pandas, pyarrow, Polars and Spark, publish-taxii against a real TAXII 2.1 server (medallion), and
+## report.html and the heatmaps, hostile text included, in headless Chromium
+test: lint unit check-docs check-outputs check-warehouse check-readers check-taxii check-report
 
 lint:
 	$(CARGO) fmt --check
@@ -49,11 +53,13 @@ $(VENV)/.requirements.stamp: $(CHECK_REQS)
 check-outputs: $(VENV)/.requirements.stamp bin
 	rm -rf $(CHECK_DIR)
 	$(BIN) build --input tests/fixtures/site tests/fixtures/traps tests/fixtures/mapping-files --out $(CHECK_DIR)/fixtures
+	$(BIN) build --input tests/fixtures/hostile raw/data/attack --out $(CHECK_DIR)/hostile || [ $$? -eq 3 ]
 	if [ -d $(SHARED)/site ]; then \
 		$(BIN) build --input $(SHARED)/site --out $(CHECK_DIR)/site || [ $$? -eq 3 ]; \
 		$(VENV)/bin/python scripts/check_outputs.py $(CHECK_DIR)/fixtures $(CHECK_DIR)/site; \
 	else \
 		echo "check-outputs: $(SHARED)/site is absent, checking the fixtures' exports only"; \
+		$(NO_SHARED_IN_CI); \
 		$(VENV)/bin/python scripts/check_outputs.py $(CHECK_DIR)/fixtures; \
 	fi
 
@@ -69,6 +75,7 @@ check-warehouse: check-outputs
 			--schema schemas/warehouse.schema.json --doc docs/warehouse.md; \
 	else \
 		echo "check-warehouse: $(SHARED)/site is absent, checking the fixtures' warehouse only"; \
+		$(NO_SHARED_IN_CI); \
 		$(VENV)/bin/python scripts/check_warehouse.py $(CHECK_DIR)/fixtures \
 			--schema schemas/warehouse.schema.json --doc docs/warehouse.md --work target/check-warehouse \
 			--bin $(BIN) --merge-from tests/fixtures/mapping-files/*.json; \
@@ -90,6 +97,7 @@ check-readers: check-outputs
 		$(VENV)/bin/python scripts/check_readers.py --doc docs/warehouse.md $(CHECK_DIR)/fixtures $(CHECK_DIR)/site; \
 	else \
 		echo "check-readers: $(SHARED)/site is absent, reading the fixtures' outputs only"; \
+		$(NO_SHARED_IN_CI); \
 		$(VENV)/bin/python scripts/check_readers.py --doc docs/warehouse.md $(CHECK_DIR)/fixtures; \
 	fi
 
@@ -109,10 +117,17 @@ check-report: check-outputs
 		fi; }
 	rc=0; \
 	$(VENV)/bin/python scripts/check_report.py $(CHECK_DIR)/fixtures --screenshot target/report-fixtures.png || rc=1; \
+	$(VENV)/bin/python scripts/check_report.py $(CHECK_DIR)/hostile --screenshot target/report-hostile.png \
+		--expect-text '<script>alert(1)</script>' --expect-text '"><img src=x onerror=alert(1)>' \
+		--expect-text ']]>' --expect-text 'javascript:alert(1)' || rc=1; \
+	$(VENV)/bin/python scripts/check_report.py $(CHECK_DIR)/hostile --expect-text-in-svg \
+		--expect-text '<script>alert(1)</script>' --expect-text '"><img src=x onerror=alert(1)>' \
+		--expect-text ']]>' || rc=1; \
 	if [ -d $(SHARED)/site ]; then \
 		$(VENV)/bin/python scripts/check_report.py $(CHECK_DIR)/site --screenshot target/report-site.png || rc=1; \
 	else \
 		echo "check-report: $(SHARED)/site is absent, checking the fixtures' report only"; \
+		$(NO_SHARED_IN_CI); \
 	fi; \
 	exit $$rc
 

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod escape;
 pub mod frameworks;
 pub mod fs;
 pub mod identifiers;

@@ -13,7 +13,8 @@ fn main() -> ExitCode {
     match cli::run(Cli::parse()) {
         Ok(status) => status.into(),
         Err(error) => {
-            eprintln!("attackmap: error: {error:#}");
+            let message = format!("attackmap: error: {error:#}");
+            eprintln!("{}", attackmap::escape::terminal(&message));
             Status::Failure.into()
         }
     }

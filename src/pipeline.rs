@@ -3,13 +3,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
 use crate::error::{Error, Result};
 use crate::identifiers;
 use crate::model::{self, DatasetKey, MappingRow, SourceKind};
 use crate::publish;
 use crate::sinks::csv::CsvOptions;
+use crate::sinks::report_html::{Page, RunFacts};
 use crate::sinks::stix::Versioning;
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
@@ -24,6 +25,7 @@ pub const PARQUET_FILE: &str = "mappings.parquet";
 pub const REPORT_FILE: &str = "report.json";
 pub const STIX_DIR: &str = "stix";
 pub const NAVIGATOR_DIR: &str = "navigator";
+pub const HEATMAPS_DIR: &str = "heatmaps";
 pub const WAREHOUSE_DIR: &str = "warehouse";
 
 /// An output format `build` can write.
@@ -266,12 +268,35 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             publish::link_tree(out, &staging)?;
         }
         write_outputs(build, options, &staging)?;
+        let changes = crate::refresh::compare(published_table(out).as_ref(), &build.frame)?;
+        let warnings = build.report.has_warnings();
+        let run = RunFacts {
+            command: "build",
+            exit_status: if warnings { 3 } else { 0 },
+            warnings: build.report.export_warnings(),
+            refresh: None,
+        };
+        let page = Page {
+            report: &build.report,
+            run: &run,
+            changes: &changes,
+            frame: &build.frame,
+            rows: &build.rows,
+            attack: options.attack,
+        };
+        sinks::report_html::write(&page, &staging)?;
         publish::swap_into_place(&staging, out)
     })();
     if written.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
     }
     written
+}
+
+/// The table `out` holds, if it holds one that reads: the previous publish, to compare with.
+pub fn published_table(out: &Path) -> Option<DataFrame> {
+    let file = std::fs::File::open(out.join(PARQUET_FILE)).ok()?;
+    ParquetReader::new(file).finish().ok()
 }
 
 /// Writes every output into `out`, each file atomically: the table as CSV and Parquet, STIX bundles
@@ -300,15 +325,20 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
         create_dir(&stix_dir)?;
         let ledger;
         (bundles, ledger) = sinks::stix::write_all(&build.rows, attack, &stix_dir, versioning)?;
-        remove_others(&stix_dir, bundles.iter().map(|b| b.file.as_str()))?;
+        remove_others(&stix_dir, "json", bundles.iter().map(|b| b.file.as_str()))?;
         sinks::stix::ledger::write(&ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
     }
     let mut layers = Vec::new();
+    let mut heatmaps = Vec::new();
     if formats.contains(&Format::Navigator) {
         let navigator_dir = out.join(NAVIGATOR_DIR);
         create_dir(&navigator_dir)?;
         layers = sinks::navigator::write_all(&build.rows, &navigator_dir)?;
-        remove_others(&navigator_dir, layers.iter().map(|l| l.file.as_str()))?;
+        remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
+        let heatmaps_dir = out.join(HEATMAPS_DIR);
+        create_dir(&heatmaps_dir)?;
+        heatmaps = sinks::heatmap::write_all(&navigator_dir, &layers, attack, &heatmaps_dir)?;
+        remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
     }
 
     let mut warehouse = Vec::new();
@@ -320,6 +350,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
         attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
         stix: bundles,
         navigator: layers,
+        heatmaps,
         warehouse,
     };
     build.report.write(&out.join(REPORT_FILE))
@@ -332,8 +363,8 @@ fn create_dir(dir: &Path) -> Result<()> {
     })
 }
 
-/// Removes the `.json` files of `dir` that are not in `keep`: exports of datasets no longer built.
-fn remove_others<'a>(dir: &Path, keep: impl Iterator<Item = &'a str>) -> Result<()> {
+/// Removes the `.{extension}` files of `dir` that are not in `keep`: exports of datasets no longer built.
+fn remove_others<'a>(dir: &Path, extension: &str, keep: impl Iterator<Item = &'a str>) -> Result<()> {
     let keep: std::collections::BTreeSet<&str> = keep.collect();
     let entries = std::fs::read_dir(dir).map_err(|e| Error::WriteOutput {
         path: dir.to_path_buf(),
@@ -341,7 +372,7 @@ fn remove_others<'a>(dir: &Path, keep: impl Iterator<Item = &'a str>) -> Result<
     })?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".json") && !keep.contains(name.as_str()) {
+        if name.ends_with(&format!(".{extension}")) && !keep.contains(name.as_str()) {
             std::fs::remove_file(entry.path()).map_err(|e| Error::WriteOutput {
                 path: entry.path(),
                 reason: format!("removing a stale export: {e}"),

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::escape;
 use crate::identifiers;
 use crate::model::Date;
 use crate::pipeline::{self, Format, OutputOptions};
@@ -21,6 +22,17 @@ use crate::sources::http::Fetcher;
 use crate::taxii;
 use crate::validate;
 use settings::{ConfigFile, FetchArgs};
+
+/// `println!`, with what the line carries from the data (an ANSI sequence, a carriage return, a
+/// bidirectional override) shown as text by the terminal, never interpreted: [`escape::terminal`].
+macro_rules! say {
+    ($($arg:tt)*) => { println!("{}", crate::escape::terminal(&format!($($arg)*))) };
+}
+
+/// `eprintln!`, escaped for the terminal as [`say!`] is.
+macro_rules! complain {
+    ($($arg:tt)*) => { eprintln!("{}", crate::escape::terminal(&format!($($arg)*))) };
+}
 
 /// How a run ended; the process exit code. Documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +195,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             let _lock = match Lock::acquire(&publish::lock_path(&out)) {
                 Ok(lock) => lock,
                 Err(e @ LockError::Held { .. }) => {
-                    eprintln!("attackmap: {e}");
+                    complain!("attackmap: {e}");
                     return Ok(Status::Locked);
                 }
                 Err(e) => return Err(e.into()),
@@ -200,10 +212,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 versioning: Versioning::from_published(&out, None),
             };
             pipeline::publish_outputs(&mut build, &options, &out)?;
-            print!("{}", build.report.summary());
-            println!("wrote {} rows to {}", build.frame.height(), out.display());
+            print!("{}", escape::terminal(&build.report.summary()));
+            say!("wrote {} rows to {}", build.frame.height(), out.display());
             for warning in build.report.export_warnings() {
-                eprintln!("attackmap: warning: {warning}");
+                complain!("attackmap: warning: {warning}");
             }
             Ok(if build.report.has_warnings() {
                 Status::Warnings
@@ -242,9 +254,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 credentials,
             };
             let published = taxii::publish(&target, &bundles)?;
-            println!(
+            say!(
                 "posted {} objects in {} envelopes to collection {}, skipped {} already in it",
-                published.posted, published.envelopes, target.collection, published.skipped
+                published.posted,
+                published.envelopes,
+                target.collection,
+                published.skipped
             );
             Ok(Status::Success)
         }
@@ -257,7 +272,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             let fetcher = Fetcher::new(settings, fetch.raw(&file))?;
             let crawl = crawl::crawl(&fetcher, &selection, &progress_bar());
             let from_cache = crawl.fetched.iter().filter(|f| f.from_cache).count();
-            println!(
+            say!(
                 "fetched {} files into {} ({} unchanged, answered 304), {} datasets, {} failed",
                 crawl.fetched.len(),
                 fetcher.store.root.display(),
@@ -267,16 +282,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             );
             print_site_datasets(&crawl.datasets);
             for failure in &crawl.failures {
-                eprintln!("attackmap: failed {}: {}", failure.url, failure.reason);
+                complain!("attackmap: failed {}: {}", failure.url, failure.reason);
             }
             for missing in &crawl.missing_catalogues {
-                eprintln!(
+                complain!(
                     "attackmap: warning: no ATT&CK bundle at {}: {} (its datasets export with stand-ins)",
-                    missing.url, missing.reason
+                    missing.url,
+                    missing.reason
                 );
             }
             for refused in crawl.refused_links.iter().filter(|r| r.into_the_site) {
-                eprintln!(
+                complain!(
                     "attackmap: not followed: {} in {}: {}",
                     identifiers::shown(&refused.link),
                     refused.page,
@@ -332,7 +348,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             };
             match refresh::refresh(&options, &progress_bar()) {
                 Ok(done) => {
-                    println!(
+                    say!(
                         "published {} (run {}): {}",
                         options.out.display(),
                         done.manifest.run_id,
@@ -340,7 +356,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     );
                     print_site_datasets(&done.manifest.site_datasets);
                     for warning in &done.manifest.export_warnings {
-                        eprintln!("attackmap: warning: {warning}");
+                        complain!("attackmap: warning: {warning}");
                     }
                     Ok(if done.warnings {
                         Status::Warnings
@@ -351,12 +367,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     })
                 }
                 Err(RefreshError::Locked(e @ LockError::Held { .. })) => {
-                    eprintln!("attackmap: {e}");
+                    complain!("attackmap: {e}");
                     Ok(Status::Locked)
                 }
                 Err(e @ RefreshError::Selection(_)) => Ok(usage_error(&e)),
                 Err(e) => {
-                    eprintln!(
+                    complain!(
                         "attackmap: error: {e}\nattackmap: the previous {} is unchanged",
                         options.out.display()
                     );
@@ -375,7 +391,7 @@ fn print_site_datasets(datasets: &[DatasetFetch]) {
     }
     let advertised = datasets.iter().filter(|d| d.advertised_by.is_some()).count();
     let complete = datasets.iter().filter(|d| d.state == FetchState::Complete).count();
-    println!(
+    say!(
         "site: {advertised} datasets advertised for the selection, {} found; {complete} fetched completely",
         datasets.len()
     );
@@ -390,13 +406,13 @@ fn print_site_datasets(datasets: &[DatasetFetch]) {
             (Some(page), false) => format!(", advertised only by {page}"),
             (None, _) => ", linked from technique pages but advertised by no framework page".to_string(),
         };
-        println!("  {:<48} {state}{found}", dataset.dataset);
+        say!("  {:<48} {state}{found}", dataset.dataset);
     }
 }
 
 /// A value that cannot be used, said the way clap says it: exit 2.
 fn usage_error(error: &dyn std::fmt::Display) -> Status {
-    eprintln!("attackmap: error: {error}");
+    complain!("attackmap: error: {error}");
     Status::Usage
 }
 
@@ -414,7 +430,7 @@ fn run_validate(paths: &[PathBuf]) -> anyhow::Result<Status> {
     let mut recognized = 0;
     for file in &checked {
         let Some(kind) = file.kind else {
-            println!(
+            say!(
                 "skipped {}: neither a STIX bundle nor a Navigator layer",
                 file.path.display()
             );
@@ -422,16 +438,16 @@ fn run_validate(paths: &[PathBuf]) -> anyhow::Result<Status> {
         };
         recognized += 1;
         if file.problems.is_empty() {
-            println!("valid {} ({kind:?})", file.path.display());
+            say!("valid {} ({kind:?})", file.path.display());
         } else {
             invalid += 1;
-            println!("INVALID {} ({kind:?})", file.path.display());
+            say!("INVALID {} ({kind:?})", file.path.display());
             for problem in &file.problems {
-                println!("  {problem}");
+                say!("  {problem}");
             }
         }
     }
-    println!("{} valid, {invalid} invalid", recognized - invalid);
+    say!("{} valid, {invalid} invalid", recognized - invalid);
     if recognized == 0 {
         anyhow::bail!("no STIX bundle or Navigator layer found in {paths:?}");
     }

@@ -11,6 +11,7 @@ use super::{Changes, RefreshOptions, MANIFEST};
 use crate::error::Result;
 use crate::fs::{rfc3339, sha256_hex};
 use crate::pipeline::Build;
+use crate::sinks::report_html::{RefreshFacts, RunFacts};
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
 use crate::sources::http::crawl::{Crawl, DatasetFetch, RefusedLink, Selection};
@@ -115,6 +116,43 @@ impl Manifest {
             export_warnings: Vec::new(),
             missing_catalogues: Vec::new(),
             durations_ms: BTreeMap::new(),
+        }
+    }
+
+    /// What `report.html` tells of this run, which ends with `exit_status`.
+    pub fn run_facts(&self, exit_status: u8) -> RunFacts {
+        let mut warnings = self.export_warnings.clone();
+        warnings.extend(
+            self.missing_catalogues
+                .iter()
+                .map(|m| format!("no ATT&CK bundle at {}: {}", m.url, m.reason)),
+        );
+        warnings.extend(
+            self.refused_links
+                .iter()
+                .filter(|r| r.into_the_site)
+                .map(|r| format!("not followed: {} in {}: {}", r.link, r.page, r.reason)),
+        );
+        warnings.extend(
+            self.retired
+                .iter()
+                .map(|path| format!("retired: the site no longer links to {path}")),
+        );
+        RunFacts {
+            command: "refresh",
+            exit_status,
+            warnings,
+            refresh: Some(RefreshFacts {
+                run_id: self.run_id.clone(),
+                started_at: self.started_at.clone(),
+                finished_at: self.finished_at.clone(),
+                source: self.base_url.clone().unwrap_or_else(|| "raw/ (offline)".to_string()),
+                fresh: self.inputs.iter().filter(|i| !i.from_cache).count(),
+                from_cache: self.inputs.iter().filter(|i| i.from_cache && !i.stale).count(),
+                stale: self.inputs.iter().filter(|i| i.stale).count(),
+                durations_ms: self.durations_ms.clone(),
+                site_datasets: self.site_datasets.clone(),
+            }),
         }
     }
 

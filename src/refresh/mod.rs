@@ -11,7 +11,7 @@ mod manifest;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use polars::prelude::{DataFrame, ParquetReader, SerReader};
+use polars::prelude::DataFrame;
 
 use crate::error::Error;
 use crate::model::Date;
@@ -19,11 +19,12 @@ use crate::pipeline::{self, Format, OutputOptions};
 use crate::publish;
 pub use crate::publish::{Lock, LockError};
 use crate::sinks::csv::CsvOptions;
+use crate::sinks::report_html::Page;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, Selection};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
-pub use changes::Changes;
+pub use changes::{compare, Change, ChangeKind, Changes};
 pub use manifest::Manifest;
 
 /// What a refresh needs to know.
@@ -188,7 +189,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     manifest.stage("validate", clock);
 
     let clock = Instant::now();
-    let previous = previous_table(&options.out);
+    let previous = pipeline::published_table(&options.out);
     let changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
     let previous_rows = previous.as_ref().map_or(0, DataFrame::height);
     if previous_rows > 0 && changes.removed as f64 > options.max_removed_share * previous_rows as f64 {
@@ -210,14 +211,30 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     manifest.stage("changes", clock);
 
     manifest.finish(&build, &crawl, &changes, &feed_file, &staging)?;
-    let clock = Instant::now();
-    publish::swap_into_place(&staging, &options.out)?;
-    manifest.stage("publish", clock);
     let warnings = build.report.has_warnings()
         || !crawl.failures.is_empty()
         || crawl.refused_links.iter().any(|r| r.into_the_site)
         || !crawl.unadvertised_datasets().is_empty()
         || !crawl.stale.is_empty();
+    let run = manifest.run_facts(if warnings {
+        3
+    } else if changes.is_empty() {
+        4
+    } else {
+        0
+    });
+    let page = Page {
+        report: &build.report,
+        run: &run,
+        changes: &changes,
+        frame: &build.frame,
+        rows: &build.rows,
+        attack: &attack,
+    };
+    crate::sinks::report_html::write(&page, &staging)?;
+    let clock = Instant::now();
+    publish::swap_into_place(&staging, &options.out)?;
+    manifest.stage("publish", clock);
     Ok(Refreshed {
         changes,
         warnings,
@@ -238,10 +255,4 @@ fn validation_problems(staging: &Path) -> Result<String, Error> {
         .map(|c| format!("  {}: {}", c.path.display(), c.problems.join("; ")))
         .collect::<Vec<_>>()
         .join("\n"))
-}
-
-/// The table the previous run published, if there is one and it reads.
-fn previous_table(out: &Path) -> Option<DataFrame> {
-    let file = std::fs::File::open(out.join(pipeline::PARQUET_FILE)).ok()?;
-    ParquetReader::new(file).finish().ok()
 }

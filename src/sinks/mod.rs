@@ -1,9 +1,11 @@
 //! Sinks: one file per output format, each written whole or not at all.
 
 pub mod csv;
+pub mod heatmap;
 pub mod navigator;
 pub mod parquet;
 pub mod report;
+pub mod report_html;
 pub mod stix;
 pub mod warehouse;
 

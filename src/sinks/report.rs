@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::{DatasetKey, MappingRow, SourceKind, TechniqueStatus};
+use crate::sinks::heatmap::HeatmapCounts;
 use crate::sinks::navigator::LayerCounts;
 use crate::sinks::stix::BundleCounts;
 use crate::sinks::warehouse::WarehouseFile;
@@ -38,6 +39,8 @@ pub struct Exports {
     pub attack_bundles: Vec<String>,
     pub stix: Vec<BundleCounts>,
     pub navigator: Vec<LayerCounts>,
+    /// The SVG heatmap of each layer, in `heatmaps/`.
+    pub heatmaps: Vec<HeatmapCounts>,
     /// The warehouse's Parquet files, relative to `warehouse/`.
     pub warehouse: Vec<WarehouseFile>,
 }

@@ -62,6 +62,91 @@ impl AttackBundle {
     pub fn object(&self, stix_id: &str) -> Option<&Value> {
         self.objects.get(stix_id)
     }
+
+    /// The matrix's tactics in ATT&CK's order: its `tactic_refs`. A bundle whose matrix lists none (a
+    /// cut-down one) gives the tactics its techniques name, in the order of [`TACTIC_ORDER`].
+    pub fn tactics(&self) -> Vec<Tactic> {
+        let mut matrices: Vec<&Value> = self
+            .objects
+            .values()
+            .filter(|o| o["type"] == "x-mitre-matrix")
+            .collect();
+        matrices.sort_by_key(|m| m["id"].as_str().unwrap_or_default().to_string());
+        let listed: Vec<Tactic> = matrices
+            .iter()
+            .flat_map(|m| m["tactic_refs"].as_array().into_iter().flatten())
+            .filter_map(|r| self.objects.get(r.as_str()?))
+            .filter_map(|t| {
+                Some(Tactic {
+                    short_name: t["x_mitre_shortname"].as_str()?.to_string(),
+                    name: t["name"].as_str()?.to_string(),
+                })
+            })
+            .collect();
+        if !listed.is_empty() {
+            return listed;
+        }
+        let mut named: Vec<&str> = self
+            .techniques
+            .values()
+            .flat_map(|t| t.tactics.iter().map(String::as_str))
+            .collect();
+        named.sort_by_key(|t| (TACTIC_ORDER.iter().position(|o| o == t).unwrap_or(usize::MAX), *t));
+        named.dedup();
+        named
+            .into_iter()
+            .map(|short_name| Tactic {
+                short_name: short_name.to_string(),
+                name: title_of(short_name),
+            })
+            .collect()
+    }
+}
+
+/// A tactic: its short name (`defense-evasion`, as kill chain phases name it) and its name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tactic {
+    pub short_name: String,
+    pub name: String,
+}
+
+/// ATT&CK's tactics in matrix order, Enterprise then Mobile and ICS's own: the order for a bundle
+/// whose matrix does not list its tactics.
+const TACTIC_ORDER: &[&str] = &[
+    "reconnaissance",
+    "resource-development",
+    "initial-access",
+    "execution",
+    "persistence",
+    "privilege-escalation",
+    "defense-evasion",
+    "credential-access",
+    "discovery",
+    "lateral-movement",
+    "collection",
+    "command-and-control",
+    "exfiltration",
+    "impact",
+    "evasion",
+    "inhibit-response-function",
+    "impair-process-control",
+    "network-effects",
+    "remote-service-effects",
+];
+
+/// `defense-evasion` → `Defense Evasion`.
+fn title_of(short_name: &str) -> String {
+    short_name
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl std::fmt::Debug for AttackBundle {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::model::{Date, MappingRow, SourceKind};
-use crate::sources::ParsedInput;
+use crate::sources::{ParsedInput, RejectedRow};
 use crate::transforms::normalize;
 
 /// The metadata field a mapping file holds a dataset key field in (`domain` → `technology_domain`).
@@ -51,6 +51,7 @@ pub fn read(path: &Path, name: &str, document: &Value) -> Result<ParsedInput> {
 
     let source = name.to_string();
     let mut rows = Vec::with_capacity(objects.len());
+    let mut rejected = Vec::new();
     for (index, object) in objects.iter().enumerate() {
         let element = format!("mapping_objects[{index}]");
         let object = object
@@ -59,9 +60,29 @@ pub fn read(path: &Path, name: &str, document: &Value) -> Result<ParsedInput> {
         let row = meta
             .row(object, &source)
             .map_err(|(field, reason)| fail(&format!("{element}.{field}"), reason))?;
+        // A technique id becomes a layer entry, a STIX external id and a file's rows: one that is
+        // not ATT&CK's shape rejects its row (counted, reported), not the file.
+        if let Some(id) = row
+            .attack_object_id
+            .as_deref()
+            .filter(|id| !normalize::is_technique_id(id))
+        {
+            rejected.push(RejectedRow {
+                source: source.clone(),
+                element: format!("{element}.attack_object_id"),
+                reason: format!(
+                    "expected an ATT&CK technique id (T1562, T1562.001), found {}",
+                    crate::identifiers::shown(id)
+                ),
+                rows: 1,
+            });
+            continue;
+        }
         rows.push(row);
     }
-    Ok(ParsedInput::rows(SourceKind::MappingFile, rows))
+    let mut parsed = ParsedInput::rows(SourceKind::MappingFile, rows);
+    parsed.rejected = rejected;
+    Ok(parsed)
 }
 
 type FieldError = (String, String);

@@ -57,6 +57,13 @@ fn a_dataset_only_its_framework_page_advertises_is_published() {
         "{stdout}"
     );
     assert!(stdout.contains("advertised only by external/nist/"), "{stdout}");
+    let report = std::fs::read_to_string(job.out().join("report.html")).unwrap();
+    assert!(
+        report.contains(manifest["run_id"].as_str().unwrap()),
+        "refresh's report names its run"
+    );
+    assert!(report.contains("Datasets the site advertises"));
+    assert!(report.contains(&format!("<tr><td>{REV4}</td><td>external/nist/</td><td>no</td>")));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod hardening;
 mod helpers;
 mod lock;
 mod outputs;
+mod pictures;
 mod publishing;
 mod real_data;
 mod refresh;

@@ -102,13 +102,14 @@ pub(crate) fn explain(output: &Output) -> String {
     )
 }
 
-/// The outputs that describe the data (not the run): byte-identical when the inputs are.
+/// The outputs that describe the data (not the run: the manifest, the changes and `refresh`'s
+/// report.html, which tell when it ran): byte-identical when the inputs are.
 pub(crate) fn data_outputs(files: &BTreeMap<PathBuf, Vec<u8>>) -> BTreeMap<PathBuf, Vec<u8>> {
     files
         .iter()
         .filter(|(path, _)| {
             let name = path.file_name().unwrap().to_string_lossy();
-            !name.starts_with("manifest") && !name.starts_with("changes")
+            !name.starts_with("manifest") && !name.starts_with("changes") && name != "report.html"
         })
         .map(|(p, b)| (p.clone(), b.clone()))
         .collect()

@@ -1,0 +1,221 @@
+//! What a heatmap shows, before any drawing: columns of cells, each cell a technique with the color
+//! the layer gives it (or none), from the ATT&CK matrix or, without a catalogue, from the layer alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::svg::navigator_color;
+use crate::sources::attack_stix::AttackBundle;
+
+pub(super) struct Grid {
+    pub(super) columns: Vec<Column>,
+    /// The live techniques of the matrix; `None` for a plain grid.
+    pub(super) techniques_in_matrix: Option<usize>,
+    /// Said under the title: why the picture is not the matrix.
+    pub(super) note: Option<String>,
+}
+
+pub(super) struct Column {
+    pub(super) title: String,
+    /// A stable name for the column's cells' ids: the tactic's short name, or `grid-<n>`.
+    pub(super) key: String,
+    pub(super) cells: Vec<Cell>,
+}
+
+pub(super) struct Cell {
+    pub(super) technique: String,
+    pub(super) name: String,
+    pub(super) sub_technique: bool,
+    pub(super) colored: Option<Colored>,
+}
+
+/// A technique the layer colors: the color Navigator shows, its score, comment and metadata (the
+/// capabilities and their mapping types, as `name: value` lines).
+pub(super) struct Colored {
+    pub(super) color: String,
+    pub(super) score: Option<f64>,
+    pub(super) comment: String,
+    pub(super) metadata: Vec<String>,
+}
+
+/// The metadata lines a cell's hover text shows; the rest are counted.
+const METADATA_LINES: usize = 40;
+
+/// Rows of a plain grid's columns.
+const GRID_ROWS: usize = 30;
+
+impl Grid {
+    /// The matrix of `bundle`, colored as `layer` colors it.
+    pub(super) fn of_matrix(layer: &Value, bundle: &AttackBundle) -> Grid {
+        let colored = colored_entries(layer);
+        let live: BTreeMap<&str, &crate::sources::attack_stix::Technique> =
+            bundle.techniques().filter(|(_, t)| !t.retired).collect();
+        let tactics = bundle.tactics();
+        let mut in_matrix = BTreeSet::new();
+        let columns = tactics
+            .iter()
+            .map(|tactic| {
+                let of_tactic = |id: &&str| live[*id].tactics.contains(&tactic.short_name);
+                let mut parents: Vec<&str> = live
+                    .keys()
+                    .copied()
+                    .filter(|id| !id.contains('.'))
+                    .filter(of_tactic)
+                    .collect();
+                sort_as_the_layer_does(&mut parents, layer, &colored, |id| live[id].name.as_str());
+                let mut cells = Vec::new();
+                for parent in parents {
+                    in_matrix.insert(parent);
+                    cells.push(cell(parent, &live[parent].name, false, &colored));
+                    let prefix = format!("{parent}.");
+                    let subs = live
+                        .keys()
+                        .copied()
+                        .filter(|id| id.starts_with(&prefix))
+                        .filter(of_tactic);
+                    for sub in subs {
+                        in_matrix.insert(sub);
+                        if colored.contains_key(sub) {
+                            cells.push(cell(sub, &live[sub].name, true, &colored));
+                        }
+                    }
+                }
+                Column {
+                    title: tactic.name.clone(),
+                    key: tactic.short_name.clone(),
+                    cells,
+                }
+            })
+            .collect();
+        Grid {
+            columns,
+            techniques_in_matrix: Some(in_matrix.len()),
+            note: None,
+        }
+    }
+
+    /// Without a catalogue: the layer's techniques by id, in columns of [`GRID_ROWS`].
+    pub(super) fn of_layer(layer: &Value) -> Grid {
+        let colored = colored_entries(layer);
+        let ids: Vec<&str> = colored.keys().copied().collect();
+        let columns = ids
+            .chunks(GRID_ROWS)
+            .enumerate()
+            .map(|(n, chunk)| Column {
+                title: format!("{} – {}", chunk[0], chunk[chunk.len() - 1]),
+                key: format!("grid-{n}"),
+                cells: chunk
+                    .iter()
+                    .map(|id| cell(id, "", id.contains('.'), &colored))
+                    .collect(),
+            })
+            .collect();
+        Grid {
+            columns,
+            techniques_in_matrix: None,
+            note: Some(
+                "No ATT&CK catalogue for this version and domain: a grid of the layer's techniques by id, not the matrix."
+                    .to_string(),
+            ),
+        }
+    }
+
+    /// The distinct techniques with a colored cell.
+    pub(super) fn colored_techniques(&self) -> usize {
+        self.columns
+            .iter()
+            .flat_map(|c| &c.cells)
+            .filter(|c| c.colored.is_some())
+            .map(|c| c.technique.as_str())
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+}
+
+fn cell(id: &str, name: &str, sub_technique: bool, colored: &BTreeMap<&str, Colored>) -> Cell {
+    Cell {
+        technique: id.to_string(),
+        name: name.to_string(),
+        sub_technique,
+        colored: colored.get(id).map(|c| Colored {
+            color: c.color.clone(),
+            score: c.score,
+            comment: c.comment.clone(),
+            metadata: c.metadata.clone(),
+        }),
+    }
+}
+
+/// The layer's enabled entries that Navigator colors (a `color`, or a `score` on the gradient), by
+/// technique; the first entry of a technique wins, as in Navigator.
+fn colored_entries(layer: &Value) -> BTreeMap<&str, Colored> {
+    let gradient: Vec<&str> = layer["gradient"]["colors"]
+        .as_array()
+        .map(|colors| colors.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let low = layer["gradient"]["minValue"].as_f64().unwrap_or(0.0);
+    let high = layer["gradient"]["maxValue"].as_f64().unwrap_or(100.0);
+    let mut colored = BTreeMap::new();
+    for entry in layer["techniques"].as_array().into_iter().flatten() {
+        let Some(id) = entry["techniqueID"].as_str() else {
+            continue;
+        };
+        if entry["enabled"] == false || colored.contains_key(id) {
+            continue;
+        }
+        let score = entry["score"].as_f64();
+        let color = match (entry["color"].as_str().filter(|c| !c.is_empty()), score) {
+            (Some(color), _) => color.to_string(),
+            (None, Some(score)) => navigator_color(&gradient, low, high, score),
+            (None, None) => continue,
+        };
+        let all: Vec<String> = entry["metadata"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| Some(format!("{}: {}", m["name"].as_str()?, m["value"].as_str()?)))
+            .collect();
+        let mut metadata: Vec<String> = all.iter().take(METADATA_LINES).cloned().collect();
+        if all.len() > METADATA_LINES {
+            metadata.push(format!("… and {} more lines in the layer", all.len() - METADATA_LINES));
+        }
+        colored.insert(
+            id,
+            Colored {
+                color,
+                score,
+                comment: entry["comment"].as_str().unwrap_or_default().to_string(),
+                metadata,
+            },
+        );
+    }
+    colored
+}
+
+/// Orders a column's techniques as the layer's `sorting` asks Navigator to: 0 by name, 1 by name
+/// descending, 2 by score, 3 by score descending (unscored last, ties by name).
+fn sort_as_the_layer_does<'a>(
+    ids: &mut [&'a str],
+    layer: &Value,
+    colored: &BTreeMap<&str, Colored>,
+    name_of: impl Fn(&'a str) -> &'a str,
+) {
+    let score = |id: &str| colored.get(id).and_then(|c| c.score);
+    let by_name = |a: &&'a str, b: &&'a str| name_of(a).cmp(name_of(b)).then(a.cmp(b));
+    match layer["sorting"].as_u64().unwrap_or(0) {
+        1 => ids.sort_by(|a, b| by_name(b, a)),
+        sorting @ (2 | 3) => ids.sort_by(|a, b| {
+            let (sa, sb) = (score(a), score(b));
+            let by_score = match (sa, sb) {
+                (Some(x), Some(y)) if sorting == 2 => x.total_cmp(&y),
+                (Some(x), Some(y)) => y.total_cmp(&x),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            };
+            by_score.then(by_name(a, b))
+        }),
+        _ => ids.sort_by(by_name),
+    }
+}

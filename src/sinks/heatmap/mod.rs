@@ -1,0 +1,104 @@
+//! SVG heatmaps: `heatmaps/<layer>.svg` for every Navigator layer, drawn from the layer file itself
+//! (its scores, colors, gradient, legend and comments), so the picture and the layer never disagree.
+//!
+//! With the ATT&CK catalogue of the layer's version and domain, the picture is that matrix: tactics
+//! as columns in ATT&CK's order, each column's techniques by name, and beneath a technique the
+//! sub-techniques the layer colors (Navigator's "annotated" expansion, which the layers ask for); the
+//! other sub-techniques are folded into their parent. A technique under several tactics has a cell in
+//! each column. Without a catalogue: a grid of the layer's techniques by id, and a note saying so.
+
+mod matrix;
+mod svg;
+
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::sinks::navigator::LayerCounts;
+use crate::sinks::write_atomically;
+use crate::sources::attack_stix::AttackCatalog;
+pub use svg::navigator_color;
+
+/// What one heatmap file shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HeatmapCounts {
+    pub file: String,
+    /// Techniques colored: those the layer scores or colors.
+    pub colored_techniques: usize,
+    /// The live techniques of the matrix drawn; `None` for a plain grid (no catalogue).
+    pub techniques_in_matrix: Option<usize>,
+    pub bytes: usize,
+}
+
+/// Draws the heatmap of each layer of `navigator_dir` named in `layers` into `dir`.
+pub fn write_all(
+    navigator_dir: &Path,
+    layers: &[LayerCounts],
+    attack: &AttackCatalog,
+    dir: &Path,
+) -> Result<Vec<HeatmapCounts>> {
+    layers
+        .par_iter()
+        .map(|layer| {
+            let path = navigator_dir.join(&layer.file);
+            let read = std::fs::read(&path).map_err(|source| Error::ReadInput {
+                path: path.clone(),
+                source,
+            })?;
+            let document: Value = serde_json::from_slice(&read).map_err(|e| Error::WriteOutput {
+                path: path.clone(),
+                reason: format!("reading back the layer: {e}"),
+            })?;
+            let file = format!("{}.svg", layer.file.trim_end_matches(".json"));
+            let bundle =
+                attack_of(&layer.file).and_then(|(version, domain)| attack.own_bundles(version, domain).next());
+            let grid = match bundle {
+                Some(bundle) => matrix::Grid::of_matrix(&document, bundle),
+                None => matrix::Grid::of_layer(&document),
+            };
+            let picture = svg::draw(&document, &grid);
+            let target = crate::identifiers::file_in(dir, &file)?;
+            write_atomically(&target, |out| {
+                use std::io::Write;
+                out.write_all(picture.as_bytes()).map_err(|e| e.to_string())
+            })?;
+            Ok(HeatmapCounts {
+                file,
+                colored_techniques: grid.colored_techniques(),
+                techniques_in_matrix: grid.techniques_in_matrix,
+                bytes: picture.len(),
+            })
+        })
+        .collect()
+}
+
+/// The ATT&CK version and domain a layer file is about: `…_attack-16.1-enterprise.json` and
+/// `…_attack-16.1-enterprise_scores.json` name them.
+fn attack_of(layer_file: &str) -> Option<(&str, &str)> {
+    let stem = layer_file.strip_suffix(".json")?;
+    let stem = stem.strip_suffix("_scores").unwrap_or(stem);
+    let (_, attack) = stem.rsplit_once("_attack-")?;
+    attack.rsplit_once('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_file_names_its_attack_version_and_domain() {
+        assert_eq!(
+            attack_of("nist_800_53-rev5_attack-16.1-enterprise.json"),
+            Some(("16.1", "enterprise"))
+        );
+        assert_eq!(
+            attack_of("aws-12.12.2024_attack-16.1-enterprise_scores.json"),
+            Some(("16.1", "enterprise"))
+        );
+        assert_eq!(attack_of("coverage_attack-14.1-ics.json"), Some(("14.1", "ics")));
+        assert_eq!(attack_of("layer.json"), None);
+    }
+}
