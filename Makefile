@@ -143,6 +143,7 @@ check-taxii: $(VENV)/.requirements.stamp bin
 bench: release
 	$(PYTHON) scripts/bench.py target/release/attackmap 5
 	$(CARGO) bench --bench warehouse
+	$(CARGO) bench --bench pictures
 
 # --benches: the benchmark's build unifies dev-dependency features, as `cargo bench` does, so the
 # bench reuses this build instead of compiling polars a second time.

@@ -67,8 +67,9 @@ pub struct Build {
 /// Reads every input (files, or directories walked recursively) and builds the table.
 /// `explicit` holds the ATT&CK bundles named with `--attack-stix`: they override bundles of the same
 /// domain and version found among the inputs.
-pub fn build(inputs: &[PathBuf], explicit: AttackCatalog) -> Result<Build> {
-    build_selected(inputs, &|_| true, explicit)
+/// `progress` counts the inputs read (a bar on a terminal, hidden elsewhere).
+pub fn build(inputs: &[PathBuf], explicit: AttackCatalog, progress: &indicatif::ProgressBar) -> Result<Build> {
+    build_selected(inputs, &|_| true, explicit, progress)
 }
 
 /// Like [`build`], keeping only the datasets `keep` admits; the others' rows are counted as unselected.
@@ -76,9 +77,10 @@ pub fn build_selected(
     inputs: &[PathBuf],
     keep: &dyn Fn(&DatasetKey) -> bool,
     explicit: AttackCatalog,
+    progress: &indicatif::ProgressBar,
 ) -> Result<Build> {
     let files = sources::discover(inputs)?;
-    let read = sources::read_all(&files)?;
+    let read = sources::read_all(&files, progress)?;
     build_from(read, keep, explicit)
 }
 

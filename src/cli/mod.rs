@@ -14,6 +14,7 @@ use crate::model::Date;
 use crate::pipeline::{self, Format, OutputOptions};
 use crate::publish::{self, Lock, LockError};
 use crate::refresh::{self, RefreshError, RefreshOptions};
+use crate::sinks;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
@@ -25,9 +26,17 @@ use settings::{ConfigFile, FetchArgs};
 
 /// `println!`, with what the line carries from the data (an ANSI sequence, a carriage return, a
 /// bidirectional override) shown as text by the terminal, never interpreted: [`escape::terminal`].
+/// Nothing on stdout under `--quiet`.
 macro_rules! say {
-    ($($arg:tt)*) => { println!("{}", crate::escape::terminal(&format!($($arg)*))) };
+    ($($arg:tt)*) => {
+        if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            println!("{}", crate::escape::terminal(&format!($($arg)*)))
+        }
+    };
 }
+
+/// `--quiet`: set once, before anything is printed.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// `eprintln!`, escaped for the terminal as [`say!`] is.
 macro_rules! complain {
@@ -87,12 +96,26 @@ pub struct Cli {
         default_value = "human"
     )]
     pub log_format: LogFormat,
+    /// Print nothing on stdout (no summary, no progress bar), as ripgrep's --quiet: the exit code
+    /// says how the run went; warnings and errors still go to stderr.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Log more on stderr: -v what each stage did, -vv debug, -vvv trace (RUST_LOG, when set, wins).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print a shell completion script: `attackmap completions bash > /etc/bash_completion.d/attackmap`,
+    /// `attackmap completions zsh > "${fpath[1]}/_attackmap"`, `attackmap completions fish >
+    /// ~/.config/fish/completions/attackmap.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Build the normalized, deduplicated mapping table from pages and mapping files.
     Build {
         /// Files or directories (walked recursively), recognized by content: technique, framework,
@@ -180,7 +203,8 @@ pub struct CsvArgs {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
-    init_logging(cli.log_format);
+    init_logging(cli.log_format, cli.verbose);
+    QUIET.store(cli.quiet, std::sync::atomic::Ordering::Relaxed);
     match cli.command {
         Command::Build {
             inputs,
@@ -200,7 +224,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            let mut build = pipeline::build(&inputs, AttackCatalog::load(&attack_stix)?)?;
+            let progress = progress_bar();
+            let mut build = pipeline::build(&inputs, AttackCatalog::load(&attack_stix)?, &progress)?;
+            progress.finish_and_clear();
             let attack = std::mem::take(&mut build.attack);
             let csv = CsvOptions {
                 excel_safe: csv.csv_excel_safe,
@@ -212,8 +238,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 versioning: Versioning::from_published(&out, None),
             };
             pipeline::publish_outputs(&mut build, &options, &out)?;
-            print!("{}", escape::terminal(&build.report.summary()));
+            if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+                print!("{}", escape::terminal(&build.report.summary()));
+            }
             say!("wrote {} rows to {}", build.frame.height(), out.display());
+            say!("report: {}", out.join(sinks::report_html::REPORT_HTML).display());
             for warning in build.report.export_warnings() {
                 complain!("attackmap: warning: {warning}");
             }
@@ -224,6 +253,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             })
         }
         Command::Validate { paths } => run_validate(&paths),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "attackmap", &mut std::io::stdout());
+            Ok(Status::Success)
+        }
         Command::PublishTaxii {
             api_root,
             collection,
@@ -454,10 +488,16 @@ fn run_validate(paths: &[PathBuf]) -> anyhow::Result<Status> {
     Ok(if invalid == 0 { Status::Success } else { Status::Failure })
 }
 
-/// Logs to stderr: warnings and up by default, `RUST_LOG` to say more.
-fn init_logging(format: LogFormat) {
+/// Logs to stderr: warnings and up by default, more with `-v`, `RUST_LOG` to choose.
+fn init_logging(format: LogFormat, verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("attackmap=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("attackmap={level}")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -467,9 +507,10 @@ fn init_logging(format: LogFormat) {
     };
 }
 
-/// A progress bar on a terminal; hidden in a pipe, a cron mail or a CI log.
+/// A progress bar on a terminal; hidden in a pipe, a cron mail, a CI log and under `--quiet`.
 fn progress_bar() -> indicatif::ProgressBar {
-    if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+    let quiet = QUIET.load(std::sync::atomic::Ordering::Relaxed);
+    if !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
         indicatif::ProgressBar::new(0)
     } else {
         indicatif::ProgressBar::hidden()

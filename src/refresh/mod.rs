@@ -150,7 +150,12 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let clock = Instant::now();
     let explicit = AttackCatalog::load(&options.attack_stix)?;
     let selection = options.selection.clone();
-    let mut build = pipeline::build_selected(std::slice::from_ref(&options.raw), &|d| selection.includes(d), explicit)?;
+    let mut build = pipeline::build_selected(
+        std::slice::from_ref(&options.raw),
+        &|d| selection.includes(d),
+        explicit,
+        progress,
+    )?;
     let attack = std::mem::take(&mut build.attack);
     let unmatched = options.selection.unmatched(build.available.iter());
     if !unmatched.is_empty() {

@@ -138,11 +138,14 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<InputFile>> {
     Ok(files)
 }
 
-/// Reads every file in parallel; the result keeps the order of `files`. The first unreadable file is an error.
-pub fn read_all(files: &[InputFile]) -> Result<Vec<Input>> {
+/// Reads every file in parallel, counting them on `progress`; the result keeps the order of `files`.
+/// The first unreadable file is an error.
+pub fn read_all(files: &[InputFile], progress: &indicatif::ProgressBar) -> Result<Vec<Input>> {
+    progress.inc_length(files.len() as u64);
     files
         .par_iter()
         .map(|file| {
+            progress.inc(1);
             let outcome = if file.is_link {
                 Ok(Outcome::Skipped("a symbolic link: never followed".into()))
             } else {

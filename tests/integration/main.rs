@@ -19,5 +19,6 @@ mod server;
 mod stale_cache;
 mod stix_versions;
 mod technique_status;
+mod terminal;
 mod upstream_removed;
 mod warehouse;

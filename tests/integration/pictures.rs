@@ -183,7 +183,14 @@ fn hostile_upstream_text_is_shown_literally_and_never_interpreted() {
             "no raw ESC on the terminal's {stream}: {text}"
         );
     }
-    assert!(built.stdout.contains(r#"found "T1562\u{1b}[31m""#), "{}", built.stdout);
+    let report: serde_json::Value = serde_json::from_slice(&built.bytes("report.json")).unwrap();
+    assert!(
+        report["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(r#"found "T1562\u{1b}[31m""#),
+        "the rejection names the id, escaped: {report}"
+    );
 
     let html = read(&built, "report.html");
     let report = scraper::Html::parse_document(&html);

@@ -112,9 +112,15 @@ fn the_table_is_split_into_one_file_per_framework_attack_version_and_domain() {
     assert!(files.contains(&PathBuf::from(
         "framework=nist_800_53/attack_version=16.1/domain=enterprise/part-0.parquet"
     )));
-    assert!(built
-        .stdout
-        .contains(&format!("mappings {} rows in {} partitions", rows, files.len())));
+    let report = built.report();
+    let reported: Vec<&serde_json::Value> = report["exports"]["warehouse"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["table"] == "mappings")
+        .collect();
+    assert_eq!(reported.len(), files.len(), "report.json lists each partition file");
+    assert_eq!(reported.iter().map(|f| f["rows"].as_u64().unwrap() as usize).sum::<usize>(), rows);
 }
 
 #[test]

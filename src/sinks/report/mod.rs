@@ -1,8 +1,9 @@
 //! The run report: what was read, skipped, rejected, superseded and collapsed, per dataset; written as
 //! `report.json` (deterministic: no clock, no host) and printed as a short summary.
 
+mod summary;
+
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -144,49 +145,6 @@ impl TechniqueStatuses {
         }
         Some(statuses)
     }
-
-    /// One line for the summary when some technique is not live: `1 revoked (T1053.001 → T1053.002), …`.
-    fn summary(&self) -> Option<String> {
-        let mut parts = Vec::new();
-        if !self.revoked.is_empty() {
-            let listed: Vec<String> = self
-                .revoked
-                .iter()
-                .map(|r| match &r.replaced_by {
-                    Some(by) => format!("{} → {by}", r.technique),
-                    None => r.technique.clone(),
-                })
-                .collect();
-            parts.push(format!("{} revoked ({})", self.revoked.len(), listed.join(", ")));
-        }
-        if !self.deprecated.is_empty() {
-            parts.push(format!(
-                "{} deprecated ({})",
-                self.deprecated.len(),
-                self.deprecated.join(", ")
-            ));
-        }
-        if !self.other_domain.is_empty() {
-            let listed: Vec<String> = self
-                .other_domain
-                .iter()
-                .map(|t| format!("{}: {}", t.technique, t.domain))
-                .collect();
-            parts.push(format!(
-                "{} of another domain ({})",
-                self.other_domain.len(),
-                listed.join(", ")
-            ));
-        }
-        if !self.unknown.is_empty() {
-            parts.push(format!(
-                "{} unknown to ATT&CK ({})",
-                self.unknown.len(),
-                self.unknown.join(", ")
-            ));
-        }
-        (!parts.is_empty()).then(|| parts.join("; "))
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -233,100 +191,5 @@ impl Report {
             ));
         }
         warnings
-    }
-
-    /// The few lines a person reads after a run.
-    pub fn summary(&self) -> String {
-        let mut out = String::new();
-        let t = &self.totals;
-        let _ = writeln!(
-            out,
-            "read {} files ({} skipped): {} rows, {} supplied their dataset, {} superseded by a more complete source, {} rejected",
-            self.inputs.files, self.inputs.skipped, t.rows_read, t.source_rows, t.superseded_rows, t.rejected_rows
-        );
-        for dataset in &self.datasets {
-            let c = &dataset.counts;
-            let _ = writeln!(
-                out,
-                "  {:<50} {:>6} rows from {:<15} -> {:>6} mappings ({} repeats collapsed: {} exact, {} differing; {} score conflicts; {} non-mappable){}",
-                dataset.dataset,
-                c.source_rows,
-                dataset.source.source_kind.as_str(),
-                c.mappings,
-                c.repeats_collapsed,
-                c.exact_duplicates,
-                c.differing_repeats,
-                c.score_conflicts,
-                c.non_mappable,
-                match dataset.source.cut {
-                    Some(cut) => format!(" INCOMPLETE: landing page shows {} of {}", cut.shown, cut.total),
-                    None => String::new(),
-                }
-            );
-            if let Some(line) = dataset.techniques.as_ref().and_then(TechniqueStatuses::summary) {
-                let _ = writeln!(out, "    techniques: {line}");
-            }
-            if let Some(gaps) = dataset.gaps.filter(|g| *g > 0) {
-                let _ = writeln!(
-                    out,
-                    "    gaps: {gaps} live ATT&CK techniques it does not mention (gaps.csv)"
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "total: {} mappings from {} source rows ({} repeats collapsed, {} non-mappable)",
-            t.mappings, t.source_rows, t.repeats_collapsed, t.non_mappable
-        );
-        let e = &self.exports;
-        if !e.attack_bundles.is_empty() {
-            let _ = writeln!(out, "ATT&CK catalogue: {}", e.attack_bundles.join(", "));
-        }
-        if !e.stix.is_empty() || !e.navigator.is_empty() {
-            let relationships: usize = e.stix.iter().flat_map(|b| b.relationships.values()).sum();
-            let _ = writeln!(
-                out,
-                "exported {} STIX bundles ({} objects, {} relationships) and {} Navigator layers",
-                e.stix.len(),
-                e.stix.iter().map(|b| b.objects).sum::<usize>(),
-                relationships,
-                e.navigator.len()
-            );
-        }
-        if !e.warehouse.is_empty() {
-            let mut tables: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-            for file in &e.warehouse {
-                let entry = tables.entry(&file.table).or_default();
-                entry.0 += 1;
-                entry.1 += file.rows;
-            }
-            let tables: Vec<String> = tables
-                .iter()
-                .map(|(table, (files, rows))| match files {
-                    1 => format!("{table} {rows} rows"),
-                    _ => format!("{table} {rows} rows in {files} partitions"),
-                })
-                .collect();
-            let _ = writeln!(out, "warehouse: {}", tables.join(", "));
-        }
-        for skipped in &self.skipped {
-            let _ = writeln!(out, "skipped {}: {}", skipped.path, skipped.reason);
-        }
-        const LISTED: usize = 20;
-        for rejected in self.rejected.iter().take(LISTED) {
-            let _ = writeln!(
-                out,
-                "rejected {} {}: {}",
-                rejected.source, rejected.element, rejected.reason
-            );
-        }
-        if self.rejected.len() > LISTED {
-            let _ = writeln!(
-                out,
-                "… and {} more rejections, listed in report.json",
-                self.rejected.len() - LISTED
-            );
-        }
-        out
     }
 }
