@@ -76,92 +76,151 @@ impl Changes {
     }
 }
 
-/// Each row of a table as its values written out, keyed by `mapping_id`.
-fn rows_by_id(frame: &DataFrame) -> PolarsResult<BTreeMap<String, BTreeMap<String, String>>> {
-    let ids = frame.column("mapping_id")?.str()?.clone();
-    let mut rows: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-    for column in frame.columns() {
-        let series = column.as_materialized_series();
-        for (index, id) in ids.iter().enumerate() {
-            let value = series.get(index)?;
-            let text = match value {
-                AnyValue::Null => String::new(),
-                AnyValue::String(s) => format!("s:{s}"),
-                other => format!("v:{other}"),
-            };
-            rows.entry(id.unwrap_or_default().to_string())
-                .or_default()
-                .insert(column.name().to_string(), text);
-        }
-    }
-    Ok(rows)
-}
-
-/// Compares the previous table (if any) with the new one.
+/// Compares the previous table (if any) with the new one, as DataFrame operations: a full join of
+/// the two tables' `mapping_id`s (with their row numbers) finds the rows added, removed and kept; each
+/// column of the kept rows is then gathered from both tables and compared at once, column by column,
+/// so memory grows with one column and a bit mask per row, never with a copy of every row as text.
 pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResult<Changes> {
-    let before = match previous {
-        Some(frame) => rows_by_id(frame)?,
-        None => BTreeMap::new(),
+    let empty;
+    let previous = match previous {
+        Some(frame) => frame,
+        None => {
+            empty = current.clear();
+            &empty
+        }
     };
-    let after = rows_by_id(current)?;
-    let key_of = |row: &BTreeMap<String, String>| -> BTreeMap<String, Option<String>> {
-        KEY_COLUMNS
-            .iter()
-            .map(|c| {
-                let value = row.get(*c).and_then(|v| v.strip_prefix("s:")).map(String::from);
-                (c.to_string(), value)
-            })
-            .collect()
+    let numbered = |frame: &DataFrame, row: &str| -> PolarsResult<DataFrame> {
+        frame.select(["mapping_id"])?.with_row_index(row.into(), None)
     };
+    let pairs = numbered(current, NOW)?.join(
+        &numbered(previous, BEFORE)?,
+        ["mapping_id"],
+        ["mapping_id"],
+        JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+        None,
+    )?;
+    let now = pairs.column(NOW)?.idx()?;
+    let before = pairs.column(BEFORE)?.idx()?;
+    let (mut added, mut removed, mut kept_now, mut kept_before) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (now, before) in now.iter().zip(before.iter()) {
+        match (now, before) {
+            (Some(now), None) => added.push(now),
+            (None, Some(before)) => removed.push(before),
+            (Some(now), Some(before)) => {
+                kept_now.push(now);
+                kept_before.push(before);
+            }
+            (None, None) => {}
+        }
+    }
+
+    // Which columns of each kept row differ: a bit per column of `current`.
+    let columns: Vec<&str> = current
+        .get_column_names()
+        .into_iter()
+        .map(|name| name.as_str())
+        .filter(|name| *name != "mapping_id")
+        .collect();
+    polars_ensure!(columns.len() <= 64, ComputeError: "a table of more than 64 columns");
+    let kept_now = IdxCa::from_vec("now".into(), kept_now);
+    let kept_before = IdxCa::from_vec("before".into(), kept_before);
+    let mut differing = vec![0u64; kept_now.len()];
+    for (bit, name) in columns.iter().enumerate() {
+        let now = current.column(name)?.as_materialized_series().take(&kept_now)?;
+        let differs: BooleanChunked = match previous.column(name) {
+            Ok(column) if column.dtype() == now.dtype() => {
+                let before = column.as_materialized_series().take(&kept_before)?;
+                now.not_equal_missing(&before)?
+            }
+            // A column the previous table lacks (or typed otherwise): changed in every row.
+            _ => BooleanChunked::full("differs".into(), true, now.len()),
+        };
+        for (row, differs) in differing.iter_mut().zip(differs.iter()) {
+            if differs == Some(true) {
+                *row |= 1 << bit;
+            }
+        }
+    }
+    let ignored: u64 = columns
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| IGNORED_COLUMNS.contains(name))
+        .map(|(bit, _)| 1u64 << bit)
+        .sum();
+
+    let keys_now = Keys::of(current)?;
+    let keys_before = Keys::of(previous)?;
     let mut changes = Changes::default();
-    for (id, row) in &after {
-        match before.get(id) {
-            None => {
-                changes.added += 1;
-                changes.changes.push(Change {
-                    change: ChangeKind::Added,
-                    mapping_id: id.clone(),
-                    key: key_of(row),
-                    columns: Vec::new(),
-                });
-            }
-            Some(old) if old != row => {
-                let columns: Vec<String> = row
-                    .iter()
-                    .filter(|(column, value)| old.get(*column) != Some(*value))
-                    .filter(|(column, _)| !IGNORED_COLUMNS.contains(&column.as_str()))
-                    .map(|(column, _)| column.clone())
-                    .collect();
-                if columns.is_empty() {
-                    changes.source_only.push(id.clone());
-                    continue;
-                }
-                changes.changed += 1;
-                changes.changes.push(Change {
-                    change: ChangeKind::Changed,
-                    mapping_id: id.clone(),
-                    key: key_of(row),
-                    columns,
-                });
-            }
-            Some(_) => {}
-        }
+    for row in added {
+        changes.changes.push(keys_now.change(ChangeKind::Added, row, Vec::new()));
     }
-    for (id, row) in &before {
-        if !after.contains_key(id) {
-            changes.removed += 1;
-            changes.changes.push(Change {
-                change: ChangeKind::Removed,
-                mapping_id: id.clone(),
-                key: key_of(row),
-                columns: Vec::new(),
-            });
-        }
+    for row in removed {
+        changes.changes.push(keys_before.change(ChangeKind::Removed, row, Vec::new()));
     }
+    for (row, bits) in kept_now.iter().zip(&differing).filter(|(_, bits)| **bits != 0) {
+        let row = row.expect("kept rows are numbered");
+        if bits & !ignored == 0 {
+            changes.source_only.push(keys_now.mapping_id(row));
+            continue;
+        }
+        let changed: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| bits & !ignored & (1 << bit) != 0)
+            .map(|(_, name)| name.to_string())
+            .collect();
+        changes.changes.push(keys_now.change(ChangeKind::Changed, row, changed));
+    }
+    changes.added = changes.changes.iter().filter(|c| c.change == ChangeKind::Added).count();
+    changes.removed = changes.changes.iter().filter(|c| c.change == ChangeKind::Removed).count();
+    changes.changed = changes.changes.iter().filter(|c| c.change == ChangeKind::Changed).count();
     changes
         .changes
         .sort_by(|a, b| (a.change, &a.mapping_id).cmp(&(b.change, &b.mapping_id)));
+    changes.source_only.sort();
     Ok(changes)
+}
+
+/// The row-number columns of the join.
+const NOW: &str = "now_row";
+const BEFORE: &str = "before_row";
+
+/// A table's `mapping_id` and grain columns, to name the rows that changed.
+struct Keys {
+    ids: StringChunked,
+    grain: Vec<(&'static str, Option<StringChunked>)>,
+}
+
+impl Keys {
+    fn of(frame: &DataFrame) -> PolarsResult<Keys> {
+        let ids = frame.column("mapping_id")?.str()?.clone();
+        let grain = KEY_COLUMNS
+            .iter()
+            .map(|name| (*name, frame.column(name).ok().and_then(|c| c.str().ok().cloned())))
+            .collect();
+        Ok(Keys { ids, grain })
+    }
+
+    fn mapping_id(&self, row: IdxSize) -> String {
+        self.ids.get(row as usize).unwrap_or_default().to_string()
+    }
+
+    fn change(&self, change: ChangeKind, row: IdxSize, columns: Vec<String>) -> Change {
+        let key = self
+            .grain
+            .iter()
+            .map(|(name, values)| {
+                let value = values.as_ref().and_then(|v| v.get(row as usize)).map(String::from);
+                (name.to_string(), value)
+            })
+            .collect();
+        Change {
+            change,
+            mapping_id: self.mapping_id(row),
+            key,
+            columns,
+        }
+    }
 }
 
 /// Writes `changes.json` and `changes.csv` (one line per change; changed columns `;`-separated).
