@@ -299,6 +299,10 @@ def check_browser(out, label, svgs, screenshot):
     if not pages:
         reason = "no report.html nor heatmap SVG to load"
     if reason:
+        if os.environ.get("CI") == "true" and pages:
+            # A CI run without the browser would look green without having loaded a page.
+            fail(f"{label}: the browser step cannot run under CI=true: {reason}")
+            return
         print(f"skip browser: {reason}")
         return
     # Never let Selenium Manager reach for a browser or driver of its own: both paths are given.

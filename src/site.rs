@@ -14,8 +14,30 @@ pub fn capability_url(dataset: &DatasetKey, capability_id: &str) -> String {
         dataset.attack_version,
         dataset.domain,
         dataset.framework_version,
-        capability_id.replace(' ', "_")
+        capability_path(capability_id)
     )
+}
+
+/// A capability id as the site's path spells it: spaces become `_`, a `/` stays (VERIS's
+/// `action.malware.variety.Spyware/Keylogger` is two segments on the site too); any other byte but
+/// ASCII letters, digits and `-._~` is percent-encoded, and an empty, `.` or `..` segment becomes `_`,
+/// so an id from upstream can neither leave the capability's directory nor end the URL early.
+fn capability_path(capability_id: &str) -> String {
+    capability_id
+        .replace(' ', "_")
+        .split('/')
+        .map(|segment| match segment {
+            "" | "." | ".." => "_".to_string(),
+            _ => segment
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A technique's page: `attack/attack-16.1/domain-enterprise/techniques/T1562/`.
@@ -38,4 +60,24 @@ pub fn attack_technique_url(technique_id: &str) -> String {
         "https://attack.mitre.org/techniques/{}/",
         technique_id.replace('.', "/")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capability_id_stays_inside_its_dataset_in_the_url() {
+        assert_eq!(capability_path("SC-08"), "SC-08");
+        assert_eq!(
+            capability_path("action.hacking.variety.Scan network"),
+            "action.hacking.variety.Scan_network"
+        );
+        assert_eq!(
+            capability_path("action.malware.variety.Spyware/Keylogger"),
+            "action.malware.variety.Spyware/Keylogger"
+        );
+        assert_eq!(capability_path("../../../x"), "_/_/_/x");
+        assert_eq!(capability_path("a?b#c\"d<e>"), "a%3Fb%23c%22d%3Ce%3E");
+    }
 }

@@ -152,10 +152,14 @@ pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResul
     let keys_before = Keys::of(previous)?;
     let mut changes = Changes::default();
     for row in added {
-        changes.changes.push(keys_now.change(ChangeKind::Added, row, Vec::new()));
+        changes
+            .changes
+            .push(keys_now.change(ChangeKind::Added, row, Vec::new()));
     }
     for row in removed {
-        changes.changes.push(keys_before.change(ChangeKind::Removed, row, Vec::new()));
+        changes
+            .changes
+            .push(keys_before.change(ChangeKind::Removed, row, Vec::new()));
     }
     for (row, bits) in kept_now.iter().zip(&differing).filter(|(_, bits)| **bits != 0) {
         let row = row.expect("kept rows are numbered");
@@ -172,8 +176,16 @@ pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResul
         changes.changes.push(keys_now.change(ChangeKind::Changed, row, changed));
     }
     changes.added = changes.changes.iter().filter(|c| c.change == ChangeKind::Added).count();
-    changes.removed = changes.changes.iter().filter(|c| c.change == ChangeKind::Removed).count();
-    changes.changed = changes.changes.iter().filter(|c| c.change == ChangeKind::Changed).count();
+    changes.removed = changes
+        .changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Removed)
+        .count();
+    changes.changed = changes
+        .changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Changed)
+        .count();
     changes
         .changes
         .sort_by(|a, b| (a.change, &a.mapping_id).cmp(&(b.change, &b.mapping_id)));

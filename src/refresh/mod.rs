@@ -8,6 +8,7 @@ mod changes;
 mod feed;
 mod manifest;
 
+use crate::escape::terminal;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -115,13 +116,13 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             "fetched"
         );
         for missing in &crawl.missing_catalogues {
-            tracing::warn!(url = %missing.url, reason = %missing.reason, "no ATT&CK bundle: its datasets export with stand-ins");
+            tracing::warn!(url = %terminal(&missing.url), reason = %terminal(&missing.reason), "no ATT&CK bundle: its datasets export with stand-ins");
         }
         for refused in crawl.refused_links.iter().filter(|r| r.into_the_site) {
             tracing::warn!(
                 link = %crate::identifiers::shown(&refused.link),
-                page = %refused.page,
-                reason = %refused.reason,
+                page = %terminal(&refused.page),
+                reason = %terminal(&refused.reason),
                 "site link not followed"
             );
         }
@@ -141,7 +142,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             let reached = crawl.fetched.iter().map(|f| f.path.clone()).collect();
             manifest.retired = fetcher.store.retire_unreached(&reached)?;
             for path in &manifest.retired {
-                tracing::info!(path, "retired: the site no longer links to it");
+                tracing::info!(path = %terminal(path), "retired: the site no longer links to it");
             }
         }
     }

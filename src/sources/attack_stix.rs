@@ -70,6 +70,8 @@ impl AttackBundle {
             .objects
             .values()
             .filter(|o| o["type"] == "x-mitre-matrix")
+            // Mobile 16.1 also carries its deprecated "Network-Based Effects" matrix.
+            .filter(|o| o["x_mitre_deprecated"] != true && o["revoked"] != true)
             .collect();
         matrices.sort_by_key(|m| m["id"].as_str().unwrap_or_default().to_string());
         let listed: Vec<Tactic> = matrices
@@ -391,5 +393,28 @@ mod tests {
             Some("16.1")
         );
         assert_eq!(version_from_file_name(Path::new("enterprise-attack.json")), None);
+    }
+
+    #[test]
+    fn tactics_come_in_the_order_of_the_live_matrix() {
+        let tactic = |id: &str, short: &str| serde_json::json!({"type": "x-mitre-tactic", "id": id, "name": short.to_uppercase(), "x_mitre_shortname": short});
+        let bundle = serde_json::json!({"type": "bundle", "objects": [
+            {"type": "x-mitre-matrix", "id": "x-mitre-matrix--a", "x_mitre_deprecated": true,
+             "external_references": [{"source_name": "mitre-attack", "external_id": "mobile-attack"}],
+             "tactic_refs": ["x-mitre-tactic--old"]},
+            {"type": "x-mitre-matrix", "id": "x-mitre-matrix--b",
+             "external_references": [{"source_name": "mitre-attack", "external_id": "mobile-attack"}],
+             "tactic_refs": ["x-mitre-tactic--2", "x-mitre-tactic--1"]},
+            tactic("x-mitre-tactic--old", "network-effects"),
+            tactic("x-mitre-tactic--1", "impact"),
+            tactic("x-mitre-tactic--2", "initial-access"),
+        ]});
+        let bundle = AttackBundle::from_document(Path::new("mobile-attack-16.1.json"), bundle).unwrap();
+        let order: Vec<String> = bundle.tactics().into_iter().map(|t| t.short_name).collect();
+        assert_eq!(
+            order,
+            ["initial-access", "impact"],
+            "the deprecated matrix's tactics are left out"
+        );
     }
 }

@@ -58,6 +58,11 @@ fn hex(rgb: [f64; 3]) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
+/// `1 technique`, `2 techniques`.
+fn techniques(n: usize) -> String {
+    format!("{n} technique{}", if n == 1 { "" } else { "s" })
+}
+
 /// `text`, cut with an ellipsis to fit `width` pixels.
 fn fitted(text: &str, width: usize) -> String {
     let room = (width * 10 / CHAR_WIDTH_TENTHS).max(2);
@@ -91,10 +96,10 @@ pub(super) fn draw(layer: &Value, grid: &Grid) -> String {
     );
     let counts = match grid.techniques_in_matrix {
         Some(in_matrix) => format!(
-            "{} techniques colored of {in_matrix} in the ATT&CK matrix",
-            grid.colored_techniques()
+            "{} colored of {in_matrix} in the ATT&CK matrix",
+            techniques(grid.colored_techniques())
         ),
-        None => format!("{} techniques colored", grid.colored_techniques()),
+        None => format!("{} colored", techniques(grid.colored_techniques())),
     };
     let _ = writeln!(svg, r#"<text x="{MARGIN}" y="{}">{}</text>"#, MARGIN + 32, xml(&counts));
     if let Some(note) = &grid.note {
@@ -117,13 +122,14 @@ pub(super) fn draw(layer: &Value, grid: &Grid) -> String {
             y + 12,
             xml(&fitted(&column.title, COLUMN_WIDTH - 4))
         );
-        let techniques = column.cells.iter().filter(|c| !c.sub_technique).count();
+        let techniques_in_column = column.cells.iter().filter(|c| !c.sub_technique).count();
         let colored = column.cells.iter().filter(|c| c.colored.is_some()).count();
         let _ = writeln!(
             svg,
-            r##"<text x="{}" y="{}" fill="#555555">{techniques} techniques, {colored} cells colored</text>"##,
+            r##"<text x="{}" y="{}" fill="#555555">{}, {colored} cells colored</text>"##,
             x + 2,
             y + 24,
+            techniques(techniques_in_column),
         );
         for (row, cell) in column.cells.iter().enumerate() {
             draw_cell(

@@ -32,7 +32,11 @@ impl Report {
         let (t, i) = (&self.totals, &self.inputs);
         line(format!(
             "read {} files ({} skipped): {} rows, {} rejected -> {} mappings",
-            i.files, i.skipped, t.rows_read, t.rejected_rows, t.mappings
+            i.files,
+            i.skipped,
+            t.rows_read + t.rejected_rows,
+            t.rejected_rows,
+            t.mappings
         ));
         line(format!(
             "  {:<DATASET$} {:>7} {:>8} {:>7} {:>5}",

@@ -126,12 +126,12 @@ fn run_section(out: &mut String, page: &Page) {
         out,
         "files read",
         &format!(
-            "{} files: {} read, {} skipped, {} pages without mappings, {} ATT&CK bundles",
-            i.files,
+            "{}: {} read, {} skipped, {} without mappings, {}",
+            count_of(i.files, "file"),
             i.read,
             i.skipped,
-            report.without_mappings.len(),
-            i.attack_bundles
+            count_of(report.without_mappings.len(), "page"),
+            count_of(i.attack_bundles, "ATT&CK bundle")
         ),
     );
     let t = &report.totals;
@@ -139,8 +139,12 @@ fn run_section(out: &mut String, page: &Page) {
         out,
         "rows",
         &format!(
-            "{} read, {} supplied their dataset, {} superseded, {} rejected → {} mappings",
-            t.rows_read, t.source_rows, t.superseded_rows, t.rejected_rows, t.mappings
+            "{} read: {} rejected, {} supplied their dataset, {} superseded → {}",
+            t.rows_read + t.rejected_rows,
+            t.rejected_rows,
+            t.source_rows,
+            t.superseded_rows,
+            count_of(t.mappings, "mapping")
         ),
     );
     let _ = writeln!(out, "</table>");
@@ -171,6 +175,11 @@ fn run_section(out: &mut String, page: &Page) {
         let _ = writeln!(out, "</ul>");
     }
     let _ = writeln!(out, "</section>");
+}
+
+/// `1 file`, `2 files`.
+fn count_of(n: usize, thing: &str) -> String {
+    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }
 
 fn site_datasets_table(out: &mut String, datasets: &[DatasetFetch]) {
@@ -251,7 +260,11 @@ fn changes_section(out: &mut String, page: &Page) {
         changes.added,
         changes.removed,
         changes.changed,
-        if changes.changes.len() > LISTED_CHANGES { " (the first of each are listed; all are in changes.json when refresh writes it)" } else { "" }
+        if [changes.added, changes.removed, changes.changed].iter().any(|n| *n > LISTED_CHANGES) {
+            " (the first of each kind are listed; refresh's changes.json lists them all)"
+        } else {
+            ""
+        }
     );
     let rows = RowLookup::new(page.frame);
     let mut by_kind: BTreeMap<&str, Vec<&crate::refresh::Change>> = BTreeMap::new();
@@ -359,24 +372,31 @@ impl<'a> RowLookup<'a> {
 fn coverage_section(out: &mut String, page: &Page, dir: &Path) {
     let _ = writeln!(out, "<section id=\"coverage\"><h2>Coverage</h2>");
     let heatmaps = dir.join(crate::pipeline::HEATMAPS_DIR);
-    let mut files: Vec<String> = std::fs::read_dir(&heatmaps)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with("coverage_") && name.ends_with(".svg"))
+    // This run's coverage heatmaps only: a build without Navigator layers keeps the previous ones.
+    let mut files: Vec<&str> = page
+        .report
+        .exports
+        .heatmaps
+        .iter()
+        .map(|h| h.file.as_str())
+        .filter(|name| name.starts_with("coverage_"))
         .collect();
     files.sort();
     for file in files {
-        let Ok(svg) = std::fs::read_to_string(heatmaps.join(&file)) else {
+        let Ok(svg) = std::fs::read_to_string(heatmaps.join(file)) else {
             continue;
         };
         let inline = svg.split_once("?>\n").map_or(svg.as_str(), |(_, rest)| rest);
+        // Ids unique in the page, which may hold a heatmap per ATT&CK version and domain.
+        let prefix = file.trim_end_matches(".svg");
+        let inline = inline
+            .replace("id=\"", &format!("id=\"{prefix}-"))
+            .replace("url(#", &format!("url(#{prefix}-"));
         let _ = writeln!(
             out,
             "<h3><a href=\"heatmaps/{}\">{}</a></h3><div class=\"scroll\">{inline}</div>",
-            html(&file),
-            html(&file)
+            html(file),
+            html(file)
         );
     }
     for (title, svg) in chart::tactic_charts(page.rows, page.attack) {

@@ -10,6 +10,7 @@ pub mod crawl;
 pub mod raw_store;
 pub mod verify;
 
+use crate::escape::terminal;
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -192,7 +193,7 @@ impl Fetcher {
                 Attempt::Done(fetched) => return Ok(fetched),
                 Attempt::Fail(reason) => return Err(fail(reason)),
                 Attempt::Retry { reason, wait } => {
-                    tracing::warn!(url, attempt, reason, "retrying");
+                    tracing::warn!(url = %terminal(&url), attempt, reason = %terminal(&reason), "retrying");
                     if attempt <= self.settings.retries {
                         std::thread::sleep(wait.unwrap_or_else(|| self.backoff(attempt)));
                     }

@@ -9,6 +9,7 @@ mod datasets;
 mod links;
 mod selection;
 
+use crate::escape::terminal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
@@ -99,7 +100,7 @@ pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::Pro
             match (result, fetcher.stored(path)) {
                 (Ok(fetched), _) => done.push((path.clone(), fetched)),
                 (Err(failure), Some(previous)) => {
-                    tracing::warn!(url = %failure.url, reason = %failure.reason, "using the previous copy");
+                    tracing::warn!(url = %terminal(&failure.url), reason = %terminal(&failure.reason), "using the previous copy");
                     crawl.stale.push(failure);
                     done.push((path.clone(), previous));
                 }
@@ -249,7 +250,7 @@ fn fetch_catalogues(
         if selection.includes_domain(domain) {
             crawl.missing_catalogues.extend(failures);
         } else {
-            tracing::info!(url = %failures[0].url, "no ATT&CK bundle of an unselected domain: its techniques stay unknown");
+            tracing::info!(url = %terminal(&failures[0].url), "no ATT&CK bundle of an unselected domain: its techniques stay unknown");
         }
     }
 }
