@@ -13,7 +13,7 @@ NO_SHARED_IN_CI = if [ "$$CI" = true ]; then echo "$(SHARED) is absent and CI=tr
 # shared crates, so building the binary alone would compile polars a second time.
 BIN := target/debug/attackmap
 
-.PHONY: run test lint unit check-docs check-outputs check-warehouse check-readers check-taxii check-report bench release clean bin
+.PHONY: run docs-picture test lint unit check-docs check-outputs check-warehouse check-readers check-taxii check-report bench release clean bin
 
 ## run: build the sample in raw/ (offline) into out/
 run: bin
@@ -21,6 +21,10 @@ run: bin
 
 bin:
 	$(CARGO) build --all-targets --quiet
+
+## docs-picture: redraw the README's picture, the sample's NIST heatmap (a test checks it is current)
+docs-picture: run
+	cp $(OUT)/heatmaps/nist_800_53-rev5_attack-16.1-enterprise.svg docs/images/sample-heatmap.svg
 
 ## test: every test — formatting, clippy (warnings are errors), unit and end-to-end tests, the
 ## runnable blocks of README.md and docs/, the exports checked by the reference clients (stix2-validator,

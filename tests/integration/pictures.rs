@@ -233,3 +233,15 @@ fn hostile_upstream_text_is_shown_literally_and_never_interpreted() {
         }
     }
 }
+
+#[test]
+fn the_readmes_picture_is_the_samples_nist_heatmap_as_the_build_draws_it() {
+    let built = build(&[Path::new(env!("CARGO_MANIFEST_DIR")).join("raw")]);
+    let drawn = built.bytes("heatmaps/nist_800_53-rev5_attack-16.1-enterprise.svg");
+    let committed =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/images/sample-heatmap.svg")).unwrap();
+    assert!(
+        drawn == committed,
+        "docs/images/sample-heatmap.svg is stale: `make docs-picture` redraws it"
+    );
+}

@@ -247,7 +247,10 @@ fn the_live_techniques_a_dataset_does_not_mention_are_its_gaps() {
         .lines()
         .find(|l| l.contains("acme_stack-01.02.2025_attack-16.1-enterprise"))
         .unwrap();
-    assert!(line.ends_with(&format!(" {}", listed.len())), "the summary's gaps column: {line}");
+    assert!(
+        line.ends_with(&format!(" {}", listed.len())),
+        "the summary's gaps column: {line}"
+    );
 }
 
 #[test]

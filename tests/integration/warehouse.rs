@@ -120,7 +120,13 @@ fn the_table_is_split_into_one_file_per_framework_attack_version_and_domain() {
         .filter(|f| f["table"] == "mappings")
         .collect();
     assert_eq!(reported.len(), files.len(), "report.json lists each partition file");
-    assert_eq!(reported.iter().map(|f| f["rows"].as_u64().unwrap() as usize).sum::<usize>(), rows);
+    assert_eq!(
+        reported
+            .iter()
+            .map(|f| f["rows"].as_u64().unwrap() as usize)
+            .sum::<usize>(),
+        rows
+    );
 }
 
 #[test]
