@@ -183,14 +183,14 @@ pub fn read_bytes(path: &Path, name: &str, bytes: &[u8]) -> Result<Outcome> {
         });
     }
     if content.starts_with('{') || content.starts_with('[') {
+        if let Some(bundle) = AttackBundle::recognize(path, content)? {
+            return Ok(Outcome::AttackBundle(Box::new(bundle)));
+        }
         let document: serde_json::Value = serde_json::from_str(content).map_err(|e| Error::MappingFile {
             path: path.to_path_buf(),
             element: format!("line {} column {}", e.line(), e.column()),
             reason: format!("not valid JSON: {e}"),
         })?;
-        if attack_stix::looks_like_attack_bundle(&document) {
-            return AttackBundle::from_document(path, document).map(|b| Outcome::AttackBundle(Box::new(b)));
-        }
         if !mapping_file::looks_like_mapping_file(&document) {
             return Ok(Outcome::Skipped(
                 "a JSON document that is neither a mapping file (metadata and mapping_objects) nor an ATT&CK bundle"

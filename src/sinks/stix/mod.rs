@@ -169,8 +169,9 @@ fn include_with_references(attack: &AttackBundle, stix_id: &str, all: &mut BTree
         return;
     }
     let Some(object) = attack.object(stix_id) else { return };
-    all.insert(stix_id.to_string(), object.clone());
-    for reference in references_of(object) {
+    let references = references_of(&object);
+    all.insert(stix_id.to_string(), object);
+    for reference in references {
         include_with_references(attack, &reference, all);
     }
 }

@@ -52,15 +52,17 @@ pub fn check(site_path: &str, body: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("not UTF-8 text: {e}"))?;
     let promise = Promise::of(site_path);
     if matches!(promise, Promise::AttackBundle | Promise::MappingFile) {
-        let document: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
         if promise == Promise::AttackBundle {
-            if !attack_stix::looks_like_attack_bundle(&document) {
-                return Err("JSON, but not an ATT&CK bundle".into());
-            }
-            return attack_stix::AttackBundle::from_document(path, document)
-                .map(|_| ())
-                .map_err(|e| e.to_string());
+            return match attack_stix::AttackBundle::recognize(path, text) {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) => match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                    Err(e) => Err(format!("not valid JSON: {e}")),
+                    Ok(_) => Err("JSON, but not an ATT&CK bundle".into()),
+                },
+                Err(e) => Err(e.to_string()),
+            };
         }
+        let document: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
         if !mapping_file::looks_like_mapping_file(&document) {
             return Err("JSON, but not a mapping file (no metadata and mapping_objects)".into());
         }

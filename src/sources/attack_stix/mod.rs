@@ -9,7 +9,10 @@
 //! its ATT&CK version from the file name (`…-16.1.json`, as MITRE publishes them), since the bundle
 //! itself does not say. A bundle whose name carries no version serves every version of its domain.
 
+mod index;
+
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -38,7 +41,21 @@ pub struct AttackBundle {
     pub domain: String,
     pub version: Option<String>,
     techniques: HashMap<String, Technique>,
-    objects: HashMap<String, Value>,
+    /// The bundle's text, and where in it each object is, by STIX id.
+    text: String,
+    ranges: HashMap<String, Range<usize>>,
+    matrices: Vec<Matrix>,
+    /// The `x-mitre-tactic` objects, by STIX id.
+    tactics: HashMap<String, Tactic>,
+}
+
+/// An `x-mitre-matrix`: its tactics in order.
+#[derive(Debug)]
+struct Matrix {
+    id: String,
+    /// Revoked or deprecated (Mobile 16.1 carries its old "Network-Based Effects" matrix).
+    retired: bool,
+    tactic_refs: Vec<String>,
 }
 
 impl AttackBundle {
@@ -58,32 +75,38 @@ impl AttackBundle {
             .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
     }
 
-    /// The object with this STIX id.
-    pub fn object(&self, stix_id: &str) -> Option<&Value> {
-        self.objects.get(stix_id)
+    /// The object with this STIX id, parsed from the bundle's text.
+    pub fn object(&self, stix_id: &str) -> Option<Value> {
+        index::object(&self.text, self.ranges.get(stix_id)?)
+    }
+
+    /// Reads `text` (the file at `path`) when it is an ATT&CK bundle: a STIX bundle holding ATT&CK's
+    /// collection or matrix object (the ICS bundle has no collection; attackmap's own STIX exports
+    /// carry ATT&CK's attack-patterns but neither, so they are not taken for a catalogue). `None` for
+    /// any other text; an error for an ATT&CK bundle that names no domain of ATT&CK's.
+    pub fn recognize(path: &Path, text: &str) -> Result<Option<AttackBundle>> {
+        match index::read(path, text) {
+            Ok(index::Read::Bundle {
+                bundle,
+                attack_markers: true,
+            }) => Ok(Some(bundle)),
+            Ok(_) => Ok(None),
+            Err(reason) => Err(Error::AttackBundle {
+                path: path.to_path_buf(),
+                reason,
+            }),
+        }
     }
 
     /// The matrix's tactics in ATT&CK's order: its `tactic_refs`. A bundle whose matrix lists none (a
     /// cut-down one) gives the tactics its techniques name, in the order of [`TACTIC_ORDER`].
     pub fn tactics(&self) -> Vec<Tactic> {
-        let mut matrices: Vec<&Value> = self
-            .objects
-            .values()
-            .filter(|o| o["type"] == "x-mitre-matrix")
-            // Mobile 16.1 also carries its deprecated "Network-Based Effects" matrix.
-            .filter(|o| o["x_mitre_deprecated"] != true && o["revoked"] != true)
-            .collect();
-        matrices.sort_by_key(|m| m["id"].as_str().unwrap_or_default().to_string());
-        let listed: Vec<Tactic> = matrices
+        let listed: Vec<Tactic> = self
+            .matrices
             .iter()
-            .flat_map(|m| m["tactic_refs"].as_array().into_iter().flatten())
-            .filter_map(|r| self.objects.get(r.as_str()?))
-            .filter_map(|t| {
-                Some(Tactic {
-                    short_name: t["x_mitre_shortname"].as_str()?.to_string(),
-                    name: t["name"].as_str()?.to_string(),
-                })
-            })
+            .filter(|m| !m.retired)
+            .flat_map(|m| &m.tactic_refs)
+            .filter_map(|r| self.tactics.get(r).cloned())
             .collect();
         if !listed.is_empty() {
             return listed;
@@ -244,130 +267,20 @@ impl AttackCatalog {
     }
 }
 
-/// Whether a JSON document is an ATT&CK STIX bundle: a bundle holding ATT&CK's collection or
-/// matrix object (the ICS bundle has no collection). attackmap's own STIX exports carry ATT&CK's
-/// attack-patterns but neither, so they are not taken for a catalogue.
-pub fn looks_like_attack_bundle(document: &Value) -> bool {
-    document.get("type").and_then(Value::as_str) == Some("bundle")
-        && document["objects"].as_array().is_some_and(|objects| {
-            objects
-                .iter()
-                .any(|o| matches!(o["type"].as_str(), Some("x-mitre-collection" | "x-mitre-matrix")))
-        })
-}
-
 fn load_bundle(path: &Path) -> Result<AttackBundle> {
     let fail = |reason: String| Error::AttackBundle {
         path: path.to_path_buf(),
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    let bundle: Value = serde_json::from_str(&text).map_err(|e| fail(format!("not valid JSON: {e}")))?;
-    AttackBundle::from_document(path, bundle)
-}
-
-impl AttackBundle {
-    /// Indexes a parsed bundle read from `path` (whose name gives the ATT&CK version).
-    pub fn from_document(path: &Path, mut bundle: Value) -> Result<AttackBundle> {
-        let fail = |reason: String| Error::AttackBundle {
-            path: path.to_path_buf(),
-            reason,
-        };
-        if bundle.get("type").and_then(Value::as_str) != Some("bundle") {
-            return Err(fail("expected a STIX bundle (\"type\": \"bundle\")".into()));
-        }
-        let Some(Value::Array(objects)) = bundle.get_mut("objects").map(Value::take) else {
-            return Err(fail("expected an \"objects\" array".into()));
-        };
-        index_bundle(path, objects).map_err(fail)
-    }
-}
-
-fn index_bundle(path: &Path, objects: Vec<Value>) -> std::result::Result<AttackBundle, String> {
-    let mut domain = None;
-    let mut techniques: HashMap<String, Technique> = HashMap::new();
-    let mut by_id = HashMap::with_capacity(objects.len());
-    let mut attack_ids: HashMap<String, String> = HashMap::new();
-    let mut revoked_by: HashMap<String, String> = HashMap::new();
-    for object in objects {
-        let Some(id) = object.get("id").and_then(Value::as_str).map(String::from) else {
-            continue;
-        };
-        match object.get("type").and_then(Value::as_str) {
-            Some("x-mitre-matrix") => domain = domain.or_else(|| mitre_attack_id(&object)),
-            Some("attack-pattern") => {
-                if domain.is_none() {
-                    domain = object["x_mitre_domains"][0].as_str().map(String::from);
-                }
-                if let Some(technique_id) = mitre_attack_id(&object) {
-                    attack_ids.insert(id.clone(), technique_id.clone());
-                    let technique = technique(&id, &object);
-                    let keep_existing = techniques.get(&technique_id).is_some_and(|t| !t.retired);
-                    if !keep_existing {
-                        techniques.insert(technique_id, technique);
-                    }
-                }
-            }
-            Some("relationship") if object["relationship_type"] == "revoked-by" => {
-                if let (Some(from), Some(to)) = (object["source_ref"].as_str(), object["target_ref"].as_str()) {
-                    revoked_by.insert(from.to_string(), to.to_string());
-                }
-            }
-            _ => {}
-        }
-        by_id.insert(id, object);
-    }
-    for technique in techniques.values_mut().filter(|t| t.revoked) {
-        technique.revoked_by = revoked_by
-            .get(&technique.stix_id)
-            .and_then(|target| attack_ids.get(target))
-            .cloned();
-    }
-    let domain = domain
-        .and_then(|d| d.strip_suffix("-attack").map(String::from))
-        .ok_or_else(|| "no ATT&CK matrix or attack-pattern names the domain".to_string())?;
-    if !crate::identifiers::DOMAINS.contains(&domain.as_str()) {
-        return Err(format!(
-            "its matrix names the domain {}, expected enterprise-attack, mobile-attack or ics-attack",
-            crate::identifiers::shown(&domain)
-        ));
-    }
-    Ok(AttackBundle {
-        path: path.to_path_buf(),
-        domain,
-        version: version_from_file_name(path),
-        techniques,
-        objects: by_id,
-    })
-}
-
-fn mitre_attack_id(object: &Value) -> Option<String> {
-    object["external_references"]
-        .as_array()?
-        .iter()
-        .find(|r| r["source_name"] == "mitre-attack")
-        .and_then(|r| r["external_id"].as_str())
-        .map(String::from)
-}
-
-fn technique(stix_id: &str, object: &Value) -> Technique {
-    let tactics = object["kill_chain_phases"]
-        .as_array()
-        .map(|phases| {
-            phases
-                .iter()
-                .filter(|p| p["kill_chain_name"].as_str().is_some_and(|n| n.starts_with("mitre-")))
-                .filter_map(|p| p["phase_name"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    Technique {
-        stix_id: stix_id.to_string(),
-        name: object["name"].as_str().unwrap_or_default().to_string(),
-        tactics,
-        retired: object["revoked"] == true || object["x_mitre_deprecated"] == true,
-        revoked: object["revoked"] == true,
-        revoked_by: None,
+    match index::read(path, &text).map_err(fail)? {
+        index::Read::Bundle { bundle, .. } => Ok(bundle),
+        index::Read::NotABundle => match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+            Err(e) => Err(fail(format!("not valid JSON: {e}"))),
+            Ok(_) => Err(fail(
+                "expected a STIX bundle (\"type\": \"bundle\" and an \"objects\" array)".into(),
+            )),
+        },
     }
 }
 
@@ -409,7 +322,9 @@ mod tests {
             tactic("x-mitre-tactic--1", "impact"),
             tactic("x-mitre-tactic--2", "initial-access"),
         ]});
-        let bundle = AttackBundle::from_document(Path::new("mobile-attack-16.1.json"), bundle).unwrap();
+        let bundle = AttackBundle::recognize(Path::new("mobile-attack-16.1.json"), &bundle.to_string())
+            .unwrap()
+            .expect("a bundle with a matrix is ATT&CK's");
         let order: Vec<String> = bundle.tactics().into_iter().map(|t| t.short_name).collect();
         assert_eq!(
             order,

@@ -1,0 +1,209 @@
+//! Indexes a bundle's text without building a JSON tree of it: the objects array is read as raw JSON
+//! slices, and each object only for the few properties attackmap uses (typed, borrowed, every other
+//! property skipped). The text is kept; an object is parsed whole only when an export asks for it.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{AttackBundle, Matrix, Tactic, Technique};
+
+/// The outside of a bundle: its type and its objects, each left as raw JSON.
+#[derive(Deserialize)]
+struct Shape<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    objects: Option<Vec<&'a RawValue>>,
+}
+
+/// The properties of an object that attackmap reads; the others are skipped unparsed.
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default)]
+    revoked: Option<bool>,
+    #[serde(default)]
+    x_mitre_deprecated: Option<bool>,
+    #[serde(borrow, default)]
+    external_references: Vec<Reference<'a>>,
+    #[serde(borrow, default)]
+    kill_chain_phases: Vec<Phase<'a>>,
+    #[serde(borrow, default)]
+    x_mitre_domains: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    x_mitre_shortname: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tactic_refs: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    relationship_type: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    source_ref: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    target_ref: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Reference<'a> {
+    #[serde(borrow, default)]
+    source_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    external_id: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Phase<'a> {
+    #[serde(borrow, default)]
+    kill_chain_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    phase_name: Option<Cow<'a, str>>,
+}
+
+impl Header<'_> {
+    fn mitre_attack_id(&self) -> Option<String> {
+        self.external_references
+            .iter()
+            .find(|r| r.source_name.as_deref() == Some("mitre-attack"))
+            .and_then(|r| r.external_id.as_deref())
+            .map(String::from)
+    }
+
+    fn retired(&self) -> bool {
+        self.revoked == Some(true) || self.x_mitre_deprecated == Some(true)
+    }
+}
+
+/// What reading a text as a bundle found.
+pub(super) enum Read {
+    /// Not a STIX bundle (or not JSON): another kind of input.
+    NotABundle,
+    /// A STIX bundle, indexed; `attack_markers` when it holds ATT&CK's collection or matrix object
+    /// (the ICS bundle has no collection; attackmap's own exports have neither).
+    Bundle { bundle: AttackBundle, attack_markers: bool },
+}
+
+/// Reads `text` (the file at `path`) as a STIX bundle. An error only for a bundle that cannot serve
+/// as a catalogue (its domain is missing or not ATT&CK's).
+pub(super) fn read(path: &Path, text: &str) -> Result<Read, String> {
+    let Ok(shape) = serde_json::from_str::<Shape>(text) else {
+        return Ok(Read::NotABundle);
+    };
+    let (Some("bundle"), Some(objects)) = (shape.kind.as_deref(), shape.objects) else {
+        return Ok(Read::NotABundle);
+    };
+    let base = text.as_ptr() as usize;
+    let mut domain = None;
+    let mut attack_markers = false;
+    let mut techniques: HashMap<String, Technique> = HashMap::new();
+    let mut ranges = HashMap::with_capacity(objects.len());
+    let mut attack_ids: HashMap<String, String> = HashMap::new();
+    let mut revoked_by: HashMap<String, String> = HashMap::new();
+    let mut matrices = Vec::new();
+    let mut tactics = HashMap::new();
+    for raw in objects {
+        let Ok(header) = serde_json::from_str::<Header>(raw.get()) else {
+            continue;
+        };
+        let Some(id) = header.id.as_deref().map(String::from) else {
+            continue;
+        };
+        match header.kind.as_deref() {
+            Some("x-mitre-collection") => attack_markers = true,
+            Some("x-mitre-matrix") => {
+                attack_markers = true;
+                domain = domain.or_else(|| header.mitre_attack_id());
+                matrices.push(Matrix {
+                    id: id.clone(),
+                    retired: header.retired(),
+                    tactic_refs: header.tactic_refs.iter().map(|r| r.to_string()).collect(),
+                });
+            }
+            Some("x-mitre-tactic") => {
+                if let (Some(short_name), Some(name)) = (&header.x_mitre_shortname, &header.name) {
+                    let tactic = Tactic {
+                        short_name: short_name.to_string(),
+                        name: name.to_string(),
+                    };
+                    tactics.insert(id.clone(), tactic);
+                }
+            }
+            Some("attack-pattern") => {
+                if domain.is_none() {
+                    domain = header.x_mitre_domains.first().map(|d| d.to_string());
+                }
+                if let Some(technique_id) = header.mitre_attack_id() {
+                    attack_ids.insert(id.clone(), technique_id.clone());
+                    let keep_existing = techniques.get(&technique_id).is_some_and(|t| !t.retired);
+                    if !keep_existing {
+                        techniques.insert(technique_id, technique(&id, &header));
+                    }
+                }
+            }
+            Some("relationship") if header.relationship_type.as_deref() == Some("revoked-by") => {
+                if let (Some(from), Some(to)) = (&header.source_ref, &header.target_ref) {
+                    revoked_by.insert(from.to_string(), to.to_string());
+                }
+            }
+            _ => {}
+        }
+        let start = raw.get().as_ptr() as usize - base;
+        ranges.insert(id, start..start + raw.get().len());
+    }
+    for technique in techniques.values_mut().filter(|t| t.revoked) {
+        technique.revoked_by = revoked_by
+            .get(&technique.stix_id)
+            .and_then(|target| attack_ids.get(target))
+            .cloned();
+    }
+    let domain = domain
+        .and_then(|d| d.strip_suffix("-attack").map(String::from))
+        .ok_or_else(|| "no ATT&CK matrix or attack-pattern names the domain".to_string())?;
+    if !crate::identifiers::DOMAINS.contains(&domain.as_str()) {
+        return Err(format!(
+            "its matrix names the domain {}, expected enterprise-attack, mobile-attack or ics-attack",
+            crate::identifiers::shown(&domain)
+        ));
+    }
+    matrices.sort_by(|a, b| a.id.cmp(&b.id));
+    let bundle = AttackBundle {
+        path: path.to_path_buf(),
+        domain,
+        version: super::version_from_file_name(path),
+        techniques,
+        text: text.to_string(),
+        ranges,
+        matrices,
+        tactics,
+    };
+    Ok(Read::Bundle { bundle, attack_markers })
+}
+
+fn technique(stix_id: &str, header: &Header) -> Technique {
+    Technique {
+        stix_id: stix_id.to_string(),
+        name: header.name.as_deref().unwrap_or_default().to_string(),
+        tactics: header
+            .kill_chain_phases
+            .iter()
+            .filter(|p| p.kill_chain_name.as_deref().is_some_and(|n| n.starts_with("mitre-")))
+            .filter_map(|p| p.phase_name.as_deref().map(String::from))
+            .collect(),
+        retired: header.retired(),
+        revoked: header.revoked == Some(true),
+        revoked_by: None,
+    }
+}
+
+/// The raw JSON of the object at `range` of `text`.
+pub(super) fn object(text: &str, range: &Range<usize>) -> Option<serde_json::Value> {
+    serde_json::from_str(text.get(range.clone())?).ok()
+}
