@@ -184,7 +184,7 @@ pub fn read_bytes(path: &Path, name: &str, bytes: &[u8]) -> Result<Outcome> {
     }
     if content.starts_with('{') || content.starts_with('[') {
         if let Some(bundle) = AttackBundle::recognize(path, content)? {
-            return Ok(Outcome::AttackBundle(Box::new(bundle)));
+            return Ok(Outcome::AttackBundle(bundle));
         }
         let document: serde_json::Value = serde_json::from_str(content).map_err(|e| Error::MappingFile {
             path: path.to_path_buf(),

@@ -88,7 +88,10 @@ pub(super) enum Read {
     NotABundle,
     /// A STIX bundle, indexed; `attack_markers` when it holds ATT&CK's collection or matrix object
     /// (the ICS bundle has no collection; attackmap's own exports have neither).
-    Bundle { bundle: AttackBundle, attack_markers: bool },
+    Bundle {
+        bundle: Box<AttackBundle>,
+        attack_markers: bool,
+    },
 }
 
 /// Reads `text` (the file at `path`) as a STIX bundle. An error only for a bundle that cannot serve
@@ -184,7 +187,10 @@ pub(super) fn read(path: &Path, text: &str) -> Result<Read, String> {
         matrices,
         tactics,
     };
-    Ok(Read::Bundle { bundle, attack_markers })
+    Ok(Read::Bundle {
+        bundle: Box::new(bundle),
+        attack_markers,
+    })
 }
 
 fn technique(stix_id: &str, header: &Header) -> Technique {

@@ -84,7 +84,7 @@ impl AttackBundle {
     /// collection or matrix object (the ICS bundle has no collection; attackmap's own STIX exports
     /// carry ATT&CK's attack-patterns but neither, so they are not taken for a catalogue). `None` for
     /// any other text; an error for an ATT&CK bundle that names no domain of ATT&CK's.
-    pub fn recognize(path: &Path, text: &str) -> Result<Option<AttackBundle>> {
+    pub fn recognize(path: &Path, text: &str) -> Result<Option<Box<AttackBundle>>> {
         match index::read(path, text) {
             Ok(index::Read::Bundle {
                 bundle,
@@ -274,7 +274,7 @@ fn load_bundle(path: &Path) -> Result<AttackBundle> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     match index::read(path, &text).map_err(fail)? {
-        index::Read::Bundle { bundle, .. } => Ok(bundle),
+        index::Read::Bundle { bundle, .. } => Ok(*bundle),
         index::Read::NotABundle => match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
             Err(e) => Err(fail(format!("not valid JSON: {e}"))),
             Ok(_) => Err(fail(
