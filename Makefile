@@ -142,12 +142,14 @@ check-report: check-outputs
 check-taxii: $(VENV)/.requirements.stamp bin
 	$(VENV)/bin/python scripts/check_taxii.py --bin $(BIN) --mapping-files tests/fixtures/mapping-files/*.json
 
-## bench: release build, then the whole ../shared/site snapshot timed (wall, peak memory), and the
-## warehouse dataset written at 100x that size (7 million synthetic rows)
+## bench: release build, then the whole ../shared/site snapshot timed (wall, peak memory), the
+## warehouse dataset written at 500x that size (7 million synthetic rows), the heatmaps and report.html,
+## and build and the nightly diff at 1x, 10x and 100x the mapping files (rows/s, peak memory)
 bench: release
 	$(PYTHON) scripts/bench.py target/release/attackmap 5
 	$(CARGO) bench --bench warehouse
 	$(CARGO) bench --bench pictures
+	$(PYTHON) scripts/bench_scale.py target/release/attackmap 1 10 100
 
 # --benches: the benchmark's build unifies dev-dependency features, as `cargo bench` does, so the
 # bench reuses this build instead of compiling polars a second time.

@@ -10,8 +10,12 @@ use crate::identifiers;
 use crate::model::{self, DatasetKey, MappingRow, SourceKind};
 use crate::publish;
 use crate::sinks::csv::CsvOptions;
+use crate::sinks::heatmap::HeatmapCounts;
+use crate::sinks::navigator::LayerCounts;
 use crate::sinks::report_html::{Page, RunFacts};
+use crate::sinks::stix::BundleCounts;
 use crate::sinks::stix::Versioning;
+use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::{self, mapping_file, Input, Outcome, RejectedRow};
@@ -80,8 +84,8 @@ pub fn build_selected(
     progress: &indicatif::ProgressBar,
 ) -> Result<Build> {
     let files = sources::discover(inputs)?;
-    let read = sources::read_all(&files, progress)?;
-    build_from(read, keep, explicit)
+    let read = timed("read", || sources::read_all(&files, progress))?;
+    timed("build", || build_from(read, keep, explicit))
 }
 
 /// Builds the table from inputs already read. Pure: no I/O.
@@ -107,20 +111,20 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
     let mut selectable = Vec::new();
     let mut bad_identifier_rows = 0;
     let sources: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
-    for (input, source) in inputs.iter().zip(&sources) {
-        match &input.outcome {
+    for (input, source) in inputs.into_iter().zip(&sources) {
+        match input.outcome {
             Outcome::AttackBundle(_) => unreachable!("ATT&CK bundles were taken out above"),
             Outcome::Skipped(reason) => skipped.push(SkippedInput {
                 path: source.clone(),
-                reason: reason.clone(),
+                reason,
             }),
             Outcome::NoMappings(reason) => without_mappings.push(SkippedInput {
                 path: source.clone(),
-                reason: reason.clone(),
+                reason,
             }),
             Outcome::Parsed(parsed) => {
                 *counts.by_kind.entry(parsed.kind).or_default() += 1;
-                rejected.extend(parsed.rejected.iter().cloned());
+                rejected.extend(parsed.rejected);
                 let bad = rows_with_bad_identifiers(source, parsed.kind, &parsed.rows);
                 bad_identifier_rows += bad.iter().map(|r| r.rows).sum::<usize>();
                 rejected.extend(bad);
@@ -128,7 +132,7 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
                     source,
                     kind: parsed.kind,
                     cut: parsed.cut,
-                    rows: &parsed.rows,
+                    rows: parsed.rows,
                 });
             }
         }
@@ -138,7 +142,7 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
     // Rows rejected for their identifiers count as rejected, not as read.
     let rows_read: usize = selectable.iter().map(|i| i.rows.len()).sum::<usize>() - bad_identifier_rows;
 
-    let mut selection = select::select(&selectable);
+    let mut selection = timed("select", || select::select(selectable));
     selection
         .datasets
         .retain(|dataset, _| identifiers::check_dataset(dataset).is_ok());
@@ -154,7 +158,7 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
         unselected_rows += usize::from(!keep && available.contains(&dataset));
         keep
     });
-    let mut deduplicated = dedupe::dedupe(selection.rows);
+    let mut deduplicated = timed("dedupe", || dedupe::dedupe(selection.rows));
     let attack = attack.overridden_by(explicit);
     for row in &mut deduplicated.rows {
         if let Some(technique) = row.attack_object_id.as_deref() {
@@ -165,12 +169,12 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
         .into_iter()
         .map(|(key, rows)| (key, TechniqueStatuses::of(rows.into_iter())))
         .collect();
-    let gaps = gaps::gaps(&deduplicated.rows, &attack);
+    let gaps = timed("gaps", || gaps::gaps(&deduplicated.rows, &attack));
     let mut gap_counts: BTreeMap<&DatasetKey, usize> = BTreeMap::new();
     for gap in &gaps {
         *gap_counts.entry(&gap.dataset).or_default() += 1;
     }
-    let frame = table::to_dataframe(&deduplicated.rows)?;
+    let frame = timed("table", || table::to_dataframe(&deduplicated.rows))?;
 
     let mut totals = Totals {
         rows_read,
@@ -270,7 +274,11 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             publish::link_tree(out, &staging)?;
         }
         write_outputs(build, options, &staging)?;
-        let changes = crate::refresh::compare(published_table(out).as_ref(), &build.frame)?;
+        let changes = crate::refresh::compare_listing(
+            published_table(out).as_ref(),
+            &build.frame,
+            sinks::report_html::LISTED_CHANGES,
+        )?;
         let warnings = build.report.has_warnings();
         let run = RunFacts {
             command: "build",
@@ -314,48 +322,94 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
     } = options;
     let csv = *csv;
     create_dir(out)?;
-    if formats.contains(&Format::Csv) {
-        sinks::csv::write(&build.frame, &out.join(CSV_FILE), csv)?;
-        sinks::csv::write(&gaps::frame(&build.gaps)?, &out.join(GAPS_FILE), csv)?;
-    }
-    if formats.contains(&Format::Parquet) {
-        sinks::parquet::write(&build.frame, &out.join(PARQUET_FILE))?;
-    }
-    let mut bundles = Vec::new();
-    if formats.contains(&Format::Stix) {
-        let stix_dir = out.join(STIX_DIR);
-        create_dir(&stix_dir)?;
-        let ledger;
-        (bundles, ledger) = sinks::stix::write_all(&build.rows, attack, &stix_dir, versioning)?;
-        remove_others(&stix_dir, "json", bundles.iter().map(|b| b.file.as_str()))?;
-        sinks::stix::ledger::write(&ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
-    }
-    let mut layers = Vec::new();
-    let mut heatmaps = Vec::new();
-    if formats.contains(&Format::Navigator) {
-        let navigator_dir = out.join(NAVIGATOR_DIR);
-        create_dir(&navigator_dir)?;
-        layers = sinks::navigator::write_all(&build.rows, &navigator_dir)?;
-        remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
-        let heatmaps_dir = out.join(HEATMAPS_DIR);
-        create_dir(&heatmaps_dir)?;
-        heatmaps = sinks::heatmap::write_all(&navigator_dir, &layers, attack, &heatmaps_dir)?;
-        remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
-    }
-
-    let mut warehouse = Vec::new();
-    if formats.contains(&Format::Warehouse) {
-        warehouse = sinks::warehouse::write_all(build, attack, &out.join(WAREHOUSE_DIR))?;
-    }
-
+    let wanted = |format: Format| formats.contains(&format);
+    let built: &Build = build;
+    // The sinks share nothing but the table they read: they run side by side (each also spreads its
+    // own work over the cores), and each one's time is logged at debug level (`-vv`).
+    let mut table: Result<()> = Ok(());
+    let mut stix: Result<Option<Vec<BundleCounts>>> = Ok(None);
+    let mut navigator: Result<Option<(Vec<LayerCounts>, Vec<HeatmapCounts>)>> = Ok(None);
+    let mut warehouse: Result<Option<Vec<WarehouseFile>>> = Ok(None);
+    rayon::scope(|scope| {
+        scope.spawn(|_| {
+            table = timed("csv and parquet", || {
+                if wanted(Format::Csv) {
+                    sinks::csv::write(&built.frame, &out.join(CSV_FILE), csv)?;
+                    sinks::csv::write(&gaps::frame(&built.gaps)?, &out.join(GAPS_FILE), csv)?;
+                }
+                if wanted(Format::Parquet) {
+                    sinks::parquet::write(&built.frame, &out.join(PARQUET_FILE))?;
+                }
+                Ok(())
+            })
+        });
+        scope.spawn(|_| {
+            stix = timed("stix", || {
+                if !wanted(Format::Stix) {
+                    return Ok(None);
+                }
+                let stix_dir = out.join(STIX_DIR);
+                create_dir(&stix_dir)?;
+                let (bundles, ledger) = sinks::stix::write_all(&built.rows, attack, &stix_dir, versioning)?;
+                remove_others(&stix_dir, "json", bundles.iter().map(|b| b.file.as_str()))?;
+                sinks::stix::ledger::write(&ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
+                Ok(Some(bundles))
+            })
+        });
+        scope.spawn(|_| {
+            navigator = timed("navigator and heatmaps", || {
+                if !wanted(Format::Navigator) {
+                    return Ok(None);
+                }
+                let navigator_dir = out.join(NAVIGATOR_DIR);
+                create_dir(&navigator_dir)?;
+                let layers = sinks::navigator::write_all(&built.rows, &navigator_dir)?;
+                remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
+                let heatmaps_dir = out.join(HEATMAPS_DIR);
+                create_dir(&heatmaps_dir)?;
+                let heatmaps = sinks::heatmap::write_all(&navigator_dir, &layers, attack, &heatmaps_dir)?;
+                remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
+                Ok(Some((layers, heatmaps)))
+            })
+        });
+        scope.spawn(|_| {
+            warehouse = timed("warehouse", || {
+                if !wanted(Format::Warehouse) {
+                    return Ok(None);
+                }
+                sinks::warehouse::write_all(built, attack, &out.join(WAREHOUSE_DIR)).map(Some)
+            })
+        });
+    });
+    table?;
+    let (layers, heatmaps) = navigator?.unwrap_or_default();
     build.report.exports = Exports {
         attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
-        stix: bundles,
+        stix: stix?.unwrap_or_default(),
         navigator: layers,
         heatmaps,
-        warehouse,
+        warehouse: warehouse?.unwrap_or_default(),
     };
     build.report.write(&out.join(REPORT_FILE))
+}
+
+/// Runs one stage, logging its time and the process's peak memory so far at debug level (`-vv`).
+fn timed<T>(stage: &str, work: impl FnOnce() -> T) -> T {
+    let clock = std::time::Instant::now();
+    let done = work();
+    let peak_mib = peak_memory_mib();
+    tracing::debug!(stage, ms = clock.elapsed().as_millis() as u64, peak_mib, "stage done");
+    done
+}
+
+/// The process's peak resident memory so far (Linux's `VmHWM`), 0 where it is not known.
+fn peak_memory_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb / 1024)
 }
 
 fn create_dir(dir: &Path) -> Result<()> {

@@ -81,6 +81,12 @@ impl Changes {
 /// column of the kept rows is then gathered from both tables and compared at once, column by column,
 /// so memory grows with one column and a bit mask per row, never with a copy of every row as text.
 pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResult<Changes> {
+    compare_listing(previous, current, usize::MAX)
+}
+
+/// As [`compare`], with the counts of every kind but only the first `listed` changes of each kind
+/// (by `mapping_id`) named, and no `source_only` list: what a report shows, at any table size.
+pub fn compare_listing(previous: Option<&DataFrame>, current: &DataFrame, listed: usize) -> PolarsResult<Changes> {
     let empty;
     let previous = match previous {
         Some(frame) => frame,
@@ -150,46 +156,51 @@ pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResul
 
     let keys_now = Keys::of(current)?;
     let keys_before = Keys::of(previous)?;
-    let mut changes = Changes::default();
-    for row in added {
+    let changed_rows: Vec<(IdxSize, u64)> = kept_now
+        .iter()
+        .zip(&differing)
+        .filter(|(_, bits)| **bits & !ignored != 0)
+        .map(|(row, bits)| (row.expect("kept rows are numbered"), bits & !ignored))
+        .collect();
+    let mut changes = Changes {
+        added: added.len(),
+        removed: removed.len(),
+        changed: changed_rows.len(),
+        ..Changes::default()
+    };
+    if listed == usize::MAX {
+        changes.source_only = kept_now
+            .iter()
+            .zip(&differing)
+            .filter(|(_, bits)| **bits != 0 && **bits & !ignored == 0)
+            .map(|(row, _)| keys_now.mapping_id(row.expect("kept rows are numbered")))
+            .collect();
+        changes.source_only.sort();
+    }
+    for row in keys_now.first_by_id(added, listed) {
         changes
             .changes
             .push(keys_now.change(ChangeKind::Added, row, Vec::new()));
     }
-    for row in removed {
+    for row in keys_before.first_by_id(removed, listed) {
         changes
             .changes
             .push(keys_before.change(ChangeKind::Removed, row, Vec::new()));
     }
-    for (row, bits) in kept_now.iter().zip(&differing).filter(|(_, bits)| **bits != 0) {
-        let row = row.expect("kept rows are numbered");
-        if bits & !ignored == 0 {
-            changes.source_only.push(keys_now.mapping_id(row));
-            continue;
-        }
+    let bits_of: std::collections::HashMap<IdxSize, u64> = changed_rows.iter().copied().collect();
+    for row in keys_now.first_by_id(changed_rows.iter().map(|(row, _)| *row).collect(), listed) {
+        let bits = bits_of[&row];
         let changed: Vec<String> = columns
             .iter()
             .enumerate()
-            .filter(|(bit, _)| bits & !ignored & (1 << bit) != 0)
+            .filter(|(bit, _)| bits & (1 << bit) != 0)
             .map(|(_, name)| name.to_string())
             .collect();
         changes.changes.push(keys_now.change(ChangeKind::Changed, row, changed));
     }
-    changes.added = changes.changes.iter().filter(|c| c.change == ChangeKind::Added).count();
-    changes.removed = changes
-        .changes
-        .iter()
-        .filter(|c| c.change == ChangeKind::Removed)
-        .count();
-    changes.changed = changes
-        .changes
-        .iter()
-        .filter(|c| c.change == ChangeKind::Changed)
-        .count();
     changes
         .changes
         .sort_by(|a, b| (a.change, &a.mapping_id).cmp(&(b.change, &b.mapping_id)));
-    changes.source_only.sort();
     Ok(changes)
 }
 
@@ -211,6 +222,16 @@ impl Keys {
             .map(|name| (*name, frame.column(name).ok().and_then(|c| c.str().ok().cloned())))
             .collect();
         Ok(Keys { ids, grain })
+    }
+
+    /// The first `listed` of `rows` by `mapping_id`.
+    fn first_by_id(&self, mut rows: Vec<IdxSize>, listed: usize) -> Vec<IdxSize> {
+        let id = |row: &IdxSize| self.ids.get(*row as usize).unwrap_or_default();
+        if rows.len() > listed {
+            rows.select_nth_unstable_by(listed, |a, b| id(a).cmp(id(b)));
+            rows.truncate(listed);
+        }
+        rows
     }
 
     fn mapping_id(&self, row: IdxSize) -> String {

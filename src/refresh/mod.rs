@@ -25,7 +25,7 @@ use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, Selection};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
-pub use changes::{compare, Change, ChangeKind, Changes};
+pub use changes::{compare, compare_listing, Change, ChangeKind, Changes};
 pub use manifest::Manifest;
 
 /// What a refresh needs to know.

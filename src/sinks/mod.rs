@@ -12,15 +12,14 @@ pub mod warehouse;
 use std::io::Write;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 pub use crate::fs::write_atomically;
 
-/// Writes a JSON document, pretty-printed with a final newline, atomically.
+/// Writes a JSON document, pretty-printed with a final newline, atomically: serialized straight into
+/// the file's buffer, never whole in memory (a STIX bundle of the snapshot is megabytes).
 pub fn write_json(path: &Path, document: &impl serde::Serialize) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(document).map_err(|e| Error::WriteOutput {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    bytes.push(b'\n');
-    write_atomically(path, |file| file.write_all(&bytes).map_err(|e| e.to_string()))
+    write_atomically(path, |file| {
+        serde_json::to_writer_pretty(&mut *file, document).map_err(|e| e.to_string())?;
+        file.write_all(b"\n").map_err(|e| e.to_string())
+    })
 }

@@ -44,24 +44,28 @@ struct Group {
 
 pub fn dedupe(rows: Vec<MappingRow>) -> Deduplicated {
     let mut counts: BTreeMap<DatasetKey, DedupeCounts> = BTreeMap::new();
-    let mut groups: HashMap<GrainKey, Group> = HashMap::with_capacity(rows.len());
+    // Each mapping's group once, in a vector sized for the worst case; the map only finds a key's.
+    let mut groups: Vec<Group> = Vec::with_capacity(rows.len());
+    let mut index: HashMap<GrainKey, usize> = HashMap::with_capacity(rows.len());
     for mut row in rows {
         row.score_values = row.score_value.iter().cloned().collect();
         let key = row.grain_key();
-        let dataset_counts = counts.entry(key.dataset.clone()).or_default();
+        let dataset_counts = match counts.get_mut(&key.dataset) {
+            Some(dataset_counts) => dataset_counts,
+            None => counts.entry(key.dataset.clone()).or_default(),
+        };
         dataset_counts.source_rows += 1;
-        match groups.get_mut(&key) {
+        match index.get(&key) {
             None => {
-                groups.insert(
-                    key,
-                    Group {
-                        fingerprints: vec![row.source_fingerprint],
-                        merged: row,
-                        conflict: false,
-                    },
-                );
+                index.insert(key, groups.len());
+                groups.push(Group {
+                    fingerprints: vec![row.source_fingerprint],
+                    merged: row,
+                    conflict: false,
+                });
             }
-            Some(group) => {
+            Some(&at) => {
+                let group = &mut groups[at];
                 dataset_counts.repeats_collapsed += 1;
                 if group.fingerprints.contains(&row.source_fingerprint) {
                     dataset_counts.exact_duplicates += 1;
@@ -80,10 +84,12 @@ pub fn dedupe(rows: Vec<MappingRow>) -> Deduplicated {
         }
     }
 
-    let mut keyed: Vec<(GrainKey, Group)> = groups.into_iter().collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut keyed: Vec<(GrainKey, usize)> = index.into_iter().collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut groups: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
     let mut out = Vec::with_capacity(keyed.len());
-    for (key, group) in keyed {
+    for (key, at) in keyed {
+        let group = groups[at].take().expect("each group is taken once");
         let dataset_counts = counts.get_mut(&key.dataset).expect("counted above");
         dataset_counts.mappings += 1;
         if group.conflict {

@@ -16,7 +16,7 @@ pub struct InputRows<'a> {
     pub source: &'a str,
     pub kind: SourceKind,
     pub cut: Option<Cut>,
-    pub rows: &'a [MappingRow],
+    pub rows: Vec<MappingRow>,
 }
 
 /// How a kind of source that did not supply a dataset compares with the one that did.
@@ -56,48 +56,61 @@ struct KindRows<'a> {
     cut: Option<Cut>,
 }
 
-pub fn select(inputs: &[InputRows]) -> Selection {
-    let mut by_dataset: BTreeMap<DatasetKey, BTreeMap<SourceKind, KindRows>> = BTreeMap::new();
-    for input in inputs {
-        for row in input.rows {
-            let kinds = by_dataset.entry(row.dataset()).or_default();
-            let entry = kinds.entry(input.kind).or_default();
-            entry.inputs.insert(input.source);
-            entry.rows.push(row);
-            entry.cut = entry.cut.or(input.cut);
+/// Takes the inputs' rows: those of each dataset's chosen kind of source move into the selection (in
+/// input order, into a vector sized once), the others are only compared with them, then dropped.
+pub fn select(inputs: Vec<InputRows>) -> Selection {
+    let mut chosen: BTreeMap<DatasetKey, SourceKind> = BTreeMap::new();
+    let mut datasets = BTreeMap::new();
+    let mut selected_rows = 0;
+    {
+        let mut by_dataset: BTreeMap<DatasetKey, BTreeMap<SourceKind, KindRows>> = BTreeMap::new();
+        for input in &inputs {
+            for row in &input.rows {
+                let kinds = by_dataset.entry(row.dataset()).or_default();
+                let entry = kinds.entry(input.kind).or_default();
+                entry.inputs.insert(input.source);
+                entry.rows.push(row);
+                entry.cut = entry.cut.or(input.cut);
+            }
+        }
+        for (dataset, kinds) in by_dataset {
+            let mut kinds = kinds.into_iter();
+            let (selected_kind, selected) = kinds.next().expect("a dataset exists only with rows");
+            let selected_edges = edges(&selected.rows);
+            let cross_checks = kinds
+                .map(|(kind, other)| {
+                    let other_edges = edges(&other.rows);
+                    CrossCheck {
+                        source_kind: kind,
+                        inputs: other.inputs.len(),
+                        rows: other.rows.len(),
+                        edges: other_edges.len(),
+                        edges_missing_from_selected: other_edges.difference(&selected_edges).count(),
+                        edges_missing_from_this: selected_edges.difference(&other_edges).count(),
+                    }
+                })
+                .collect();
+            selected_rows += selected.rows.len();
+            chosen.insert(dataset.clone(), selected_kind);
+            datasets.insert(
+                dataset,
+                DatasetSource {
+                    source_kind: selected_kind,
+                    inputs: selected.inputs.len(),
+                    source_rows: selected.rows.len(),
+                    cut: selected.cut,
+                    cross_checks,
+                },
+            );
         }
     }
-
-    let mut rows = Vec::new();
-    let mut datasets = BTreeMap::new();
-    for (dataset, kinds) in by_dataset {
-        let mut kinds = kinds.into_iter();
-        let (selected_kind, selected) = kinds.next().expect("a dataset exists only with rows");
-        let selected_edges = edges(&selected.rows);
-        let cross_checks = kinds
-            .map(|(kind, other)| {
-                let other_edges = edges(&other.rows);
-                CrossCheck {
-                    source_kind: kind,
-                    inputs: other.inputs.len(),
-                    rows: other.rows.len(),
-                    edges: other_edges.len(),
-                    edges_missing_from_selected: other_edges.difference(&selected_edges).count(),
-                    edges_missing_from_this: selected_edges.difference(&other_edges).count(),
-                }
-            })
-            .collect();
-        datasets.insert(
-            dataset,
-            DatasetSource {
-                source_kind: selected_kind,
-                inputs: selected.inputs.len(),
-                source_rows: selected.rows.len(),
-                cut: selected.cut,
-                cross_checks,
-            },
-        );
-        rows.extend(selected.rows.into_iter().cloned());
+    let mut rows = Vec::with_capacity(selected_rows);
+    for input in inputs {
+        for row in input.rows {
+            if chosen.get(&row.dataset()) == Some(&input.kind) {
+                rows.push(row);
+            }
+        }
     }
     Selection { rows, datasets }
 }
@@ -131,18 +144,18 @@ mod tests {
     fn the_mapping_file_supplies_rows_and_pages_are_cross_checked() {
         let file_rows = vec![row("SC-08", "T1562"), row("CM-02", "T1562")];
         let page_rows = vec![row("SC-08", "T1562"), row("AC-99", "T1562")];
-        let selection = select(&[
+        let selection = select(vec![
             InputRows {
                 source: "page.html",
                 kind: SourceKind::TechniquePage,
                 cut: None,
-                rows: &page_rows,
+                rows: page_rows,
             },
             InputRows {
                 source: "file.json",
                 kind: SourceKind::MappingFile,
                 cut: None,
-                rows: &file_rows,
+                rows: file_rows.clone(),
             },
         ]);
         assert_eq!(selection.rows, file_rows);

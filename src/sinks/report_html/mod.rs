@@ -26,7 +26,7 @@ use crate::sources::http::crawl::{DatasetFetch, FetchState};
 
 pub const REPORT_HTML: &str = "report.html";
 /// The changes listed per kind; the rest are in `changes.json`.
-const LISTED_CHANGES: usize = 20;
+pub const LISTED_CHANGES: usize = 20;
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 /// What a run says of itself beyond the build's report.

@@ -71,13 +71,34 @@ impl Versioning {
     }
 }
 
-/// SHA-256 of an object's content, `modified` left out.
+/// SHA-256 of an object's content, `modified` left out: the compact JSON of the object without that
+/// property (keys in order), streamed into the hash, neither copied nor written out whole.
 fn content_hash(object: &Value) -> String {
-    let mut content = object.clone();
-    if let Some(map) = content.as_object_mut() {
-        map.remove("modified");
+    use sha2::Digest;
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
-    crate::fs::sha256_hex(content.to_string().as_bytes())
+    /// An object's properties but `modified`, serialized as the object would be.
+    struct WithoutModified<'a>(&'a serde_json::Map<String, Value>);
+    impl serde::Serialize for WithoutModified<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_map(self.0.iter().filter(|(key, _)| key.as_str() != "modified"))
+        }
+    }
+    let mut hashing = Hashing(sha2::Sha256::new());
+    let written = match object.as_object() {
+        Some(map) => serde_json::to_writer(&mut hashing, &WithoutModified(map)),
+        None => serde_json::to_writer(&mut hashing, object),
+    };
+    written.expect("JSON values always serialize");
+    hashing.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `candidate` when it is later than `previous`, else 1 ms after `previous`: a new version is always
@@ -116,6 +137,18 @@ pub fn write(ledger: &Ledger, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_content_hash_is_that_of_the_object_without_modified() {
+        let object =
+            serde_json::json!({"type": "x", "id": "x--1", "modified": "2025-01-01T00:00:00.000Z", "name": "a \"q\""});
+        let mut without = object.clone();
+        without.as_object_mut().unwrap().remove("modified");
+        assert_eq!(
+            content_hash(&object),
+            crate::fs::sha256_hex(without.to_string().as_bytes())
+        );
+    }
     use serde_json::json;
 
     fn object(name: &str, modified: &str) -> Value {
