@@ -9,8 +9,8 @@ SHARED := ../shared
 # Where ../shared is absent, a check says so and checks the fixtures only; under CI=true it fails: a
 # broken checkout never looks green.
 NO_SHARED_IN_CI = if [ "$$CI" = true ]; then echo "$(SHARED) is absent and CI=true: failing"; exit 1; fi
-# The debug binary, built with --all-targets: the test build unifies dev-dependency features into
-# shared crates, so building the binary alone would compile polars a second time.
+# The debug binary, built alone: a newcomer's first `make run` compiles only what it runs. The tests
+# reuse that polars build (Cargo.toml pins the one feature a dev-dependency would change).
 BIN := target/debug/attackmap
 
 .PHONY: run docs-picture test lint unit check-docs check-outputs check-warehouse check-readers check-taxii check-report bench release clean bin
@@ -20,7 +20,7 @@ run: bin
 	$(BIN) build --input raw --out $(OUT)
 
 bin:
-	$(CARGO) build --all-targets --quiet
+	$(CARGO) build --bin attackmap --quiet
 
 ## docs-picture: redraw the README's picture, the sample's NIST heatmap (a test checks it is current)
 docs-picture: run
