@@ -44,14 +44,7 @@ fn main() {
             ..Default::default()
         };
         let changes = attackmap::refresh::compare(None, &build.frame).unwrap_or_else(|_| Changes::default());
-        let page = report_html::Page {
-            report: &build.report,
-            run: &run,
-            changes: &changes,
-            frame: &build.frame,
-            rows: &build.rows,
-            attack: &build.attack,
-        };
+        let page = report_html::Page::of(&build, &run, &changes, &build.attack);
         report_html::write(&page, &out).expect("report.html");
         report_times.push(clock.elapsed().as_secs_f64());
     }

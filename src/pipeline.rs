@@ -286,14 +286,7 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             warnings: build.report.export_warnings(),
             refresh: None,
         };
-        let page = Page {
-            report: &build.report,
-            run: &run,
-            changes: &changes,
-            frame: &build.frame,
-            rows: &build.rows,
-            attack: options.attack,
-        };
+        let page = Page::of(build, &run, &changes, options.attack);
         sinks::report_html::write(&page, &staging)?;
         publish::swap_into_place(&staging, out)
     })();

@@ -229,14 +229,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     } else {
         0
     });
-    let page = Page {
-        report: &build.report,
-        run: &run,
-        changes: &changes,
-        frame: &build.frame,
-        rows: &build.rows,
-        attack: &attack,
-    };
+    let page = Page::of(&build, &run, &changes, &attack);
     crate::sinks::report_html::write(&page, &staging)?;
     let clock = Instant::now();
     publish::swap_into_place(&staging, &options.out)?;

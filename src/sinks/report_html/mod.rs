@@ -62,6 +62,25 @@ pub struct Page<'a> {
     pub attack: &'a AttackCatalog,
 }
 
+impl<'a> Page<'a> {
+    /// The page of `build`'s run.
+    pub fn of(
+        build: &'a crate::pipeline::Build,
+        run: &'a RunFacts,
+        changes: &'a Changes,
+        attack: &'a AttackCatalog,
+    ) -> Page<'a> {
+        Page {
+            report: &build.report,
+            run,
+            changes,
+            frame: &build.frame,
+            rows: &build.rows,
+            attack,
+        }
+    }
+}
+
 /// Writes `out/report.html`, linking the files `out` holds.
 pub fn write(page: &Page, out: &Path) -> Result<()> {
     let mut body = String::with_capacity(256 * 1024);
