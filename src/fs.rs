@@ -43,16 +43,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A UTC instant as RFC 3339 with milliseconds (`2026-11-28T03:08:58.123Z`).
-pub fn rfc3339(instant: std::time::SystemTime) -> String {
-    let since_epoch = instant.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let seconds = since_epoch.as_secs();
-    let date = crate::model::Date::of(instant);
-    let in_day = seconds % 86_400;
-    format!(
-        "{date}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3600,
-        in_day % 3600 / 60,
-        in_day % 60,
-        since_epoch.subsec_millis()
-    )
+pub fn rfc3339(instant: impl Into<chrono::DateTime<chrono::Utc>>) -> String {
+    instant.into().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

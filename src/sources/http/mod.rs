@@ -385,24 +385,12 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// An HTTP date in its preferred form (RFC 9110's IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`).
+/// The weekday is read past, not checked against the date: a server that names the wrong one still
+/// means the date it gives.
 fn http_date(text: &str) -> Option<SystemTime> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let parts: Vec<&str> = text.split_ascii_whitespace().collect();
-    let [_weekday, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
-    let date = crate::model::Date::from_civil(year.parse().ok()?, month, day.parse().ok()?)?;
-    let mut clock = time.split(':').map(|n| n.parse::<u64>().ok().filter(|&n| n < 60));
-    let (hours, minutes, seconds) = (clock.next()??, clock.next()??, clock.next()??);
-    if hours > 23 || clock.next().is_some() {
-        return None;
-    }
-    let days = u64::try_from(date.days_since_epoch).ok()?;
-    let since_epoch = days * 86_400 + hours * 3600 + minutes * 60 + seconds;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(since_epoch))
+    let (_weekday, date) = text.split_once(", ")?;
+    let at = chrono::NaiveDateTime::parse_from_str(date, "%d %b %Y %H:%M:%S GMT").ok()?;
+    Some(at.and_utc().into())
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -431,6 +419,11 @@ mod tests {
             http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
         );
+        assert_eq!(
+            http_date("Mon, 06 Nov 1994 08:49:37 GMT"),
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            "the weekday is read past"
+        );
         assert_eq!(http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
         assert_eq!(http_date("Sun, 31 Feb 1994 08:49:37 GMT"), None);
         let mut headers = HeaderMap::new();
@@ -440,18 +433,8 @@ mod tests {
             Some(Duration::ZERO),
             "a date in the past: no wait"
         );
-        let soon = SystemTime::now() + Duration::from_secs(90);
-        let since = soon.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-        let date = crate::model::Date {
-            days_since_epoch: (since / 86_400) as i32,
-        };
-        let (h, m, s) = (since % 86_400 / 3600, since % 3600 / 60, since % 60);
-        let (year, month, day) = (&date.to_string()[..4], &date.to_string()[5..7], &date.to_string()[8..]);
-        let months = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
-        let month = months[month.parse::<usize>().unwrap() - 1];
-        let text = format!("Mon, {day} {month} {year} {h:02}:{m:02}:{s:02} GMT");
+        let soon = chrono::DateTime::<chrono::Utc>::from(SystemTime::now() + Duration::from_secs(90));
+        let text = soon.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
         headers.insert(RETRY_AFTER, text.parse().unwrap());
         let wait = retry_after(&headers).unwrap();
         assert!(
