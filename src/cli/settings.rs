@@ -48,7 +48,7 @@ pub struct FetchArgs {
     /// Retries of a failed request (default 3).
     #[arg(long, env = "ATTACKMAP_RETRIES")]
     pub retries: Option<u32>,
-    /// Seconds before the first retry, doubled each time, ±50 % jitter (default 1).
+    /// Seconds before the first retry, doubled each time, up to +100 % jitter (default 1).
     #[arg(long, env = "ATTACKMAP_BACKOFF")]
     pub backoff: Option<f64>,
     /// Largest body accepted, in bytes (default 64 MiB).

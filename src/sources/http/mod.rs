@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -34,7 +35,7 @@ pub struct FetchSettings {
     pub requests_per_second: f64,
     pub timeout: Duration,
     pub retries: u32,
-    /// The first retry waits about this long; each next one twice as long (with ±50 % jitter).
+    /// The first retry waits this long plus up to as much again (jitter); each next one twice as long.
     pub backoff: Duration,
     pub max_body_bytes: u64,
     /// The longest the whole crawl may take (`--deadline`); requests not started by then fail.
@@ -183,8 +184,10 @@ impl Fetcher {
         if let Err(reason) = raw_store::check_site_path(site_path) {
             return Err(fail(format!("refused, never requested: the path has {reason}")));
         }
-        let mut last_reason = String::new();
-        for attempt in 1..=self.settings.retries + 1 {
+        let mut backoff = retry_waits(self.settings.backoff, self.settings.retries);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             self.wait_for_turn();
             if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(fail("not requested: the run's --deadline passed".into()));
@@ -193,18 +196,14 @@ impl Fetcher {
                 Attempt::Done(fetched) => return Ok(fetched),
                 Attempt::Fail(reason) => return Err(fail(reason)),
                 Attempt::Retry { reason, wait } => {
+                    let Some(backoff) = backoff.next() else {
+                        return Err(fail(format!("gave up after {attempt} attempts: {reason}")));
+                    };
                     tracing::warn!(url = %terminal(&url), attempt, reason = %terminal(&reason), "retrying");
-                    if attempt <= self.settings.retries {
-                        std::thread::sleep(wait.unwrap_or_else(|| self.backoff(attempt)));
-                    }
-                    last_reason = reason;
+                    std::thread::sleep(wait.unwrap_or(backoff));
                 }
             }
         }
-        Err(fail(format!(
-            "gave up after {} attempts: {last_reason}",
-            self.settings.retries + 1
-        )))
     }
 
     fn attempt(&self, site_path: &str, url: &str, attempt: u32) -> Attempt {
@@ -342,24 +341,20 @@ impl Fetcher {
         };
         std::thread::sleep(start.saturating_duration_since(Instant::now()));
     }
-
-    /// Exponential backoff with ±50 % jitter: about `backoff`, then twice that, and so on, never
-    /// more than [`MAX_RETRY_AFTER`].
-    fn backoff(&self, attempt: u32) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(30) as i32;
-        let base = self.settings.backoff.as_secs_f64() * 2f64.powi(doublings);
-        Duration::try_from_secs_f64(base * (0.5 + jitter()))
-            .unwrap_or(MAX_RETRY_AFTER)
-            .min(MAX_RETRY_AFTER)
-    }
 }
 
-/// A number in [0, 1) that differs between calls: enough to spread retries, not for secrets.
-fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos());
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+/// The waits between attempts, one per retry: `first`, then twice that, and so on, each lengthened
+/// by up to as much again at random (backon's jitter), none longer than [`MAX_RETRY_AFTER`]. A
+/// server's `Retry-After` replaces the wait of its attempt: backon's blocking retry cannot change
+/// one wait, so the retry loop is ours and backon gives the waits.
+fn retry_waits(first: Duration, retries: u32) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::new()
+        .with_min_delay(first)
+        .with_max_delay(MAX_RETRY_AFTER)
+        .with_jitter()
+        .with_max_times(retries as usize)
+        .build()
+        .map(|wait| wait.min(MAX_RETRY_AFTER))
 }
 
 fn same_origin(url: &Url, base: &Url) -> bool {
@@ -412,6 +407,28 @@ fn describe(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_retry_waits_twice_as_long_plus_jitter_up_to_the_longest_wait() {
+        let waits: Vec<Duration> = retry_waits(Duration::from_secs(1), 8).collect();
+        assert_eq!(waits.len(), 8, "one wait per retry");
+        for (retry, wait) in waits.iter().enumerate() {
+            let base = Duration::from_secs(1 << retry).min(MAX_RETRY_AFTER);
+            assert!(
+                *wait >= base && *wait <= (base * 2).min(MAX_RETRY_AFTER),
+                "retry {retry}: {wait:?}"
+            );
+        }
+        assert_eq!(
+            retry_waits(Duration::from_secs(3600), 1).collect::<Vec<_>>(),
+            [MAX_RETRY_AFTER]
+        );
+        assert_eq!(
+            retry_waits(Duration::from_secs(1), 0).count(),
+            0,
+            "--retries 0: no wait"
+        );
+    }
 
     #[test]
     fn retry_after_takes_seconds_or_an_http_date() {
