@@ -10,6 +10,7 @@ pub mod frameworks;
 pub mod fs;
 pub mod identifiers;
 pub mod model;
+pub mod parallel;
 pub mod pipeline;
 pub mod publish;
 pub mod refresh;

@@ -13,7 +13,6 @@ pub mod verify;
 use crate::escape::terminal;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -134,25 +133,11 @@ impl Fetcher {
 
     /// Fetches site paths with at most `concurrency` in flight; results in the order of `paths`.
     pub fn fetch_all(&self, paths: &[String], progress: &indicatif::ProgressBar) -> Vec<Result<Fetched, FetchFailure>> {
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<Fetched, FetchFailure>>>> = Mutex::new(vec![None; paths.len()]);
-        std::thread::scope(|scope| {
-            for _ in 0..self.settings.concurrency.max(1).min(paths.len().max(1)) {
-                scope.spawn(|| loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = paths.get(index) else { break };
-                    let result = self.fetch(path);
-                    progress.inc(1);
-                    results.lock().expect("no worker panics")[index] = Some(result);
-                });
-            }
-        });
-        results
-            .into_inner()
-            .expect("no worker panics")
-            .into_iter()
-            .map(|r| r.expect("every path was fetched"))
-            .collect()
+        crate::parallel::map_in_order(paths, self.settings.concurrency, |path| {
+            let result = self.fetch(path);
+            progress.inc(1);
+            result
+        })
     }
 
     /// The stored copy of a site path as if fetched: for a URL that failed tonight.
