@@ -28,6 +28,14 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) ->
     outcome.map_err(failed)
 }
 
+/// Creates a directory and any missing parents (nothing when it exists).
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
 fn temporary_sibling(path: &Path) -> PathBuf {
     let name = path
         .file_name()

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
 use crate::error::{Error, Result};
+use crate::fs::create_dir;
 use crate::identifiers;
 use crate::model::{self, DatasetKey, MappingRow, SourceKind};
 use crate::publish;
@@ -356,13 +357,6 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
         warehouse,
     };
     build.report.write(&out.join(REPORT_FILE))
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {
-        path: dir.to_path_buf(),
-        reason: e.to_string(),
-    })
 }
 
 /// Removes the `.{extension}` files of `dir` that are not in `keep`: exports of datasets no longer built.

@@ -14,6 +14,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::fs::create_dir;
 use crate::pipeline::Build;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::table::COLUMNS;
@@ -167,13 +168,6 @@ fn replace_dir(dir: &Path) -> Result<()> {
         }
     }
     create_dir(dir)
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {
-        path: dir.to_path_buf(),
-        reason: e.to_string(),
-    })
 }
 
 #[cfg(test)]
