@@ -43,8 +43,8 @@ pub struct DatasetSource {
     pub cross_checks: Vec<CrossCheck>,
 }
 
-/// The rows chosen for the table and, per dataset, where they came from.
-pub struct Selection {
+/// The rows chosen for the table and, per dataset, the kind of source they came from.
+pub struct SourceSelection {
     pub rows: Vec<MappingRow>,
     pub datasets: BTreeMap<DatasetKey, DatasetSource>,
 }
@@ -56,7 +56,7 @@ struct KindRows<'a> {
     cut: Option<Cut>,
 }
 
-pub fn select(inputs: &[InputRows]) -> Selection {
+pub fn select(inputs: &[InputRows]) -> SourceSelection {
     let mut by_dataset: BTreeMap<DatasetKey, BTreeMap<SourceKind, KindRows>> = BTreeMap::new();
     for input in inputs {
         for row in input.rows {
@@ -99,7 +99,7 @@ pub fn select(inputs: &[InputRows]) -> Selection {
         );
         rows.extend(selected.rows.into_iter().cloned());
     }
-    Selection { rows, datasets }
+    SourceSelection { rows, datasets }
 }
 
 fn edges<'a>(rows: &[&'a MappingRow]) -> BTreeSet<(&'a str, &'a str)> {
