@@ -19,5 +19,7 @@ pub mod site;
 pub mod sources;
 pub mod table;
 pub mod taxii;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod transforms;
 pub mod validate;
