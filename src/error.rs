@@ -38,7 +38,7 @@ pub enum Error {
     Fetch { url: String, reason: String },
 
     #[error("building the table: {0}")]
-    Table(#[from] polars::error::PolarsError),
+    DataFrame(#[from] polars::error::PolarsError),
 
     #[error("writing {path}: {reason}")]
     WriteOutput { path: PathBuf, reason: String },

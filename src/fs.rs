@@ -28,6 +28,14 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) ->
     outcome.map_err(failed)
 }
 
+/// Creates a directory and any missing parents (nothing when it exists).
+pub fn create_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
 fn temporary_sibling(path: &Path) -> PathBuf {
     let name = path
         .file_name()
@@ -43,16 +51,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A UTC instant as RFC 3339 with milliseconds (`2026-11-28T03:08:58.123Z`).
-pub fn rfc3339(instant: std::time::SystemTime) -> String {
-    let since_epoch = instant.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let seconds = since_epoch.as_secs();
-    let date = crate::model::Date::of(instant);
-    let in_day = seconds % 86_400;
-    format!(
-        "{date}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3600,
-        in_day % 3600 / 60,
-        in_day % 60,
-        since_epoch.subsec_millis()
-    )
+pub fn rfc3339(instant: impl Into<chrono::DateTime<chrono::Utc>>) -> String {
+    instant.into().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

@@ -10,6 +10,7 @@ pub mod frameworks;
 pub mod fs;
 pub mod identifiers;
 pub mod model;
+pub mod parallel;
 pub mod pipeline;
 pub mod publish;
 pub mod refresh;
@@ -18,5 +19,7 @@ pub mod site;
 pub mod sources;
 pub mod table;
 pub mod taxii;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod transforms;
 pub mod validate;

@@ -1,5 +1,8 @@
 //! The one type for a mapping row, the dataset it belongs to, and the kinds of source it can come from.
 
+use std::time::SystemTime;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
 /// Where a row was read from, ranked from most to least complete for its dataset.
@@ -50,59 +53,37 @@ impl std::fmt::Display for DatasetKey {
     }
 }
 
-/// A calendar date, kept as days since 1970-01-01 (the Arrow / Parquet `date32` encoding).
+/// A calendar date of years 1 to 9999 (chrono's proleptic Gregorian `NaiveDate`), written to
+/// Parquet as days since 1970-01-01 (the Arrow / Parquet `date32` encoding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    pub days_since_epoch: i32,
-}
+pub struct Date(NaiveDate);
 
 impl Date {
     /// Reads the source's `MM/DD/YYYY` (one-digit month or day accepted). `None` when it is not a real date.
     pub fn from_us_date(text: &str) -> Option<Date> {
-        let mut parts = text.trim().split('/');
-        let month: u32 = parts.next()?.parse().ok()?;
-        let day: u32 = parts.next()?.parse().ok()?;
-        let year: i32 = parts.next()?.parse().ok()?;
-        if parts.next().is_some() {
-            return None;
-        }
-        Date::from_civil(year, month, day)
+        Date::of_four_digit_year(NaiveDate::parse_from_str(text.trim(), "%m/%d/%Y").ok()?)
     }
 
-    /// Reads ISO 8601 `YYYY-MM-DD`. `None` when it is not a real date.
+    /// Reads ISO 8601 `YYYY-MM-DD`, each field at its full width. `None` when it is not a real date.
     pub fn from_iso(text: &str) -> Option<Date> {
-        let mut parts = text.trim().splitn(3, '-');
-        let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
-        if year.len() != 4 || month.len() != 2 || day.len() != 2 {
-            return None;
-        }
-        Date::from_civil(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
-    }
-
-    /// The date of a year (1 to 9999, so nothing overflows), month and day; `None` when there is no such day.
-    pub fn from_civil(year: i32, month: u32, day: u32) -> Option<Date> {
-        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || day == 0 {
-            return None;
-        }
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-        if day > month_days[month as usize - 1] {
-            return None;
-        }
-        Some(Date {
-            days_since_epoch: days_from_civil(year, month, day),
-        })
+        let text = text.trim();
+        let date = Date::of_four_digit_year(NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?)?;
+        // chrono also reads `2026-1-28` and `+2026-01-28`: only the date written back is ISO's form.
+        (date.to_string() == text).then_some(date)
     }
 
     /// The UTC date of an instant.
-    pub fn of(instant: std::time::SystemTime) -> Date {
-        let seconds = instant
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        Date {
-            days_since_epoch: (seconds / 86_400) as i32,
-        }
+    pub fn of(instant: SystemTime) -> Date {
+        Date(DateTime::<Utc>::from(instant).date_naive())
+    }
+
+    /// Days since 1970-01-01, negative before it: the Parquet `DATE` value.
+    pub fn days_since_epoch(self) -> i32 {
+        self.0.to_epoch_days()
+    }
+
+    fn of_four_digit_year(date: NaiveDate) -> Option<Date> {
+        (1..=9999).contains(&date.year()).then_some(Date(date))
     }
 }
 
@@ -117,34 +98,8 @@ impl std::str::FromStr for Date {
 impl std::fmt::Display for Date {
     /// ISO 8601: `YYYY-MM-DD`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (year, month, day) = civil_from_days(self.days_since_epoch);
-        write!(f, "{year:04}-{month:02}-{day:02}")
+        self.0.fmt(f)
     }
-}
-
-/// Howard Hinnant's civil-from-days algorithm, the inverse of [`days_from_civil`].
-fn civil_from_days(days: i32) -> (i32, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i32::from(month <= 2);
-    (year, month, day)
-}
-
-/// Howard Hinnant's days-from-civil algorithm (proleptic Gregorian calendar).
-fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = month as i32;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i32 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// What the run's ATT&CK catalogue says of a mapping's technique (`technique_status`).
@@ -325,9 +280,9 @@ mod tests {
 
     #[test]
     fn us_dates_become_days_since_epoch() {
-        assert_eq!(Date::from_us_date("01/01/1970").unwrap().days_since_epoch, 0);
-        assert_eq!(Date::from_us_date("04/16/2025").unwrap().days_since_epoch, 20194);
-        assert_eq!(Date::from_us_date("2/29/2024").unwrap().days_since_epoch, 19782);
+        assert_eq!(Date::from_us_date("01/01/1970").unwrap().days_since_epoch(), 0);
+        assert_eq!(Date::from_us_date("04/16/2025").unwrap().days_since_epoch(), 20194);
+        assert_eq!(Date::from_us_date("2/29/2024").unwrap().days_since_epoch(), 19782);
         assert_eq!(Date::from_us_date("02/29/2025"), None);
         assert_eq!(Date::from_us_date("2025-04-16"), None);
         assert_eq!(Date::from_us_date("2/29/2024").unwrap().to_string(), "2024-02-29");

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
 use crate::error::{Error, Result};
+use crate::fs::create_dir;
 use crate::identifiers;
 use crate::model::{self, DatasetKey, MappingRow, SourceKind};
 use crate::publish;
@@ -403,13 +404,6 @@ fn peak_memory_mib() -> u64 {
         .find_map(|line| line.strip_prefix("VmHWM:"))
         .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map_or(0, |kb| kb / 1024)
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {
-        path: dir.to_path_buf(),
-        reason: e.to_string(),
-    })
 }
 
 /// Removes the `.{extension}` files of `dir` that are not in `keep`: exports of datasets no longer built.

@@ -184,8 +184,8 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
         text("status", &|r| r.status.as_deref()),
         Series::new("comments".into(), joined_comments).into(),
         references.into(),
-        date("creation_date", &|r| r.creation_date.map(|d| d.days_since_epoch))?,
-        date("last_update", &|r| r.last_update.map(|d| d.days_since_epoch))?,
+        date("creation_date", &|r| r.creation_date.map(|d| d.days_since_epoch()))?,
+        date("last_update", &|r| r.last_update.map(|d| d.days_since_epoch()))?,
         text("source_kind", &|r| r.source_kind.map(|k| k.as_str())),
         text("source", &|r| Some(&r.source)),
         Series::new(

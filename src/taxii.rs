@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use backon::{BlockingRetryable, ExponentialBuilder};
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::{StatusCode, Url};
 use serde_json::{json, Value};
@@ -17,7 +18,8 @@ use crate::sources::http::USER_AGENT;
 pub const MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
 /// The envelope size used when the API root does not say.
 const DEFAULT_MAX_CONTENT_LENGTH: usize = 10 * 1024 * 1024;
-const ATTEMPTS: u32 = 3;
+/// Retries of a request that failed on a connection error or a 5xx answer.
+const RETRIES: usize = 2;
 /// Manifest records asked for per page (a server may send fewer).
 const MANIFEST_PAGE: &str = "1000";
 
@@ -167,21 +169,29 @@ impl Server<'_> {
         }
     }
 
-    /// Sends a request, retrying connection errors and 5xx answers; any other failure is final.
+    /// Sends a request, retrying connection errors and 5xx answers after 0.5 s, then 1 s; any other
+    /// failure is final.
     fn send(&self, url: &str, make: &dyn Fn() -> RequestBuilder) -> Result<Value, TaxiiError> {
-        let mut last = String::new();
-        for attempt in 1..=ATTEMPTS {
-            match self.request(make()).send() {
-                Ok(response) if response.status().is_success() => return body(url, response),
-                Ok(response) if response.status().is_server_error() => last = describe(response),
-                Ok(response) => return Err(failed(url, describe(response))),
-                Err(e) => last = e.to_string(),
-            }
-            if attempt < ATTEMPTS {
-                std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
+        let sent = (|| match self.request(make()).send() {
+            Ok(response) if response.status().is_success() => Ok(response),
+            Ok(response) if response.status().is_server_error() => Err(SendFailure::Transient(describe(response))),
+            Ok(response) => Err(SendFailure::Final(describe(response))),
+            Err(e) => Err(SendFailure::Transient(e.to_string())),
+        })
+        .retry(
+            ExponentialBuilder::new()
+                .with_min_delay(Duration::from_millis(500))
+                .with_max_times(RETRIES),
+        )
+        .when(|failure| matches!(failure, SendFailure::Transient(_)))
+        .call();
+        match sent {
+            Ok(response) => body(url, response),
+            Err(SendFailure::Final(reason)) => Err(failed(url, reason)),
+            Err(SendFailure::Transient(last)) => {
+                Err(failed(url, format!("gave up after {} attempts: {last}", RETRIES + 1)))
             }
         }
-        Err(failed(url, format!("gave up after {ATTEMPTS} attempts: {last}")))
     }
 
     fn max_content_length(&self) -> Result<usize, TaxiiError> {
@@ -266,6 +276,12 @@ impl Server<'_> {
     }
 }
 
+/// Why a request failed: worth another try, or final.
+enum SendFailure {
+    Transient(String),
+    Final(String),
+}
+
 fn body(url: &str, response: Response) -> Result<Value, TaxiiError> {
     let text = response
         .text()
@@ -313,6 +329,62 @@ mod tests {
             envelopes(&refs, 50).is_err(),
             "an object larger than an envelope is an error"
         );
+    }
+
+    /// A server on 127.0.0.1 that answers one request per status of `statuses`, in turn, with an
+    /// empty JSON object; its URL, and the thread that returns how many requests it answered.
+    fn answering(statuses: &'static [u16]) -> (String, std::thread::JoinHandle<usize>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/api/", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            for status in statuses {
+                let (stream, _) = listener.accept().unwrap();
+                let mut request = BufReader::new(&stream);
+                let mut line = String::new();
+                while request.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                write!(
+                    &stream,
+                    "HTTP/1.1 {status} Scripted\r\nContent-Type: application/json\r\n\
+                     Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+                )
+                .unwrap();
+            }
+            statuses.len()
+        });
+        (url, server)
+    }
+
+    fn send_to(url: &str) -> Result<Value, TaxiiError> {
+        let target = Target {
+            api_root: Url::parse(url).unwrap(),
+            collection: "c".into(),
+            credentials: None,
+        };
+        let server = Server {
+            client: Client::new(),
+            target: &target,
+        };
+        server.send(url, &|| server.client.get(url))
+    }
+
+    #[test]
+    fn a_5xx_is_tried_three_times_and_any_other_failure_once() {
+        let (url, server) = answering(&[503, 500, 200]);
+        assert_eq!(send_to(&url).unwrap(), json!({}));
+        assert_eq!(server.join().unwrap(), 3);
+
+        let (url, server) = answering(&[502, 502, 502]);
+        let error = send_to(&url).unwrap_err().to_string();
+        assert!(error.contains("gave up after 3 attempts: HTTP 502"), "{error}");
+        server.join().unwrap();
+
+        let (url, server) = answering(&[404]);
+        let error = send_to(&url).unwrap_err().to_string();
+        assert!(error.contains("HTTP 404") && !error.contains("gave up"), "{error}");
+        server.join().unwrap();
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
-use crate::sources::http::crawl::Selection;
+use crate::sources::http::crawl::DatasetSelection;
 use crate::sources::http::FetchSettings;
 
 /// The config file read when `--config` is not given, if it exists.
@@ -48,7 +48,7 @@ pub struct FetchArgs {
     /// Retries of a failed request (default 3).
     #[arg(long, env = "ATTACKMAP_RETRIES")]
     pub retries: Option<u32>,
-    /// Seconds before the first retry, doubled each time, ±50 % jitter (default 1).
+    /// Seconds before the first retry, doubled each time, up to +100 % jitter (default 1).
     #[arg(long, env = "ATTACKMAP_BACKOFF")]
     pub backoff: Option<f64>,
     /// Largest body accepted, in bytes (default 64 MiB).
@@ -137,8 +137,8 @@ const MAX_BODY_BYTES: u64 = 1 << 34;
 
 impl FetchArgs {
     /// The selection, each value checked against its field's pattern.
-    pub fn selection(&self, file: &ConfigFile) -> Result<Selection, String> {
-        let selection = Selection {
+    pub fn selection(&self, file: &ConfigFile) -> Result<DatasetSelection, String> {
+        let selection = DatasetSelection {
             attack_versions: list(&self.selection.attack_versions, &file.attack_versions, &["16.1"]),
             domains: list(&self.selection.domains, &file.domains, &["enterprise"]),
             frameworks: list(&self.selection.frameworks, &file.frameworks, &[]),
@@ -256,7 +256,7 @@ mod tests {
         };
         assert_eq!(
             everything.selection(&file).unwrap(),
-            Selection::default(),
+            DatasetSelection::default(),
             "all selects every value"
         );
         assert_eq!(settings.base_url.as_str(), crate::site::LIVE_BASE_URL);

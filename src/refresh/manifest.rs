@@ -14,7 +14,7 @@ use crate::pipeline::Build;
 use crate::sinks::report_html::{RefreshFacts, RunFacts};
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
-use crate::sources::http::crawl::{Crawl, DatasetFetch, RefusedLink, Selection};
+use crate::sources::http::crawl::{Crawl, DatasetFetch, DatasetSelection, RefusedLink};
 use crate::sources::http::raw_store::{RawStore, Sidecar};
 
 #[derive(Debug, Clone, Serialize)]
@@ -23,7 +23,7 @@ pub struct Manifest {
     pub tool: String,
     pub started_at: String,
     pub finished_at: String,
-    pub selection: Selection,
+    pub selection: DatasetSelection,
     pub base_url: Option<String>,
     pub offline: bool,
     /// The change feed partition this run wrote (`warehouse/changes/run_date=…`).

@@ -23,7 +23,7 @@ use crate::sinks::csv::CsvOptions;
 use crate::sinks::report_html::Page;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::http::crawl::{self, Crawl, Selection};
+use crate::sources::http::crawl::{self, Crawl, DatasetSelection};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
 pub use changes::{compare, compare_listing, Change, ChangeKind, Changes};
 pub use manifest::Manifest;
@@ -32,7 +32,7 @@ pub use manifest::Manifest;
 pub struct RefreshOptions {
     /// `None`: offline, build from what `raw/` holds.
     pub fetch: Option<FetchSettings>,
-    pub selection: Selection,
+    pub selection: DatasetSelection,
     pub raw: PathBuf,
     pub out: PathBuf,
     pub attack_stix: Vec<PathBuf>,

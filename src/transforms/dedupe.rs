@@ -139,34 +139,26 @@ fn merge(into: &mut MappingRow, repeat: &MappingRow) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::MappingRowBuilder;
 
-    fn row(capability: &str, score: Option<&str>, comment: Option<&str>) -> MappingRow {
-        MappingRow {
-            framework: "aws".into(),
-            framework_version: "12.12.2024".into(),
-            attack_version: "16.1".into(),
-            domain: "enterprise".into(),
-            capability_id: Some(capability.into()),
-            attack_object_id: Some("T1562".into()),
-            mapping_type: Some("technique_scores".into()),
-            score_category: Some("protect".into()),
-            score_value: score.map(String::from),
-            comments: comment.map(String::from).into_iter().collect(),
-            references: vec![format!("https://example.org/{capability}")],
-            source: "a.json".into(),
-            occurrences: 1,
-            source_fingerprint: crate::model::fingerprint(&[capability, score.unwrap_or(""), comment.unwrap_or("")]),
-            ..MappingRow::default()
-        }
+    /// An AWS capability's protect score on T1562, as a mapping file states it.
+    fn protects(capability: &str, score: &str) -> MappingRowBuilder {
+        MappingRowBuilder::new("aws", "12.12.2024")
+            .capability(capability)
+            .technique("T1562")
+            .mapping_type("technique_scores")
+            .score("protect", score)
+            .reference(&format!("https://example.org/{capability}"))
+            .source("a.json")
     }
 
     #[test]
     fn repeats_collapse_keeping_comments_and_the_highest_score() {
         let rows = vec![
-            row("b", Some("minimal"), Some("first")),
-            row("a", Some("partial"), None),
-            row("b", Some("minimal"), Some("first")),
-            row("b", Some("significant"), Some("second")),
+            protects("b", "minimal").comment("first").build(),
+            protects("a", "partial").build(),
+            protects("b", "minimal").comment("first").build(),
+            protects("b", "significant").comment("second").build(),
         ];
         let result = dedupe(rows);
         assert_eq!(result.rows.len(), 2);

@@ -43,8 +43,8 @@ pub struct DatasetSource {
     pub cross_checks: Vec<CrossCheck>,
 }
 
-/// The rows chosen for the table and, per dataset, where they came from.
-pub struct Selection {
+/// The rows chosen for the table and, per dataset, the kind of source they came from.
+pub struct SourceSelection {
     pub rows: Vec<MappingRow>,
     pub datasets: BTreeMap<DatasetKey, DatasetSource>,
 }
@@ -58,7 +58,7 @@ struct KindRows<'a> {
 
 /// Takes the inputs' rows: those of each dataset's chosen kind of source move into the selection (in
 /// input order, into a vector sized once), the others are only compared with them, then dropped.
-pub fn select(inputs: Vec<InputRows>) -> Selection {
+pub fn select(inputs: Vec<InputRows>) -> SourceSelection {
     let mut chosen: BTreeMap<DatasetKey, SourceKind> = BTreeMap::new();
     let mut datasets = BTreeMap::new();
     let mut selected_rows = 0;
@@ -112,7 +112,7 @@ pub fn select(inputs: Vec<InputRows>) -> Selection {
             }
         }
     }
-    Selection { rows, datasets }
+    SourceSelection { rows, datasets }
 }
 
 fn edges<'a>(rows: &[&'a MappingRow]) -> BTreeSet<(&'a str, &'a str)> {
@@ -125,25 +125,21 @@ fn edges<'a>(rows: &[&'a MappingRow]) -> BTreeSet<(&'a str, &'a str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::MappingRowBuilder;
 
-    fn row(capability: &str, technique: &str) -> MappingRow {
-        MappingRow {
-            framework: "nist_800_53".into(),
-            framework_version: "rev5".into(),
-            attack_version: "16.1".into(),
-            domain: "enterprise".into(),
-            capability_id: Some(capability.into()),
-            attack_object_id: Some(technique.into()),
-            mapping_type: Some("mitigates".into()),
-            occurrences: 1,
-            ..MappingRow::default()
-        }
+    /// A NIST rev5 control that mitigates a technique.
+    fn mitigates(control: &str, technique: &str) -> MappingRow {
+        MappingRowBuilder::new("nist_800_53", "rev5")
+            .capability(control)
+            .technique(technique)
+            .mapping_type("mitigates")
+            .build()
     }
 
     #[test]
     fn the_mapping_file_supplies_rows_and_pages_are_cross_checked() {
-        let file_rows = vec![row("SC-08", "T1562"), row("CM-02", "T1562")];
-        let page_rows = vec![row("SC-08", "T1562"), row("AC-99", "T1562")];
+        let file_rows = vec![mitigates("SC-08", "T1562"), mitigates("CM-02", "T1562")];
+        let page_rows = vec![mitigates("SC-08", "T1562"), mitigates("AC-99", "T1562")];
         let selection = select(vec![
             InputRows {
                 source: "page.html",

@@ -107,24 +107,11 @@ fn later_of(candidate: &str, previous: &str) -> String {
     if candidate > previous {
         return candidate.to_string();
     }
-    let parsed = previous
-        .strip_suffix('Z')
-        .and_then(|p| p.split_once('T'))
-        .and_then(|(date, time)| {
-            let date = crate::model::Date::from_iso(date)?;
-            let mut parts = time.split([':', '.']);
-            let h: u64 = parts.next()?.parse().ok()?;
-            let m: u64 = parts.next()?.parse().ok()?;
-            let s: u64 = parts.next()?.parse().ok()?;
-            let ms: u64 = parts.next().unwrap_or("0").parse().ok()?;
-            let days = u64::try_from(date.days_since_epoch).ok()?;
-            Some(((days * 86_400 + h * 3600 + m * 60 + s) * 1000) + ms)
-        });
-    match parsed {
-        Some(millis) => {
-            let next = std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis + 1);
-            crate::fs::rfc3339(next)
-        }
+    let next = chrono::DateTime::parse_from_rfc3339(previous)
+        .ok()
+        .and_then(|previous| previous.to_utc().checked_add_signed(chrono::TimeDelta::milliseconds(1)));
+    match next {
+        Some(next) => crate::fs::rfc3339(next),
         None => candidate.to_string(),
     }
 }

@@ -347,28 +347,28 @@ fn framework_table(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::MappingRowBuilder;
 
-    fn row(framework: &str, capability: Option<&str>, group: Option<&str>, technique: Option<&str>) -> MappingRow {
-        MappingRow {
-            framework: framework.into(),
-            framework_version: "v1".into(),
-            attack_version: "16.1".into(),
-            domain: "enterprise".into(),
-            capability_id: capability.map(String::from),
-            capability_group: group.map(String::from),
-            attack_object_id: technique.map(String::from),
-            attack_object_name: technique.map(|t| format!("name of {t}")),
-            ..MappingRow::default()
-        }
+    /// An AWS capability of the `detect` group mapped to a technique the row names.
+    fn detects(capability: &str, technique: &str) -> MappingRow {
+        MappingRowBuilder::new("aws", "v1")
+            .capability(capability)
+            .capability_group("detect")
+            .technique(technique)
+            .technique_name(&format!("name of {technique}"))
+            .build()
     }
 
     #[test]
     fn dimensions_have_one_row_per_key_and_count_what_they_summarize() {
         let rows = [
-            row("aws", Some("GuardDuty"), Some("detect"), Some("T1562")),
-            row("aws", Some("GuardDuty"), Some("detect"), Some("T1562.001")),
-            row("aws", Some("Config"), Some("detect"), Some("T1562")),
-            row("nist_800_53", None, None, Some("T1078")),
+            detects("GuardDuty", "T1562"),
+            detects("GuardDuty", "T1562.001"),
+            detects("Config", "T1562"),
+            MappingRowBuilder::new("nist_800_53", "v1")
+                .technique("T1078")
+                .technique_name("name of T1078")
+                .build(),
         ];
         let tables = tables(&rows, &AttackCatalog::default()).unwrap();
         let height = |name: &str| tables.iter().find(|(n, _)| *n == name).unwrap().1.height();

@@ -14,6 +14,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::fs::create_dir;
 use crate::pipeline::Build;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::table::COLUMNS;
@@ -138,7 +139,8 @@ pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile
     let in_files = frame.drop_many(PARTITION_COLUMNS);
     replace_dir(&dir.join(MAPPINGS_TABLE))?;
     let partitions: Vec<([&str; 3], Vec<IdxSize>)> = partitions.into_iter().collect();
-    on_threads(&partitions, |(key, indices)| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    crate::parallel::map_in_order(&partitions, cores, |(key, indices)| -> Result<WarehouseFile> {
         let values: Vec<(&str, &str)> = PARTITION_COLUMNS.iter().copied().zip(*key).collect();
         let path = Path::new(MAPPINGS_TABLE).join(partition_dir(&values)).join(PART_FILE);
         let part = in_files.take(&IdxCa::from_slice("index".into(), indices))?;
@@ -149,39 +151,8 @@ pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile
             rows: part.height(),
         })
     })
-}
-
-/// Runs `work` on every item, on one plain thread per core, and returns the results in the items'
-/// order. Plain threads, not a rayon pool: Polars runs each gather and write on its own pool, and
-/// calling it from another pool's workers nests blocked jobs until a stack overflows (seen at 5,731
-/// partitions).
-fn on_threads<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> Result<R> + Sync) -> Result<Vec<R>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    let mut done: Vec<(usize, Result<R>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(index) else { break };
-                        done.push((index, work(item)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-            .collect()
-    });
-    done.sort_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, result)| result).collect()
+    .into_iter()
+    .collect()
 }
 
 /// Empties a table's directory (or creates it).
@@ -197,13 +168,6 @@ fn replace_dir(dir: &Path) -> Result<()> {
         }
     }
     create_dir(dir)
-}
-
-fn create_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {
-        path: dir.to_path_buf(),
-        reason: e.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ pub fn change_columns() -> Vec<Column> {
 }
 
 /// One table of the warehouse.
-pub struct Table {
+pub struct WarehouseTable {
     pub name: &'static str,
     pub path: String,
     pub description: &'static str,
@@ -63,11 +63,11 @@ pub struct Table {
     pub columns: Vec<Column>,
 }
 
-pub fn tables() -> Vec<Table> {
+pub fn tables() -> Vec<WarehouseTable> {
     let partitioned = PARTITION_COLUMNS.map(|c| format!("{c}={{{c}}}")).join("/");
     let single = |name: &str| format!("{name}/{PART_FILE}");
     vec![
-        Table {
+        WarehouseTable {
             name: MAPPINGS_TABLE,
             path: format!("{MAPPINGS_TABLE}/{partitioned}/{PART_FILE}"),
             description: "The mapping table, one row per mapping; the partition columns are in the directory names only (Hive layout), so readers list them last",
@@ -80,7 +80,7 @@ pub fn tables() -> Vec<Table> {
             ],
             columns: partitioned_mapping_columns(),
         },
-        Table {
+        WarehouseTable {
             name: CAPABILITIES,
             path: single(CAPABILITIES),
             description: "Every capability the mappings name",
@@ -92,7 +92,7 @@ pub fn tables() -> Vec<Table> {
             ],
             columns: CAPABILITY_COLUMNS.to_vec(),
         },
-        Table {
+        WarehouseTable {
             name: CAPABILITY_GROUPS,
             path: single(CAPABILITY_GROUPS),
             description: "Capability groups of the mapping files",
@@ -101,7 +101,7 @@ pub fn tables() -> Vec<Table> {
             joins: vec![(&["framework"], FRAMEWORKS, &["framework"])],
             columns: CAPABILITY_GROUP_COLUMNS.to_vec(),
         },
-        Table {
+        WarehouseTable {
             name: TECHNIQUES,
             path: single(TECHNIQUES),
             description: "ATT&CK techniques: every one of the given ATT&CK bundles, and every one the mappings cite",
@@ -110,7 +110,7 @@ pub fn tables() -> Vec<Table> {
             joins: vec![(&["attack_version", "domain", "parent_technique_id"], TECHNIQUES, &["attack_version", "domain", "technique_id"])],
             columns: TECHNIQUE_COLUMNS.to_vec(),
         },
-        Table {
+        WarehouseTable {
             name: FRAMEWORKS,
             path: single(FRAMEWORKS),
             description: "The frameworks in the table",
@@ -119,7 +119,7 @@ pub fn tables() -> Vec<Table> {
             joins: vec![],
             columns: FRAMEWORK_COLUMNS.to_vec(),
         },
-        Table {
+        WarehouseTable {
             name: GAPS,
             path: single(GAPS),
             description: "Per dataset, the live ATT&CK techniques of its version and domain that it neither maps nor lists as non-mappable (datasets with an ATT&CK bundle only)",
@@ -131,7 +131,7 @@ pub fn tables() -> Vec<Table> {
             ],
             columns: GAP_COLUMNS.to_vec(),
         },
-        Table {
+        WarehouseTable {
             name: CHANGES_TABLE,
             path: format!("{CHANGES_TABLE}/{RUN_DATE}={{{RUN_DATE}}}/{PART_FILE}"),
             description: "What each day's refreshes changed, to apply on mapping_id in run_date order: the day's net change from the table published before that day. run_date is in the path only: the day of a run is a fact of the run, not of the data",

@@ -13,10 +13,10 @@ pub mod verify;
 use crate::escape::terminal;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, LOCATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
@@ -34,7 +34,7 @@ pub struct FetchSettings {
     pub requests_per_second: f64,
     pub timeout: Duration,
     pub retries: u32,
-    /// The first retry waits about this long; each next one twice as long (with ±50 % jitter).
+    /// The first retry waits this long plus up to as much again (jitter); each next one twice as long.
     pub backoff: Duration,
     pub max_body_bytes: u64,
     /// The longest the whole crawl may take (`--deadline`); requests not started by then fail.
@@ -133,25 +133,11 @@ impl Fetcher {
 
     /// Fetches site paths with at most `concurrency` in flight; results in the order of `paths`.
     pub fn fetch_all(&self, paths: &[String], progress: &indicatif::ProgressBar) -> Vec<Result<Fetched, FetchFailure>> {
-        let next = AtomicUsize::new(0);
-        let results: Mutex<Vec<Option<Result<Fetched, FetchFailure>>>> = Mutex::new(vec![None; paths.len()]);
-        std::thread::scope(|scope| {
-            for _ in 0..self.settings.concurrency.max(1).min(paths.len().max(1)) {
-                scope.spawn(|| loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = paths.get(index) else { break };
-                    let result = self.fetch(path);
-                    progress.inc(1);
-                    results.lock().expect("no worker panics")[index] = Some(result);
-                });
-            }
-        });
-        results
-            .into_inner()
-            .expect("no worker panics")
-            .into_iter()
-            .map(|r| r.expect("every path was fetched"))
-            .collect()
+        crate::parallel::map_in_order(paths, self.settings.concurrency, |path| {
+            let result = self.fetch(path);
+            progress.inc(1);
+            result
+        })
     }
 
     /// The stored copy of a site path as if fetched: for a URL that failed tonight.
@@ -183,8 +169,10 @@ impl Fetcher {
         if let Err(reason) = raw_store::check_site_path(site_path) {
             return Err(fail(format!("refused, never requested: the path has {reason}")));
         }
-        let mut last_reason = String::new();
-        for attempt in 1..=self.settings.retries + 1 {
+        let mut backoff = retry_waits(self.settings.backoff, self.settings.retries);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             self.wait_for_turn();
             if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(fail("not requested: the run's --deadline passed".into()));
@@ -193,18 +181,14 @@ impl Fetcher {
                 Attempt::Done(fetched) => return Ok(fetched),
                 Attempt::Fail(reason) => return Err(fail(reason)),
                 Attempt::Retry { reason, wait } => {
+                    let Some(backoff) = backoff.next() else {
+                        return Err(fail(format!("gave up after {attempt} attempts: {reason}")));
+                    };
                     tracing::warn!(url = %terminal(&url), attempt, reason = %terminal(&reason), "retrying");
-                    if attempt <= self.settings.retries {
-                        std::thread::sleep(wait.unwrap_or_else(|| self.backoff(attempt)));
-                    }
-                    last_reason = reason;
+                    std::thread::sleep(wait.unwrap_or(backoff));
                 }
             }
         }
-        Err(fail(format!(
-            "gave up after {} attempts: {last_reason}",
-            self.settings.retries + 1
-        )))
     }
 
     fn attempt(&self, site_path: &str, url: &str, attempt: u32) -> Attempt {
@@ -342,24 +326,20 @@ impl Fetcher {
         };
         std::thread::sleep(start.saturating_duration_since(Instant::now()));
     }
-
-    /// Exponential backoff with ±50 % jitter: about `backoff`, then twice that, and so on, never
-    /// more than [`MAX_RETRY_AFTER`].
-    fn backoff(&self, attempt: u32) -> Duration {
-        let doublings = attempt.saturating_sub(1).min(30) as i32;
-        let base = self.settings.backoff.as_secs_f64() * 2f64.powi(doublings);
-        Duration::try_from_secs_f64(base * (0.5 + jitter()))
-            .unwrap_or(MAX_RETRY_AFTER)
-            .min(MAX_RETRY_AFTER)
-    }
 }
 
-/// A number in [0, 1) that differs between calls: enough to spread retries, not for secrets.
-fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos());
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+/// The waits between attempts, one per retry: `first`, then twice that, and so on, each lengthened
+/// by up to as much again at random (backon's jitter), none longer than [`MAX_RETRY_AFTER`]. A
+/// server's `Retry-After` replaces the wait of its attempt: backon's blocking retry cannot change
+/// one wait, so the retry loop is ours and backon gives the waits.
+fn retry_waits(first: Duration, retries: u32) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::new()
+        .with_min_delay(first)
+        .with_max_delay(MAX_RETRY_AFTER)
+        .with_jitter()
+        .with_max_times(retries as usize)
+        .build()
+        .map(|wait| wait.min(MAX_RETRY_AFTER))
 }
 
 fn same_origin(url: &Url, base: &Url) -> bool {
@@ -385,24 +365,12 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// An HTTP date in its preferred form (RFC 9110's IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`).
+/// The weekday is read past, not checked against the date: a server that names the wrong one still
+/// means the date it gives.
 fn http_date(text: &str) -> Option<SystemTime> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let parts: Vec<&str> = text.split_ascii_whitespace().collect();
-    let [_weekday, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return None;
-    };
-    let month = MONTHS.iter().position(|m| m == month)? as u32 + 1;
-    let date = crate::model::Date::from_civil(year.parse().ok()?, month, day.parse().ok()?)?;
-    let mut clock = time.split(':').map(|n| n.parse::<u64>().ok().filter(|&n| n < 60));
-    let (hours, minutes, seconds) = (clock.next()??, clock.next()??, clock.next()??);
-    if hours > 23 || clock.next().is_some() {
-        return None;
-    }
-    let days = u64::try_from(date.days_since_epoch).ok()?;
-    let since_epoch = days * 86_400 + hours * 3600 + minutes * 60 + seconds;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(since_epoch))
+    let (_weekday, date) = text.split_once(", ")?;
+    let at = chrono::NaiveDateTime::parse_from_str(date, "%d %b %Y %H:%M:%S GMT").ok()?;
+    Some(at.and_utc().into())
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -426,10 +394,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_retry_waits_twice_as_long_plus_jitter_up_to_the_longest_wait() {
+        let waits: Vec<Duration> = retry_waits(Duration::from_secs(1), 8).collect();
+        assert_eq!(waits.len(), 8, "one wait per retry");
+        for (retry, wait) in waits.iter().enumerate() {
+            let base = Duration::from_secs(1 << retry).min(MAX_RETRY_AFTER);
+            assert!(
+                *wait >= base && *wait <= (base * 2).min(MAX_RETRY_AFTER),
+                "retry {retry}: {wait:?}"
+            );
+        }
+        assert_eq!(
+            retry_waits(Duration::from_secs(3600), 1).collect::<Vec<_>>(),
+            [MAX_RETRY_AFTER]
+        );
+        assert_eq!(
+            retry_waits(Duration::from_secs(1), 0).count(),
+            0,
+            "--retries 0: no wait"
+        );
+    }
+
+    #[test]
     fn retry_after_takes_seconds_or_an_http_date() {
         assert_eq!(
             http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777))
+        );
+        assert_eq!(
+            http_date("Mon, 06 Nov 1994 08:49:37 GMT"),
+            http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            "the weekday is read past"
         );
         assert_eq!(http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
         assert_eq!(http_date("Sun, 31 Feb 1994 08:49:37 GMT"), None);
@@ -440,18 +435,8 @@ mod tests {
             Some(Duration::ZERO),
             "a date in the past: no wait"
         );
-        let soon = SystemTime::now() + Duration::from_secs(90);
-        let since = soon.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-        let date = crate::model::Date {
-            days_since_epoch: (since / 86_400) as i32,
-        };
-        let (h, m, s) = (since % 86_400 / 3600, since % 3600 / 60, since % 60);
-        let (year, month, day) = (&date.to_string()[..4], &date.to_string()[5..7], &date.to_string()[8..]);
-        let months = [
-            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-        ];
-        let month = months[month.parse::<usize>().unwrap() - 1];
-        let text = format!("Mon, {day} {month} {year} {h:02}:{m:02}:{s:02} GMT");
+        let soon = chrono::DateTime::<chrono::Utc>::from(SystemTime::now() + Duration::from_secs(90));
+        let text = soon.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
         headers.insert(RETRY_AFTER, text.parse().unwrap());
         let wait = retry_after(&headers).unwrap();
         assert!(

@@ -6,7 +6,7 @@ use scraper::{Html, Selector};
 
 use super::links::dataset_of_external_link;
 use super::rows::{mapping_rows, non_mappable_rows, PageContext};
-use super::table::{self, Table};
+use super::table::{self, PageTable};
 use crate::error::Result;
 use crate::model::{DatasetKey, SourceKind};
 use crate::sources::{Cut, ParsedInput};
@@ -35,10 +35,10 @@ pub fn read_framework_page(document: &Html, source: &str) -> Result<ParsedInput>
     };
     let mut parsed = ParsedInput::empty(kind);
     parsed.cut = cut;
-    if let Some(table) = document.select(&ALL_MAPPINGS_TABLE).next().map(Table::read) {
+    if let Some(table) = document.select(&ALL_MAPPINGS_TABLE).next().map(PageTable::read) {
         mapping_rows(&table, &context, "All Mappings", &mut parsed.rows, &mut parsed.rejected);
     }
-    if let Some(table) = document.select(&NON_MAPPABLE_TABLE).next().map(Table::read) {
+    if let Some(table) = document.select(&NON_MAPPABLE_TABLE).next().map(PageTable::read) {
         non_mappable_rows(&table, &context, &mut parsed.rows, &mut parsed.rejected);
     }
     Ok(parsed)
@@ -46,7 +46,7 @@ pub fn read_framework_page(document: &Html, source: &str) -> Result<ParsedInput>
 
 /// A capability page: one table of that capability's mappings. `None` when the page has no such table.
 pub fn read_capability_page(document: &Html, source: &str) -> Option<ParsedInput> {
-    let table = document.select(&CAPABILITY_TABLE).next().map(Table::read)?;
+    let table = document.select(&CAPABILITY_TABLE).next().map(PageTable::read)?;
     if !table.has_column("capability_id") {
         return None;
     }

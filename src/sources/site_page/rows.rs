@@ -3,7 +3,7 @@
 use scraper::ElementRef;
 
 use super::links::dataset_of_external_link;
-use super::table::{self, Table};
+use super::table::{self, PageTable};
 use crate::model::{fingerprint, DatasetKey, MappingRow, SourceKind};
 use crate::sources::RejectedRow;
 use crate::transforms::normalize;
@@ -18,7 +18,7 @@ pub struct PageContext<'a> {
 
 /// Reads the mapping rows of a table; rows that cannot be read are returned as rejected, with why.
 pub fn mapping_rows(
-    table: &Table,
+    table: &PageTable,
     context: &PageContext,
     table_name: &str,
     rows: &mut Vec<MappingRow>,
@@ -37,7 +37,7 @@ pub fn mapping_rows(
     }
 }
 
-fn mapping_row(table: &Table, cells: &[ElementRef], context: &PageContext) -> Result<MappingRow, String> {
+fn mapping_row(table: &PageTable, cells: &[ElementRef], context: &PageContext) -> Result<MappingRow, String> {
     let text = |key: &str| table.cell(cells, key).and_then(value_text);
     let capability_cell = table.cell(cells, "capability_id");
     let capability_id = text("capability_id");
@@ -106,7 +106,7 @@ fn value_text(cell: ElementRef) -> Option<String> {
 
 /// Reads a framework page's Non-Mappable Capabilities table (columns id, label).
 pub fn non_mappable_rows(
-    table: &Table,
+    table: &PageTable,
     context: &PageContext,
     rows: &mut Vec<MappingRow>,
     rejected: &mut Vec<RejectedRow>,

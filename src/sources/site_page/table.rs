@@ -16,20 +16,20 @@ static NOTE_PART: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("div.info-box-content div.title, div.info-box-content div.body").unwrap());
 static REFERENCE: LazyLock<Selector> = LazyLock::new(|| Selector::parse("li").unwrap());
 
-/// A table's column keys and its body rows.
-pub struct Table<'a> {
+/// One of a page's tables: its column keys and its body rows.
+pub struct PageTable<'a> {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<ElementRef<'a>>>,
 }
 
-impl<'a> Table<'a> {
-    pub fn read(table: ElementRef<'a>) -> Table<'a> {
+impl<'a> PageTable<'a> {
+    pub fn read(table: ElementRef<'a>) -> PageTable<'a> {
         let columns = table.select(&HEADER).map(column_key).collect();
         let rows = table
             .select(&BODY_ROW)
             .map(|tr| tr.child_elements().filter(|c| c.value().name() == "td").collect())
             .collect();
-        Table { columns, rows }
+        PageTable { columns, rows }
     }
 
     pub fn has_column(&self, key: &str) -> bool {

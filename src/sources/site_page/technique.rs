@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use scraper::{ElementRef, Html, Selector};
 
 use super::rows::{mapping_rows, PageContext};
-use super::table::{self, Table};
+use super::table::{self, PageTable};
 use crate::error::Result;
 use crate::model::{DatasetKey, SourceKind};
 use crate::sources::ParsedInput;
@@ -23,7 +23,7 @@ pub fn read(document: &Html, source: &str) -> Result<ParsedInput> {
     let mut parsed = ParsedInput::empty(SourceKind::TechniquePage);
     for section in document.select(&SECTION) {
         let title = section.select(&TITLE).next().map(table::cell_text).unwrap_or_default();
-        let Some(table) = section.select(&TABLE).next().map(Table::read) else {
+        let Some(table) = section.select(&TABLE).next().map(PageTable::read) else {
             continue;
         };
         let context = PageContext {

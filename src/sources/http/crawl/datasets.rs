@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::links::RefusedLink;
-use super::selection::Selection;
+use super::selection::DatasetSelection;
 use super::FetchFailure;
 use crate::identifiers;
 use crate::model::DatasetKey;
@@ -40,7 +40,7 @@ impl Found {
         landing_page: &str,
         page: &str,
         via: Via,
-        selection: &Selection,
+        selection: &DatasetSelection,
         refused: &mut Vec<RefusedLink>,
     ) {
         let Some(dataset) = dataset_of_external_link(&format!("/{landing_page}")) else {
@@ -166,7 +166,7 @@ mod tests {
     fn a_dataset_is_kept_once_with_every_way_it_was_found() {
         let mut found = Found::default();
         let mut refused = Vec::new();
-        let all = Selection::default();
+        let all = DatasetSelection::default();
         found.admit(REV5, "external/nist/", Via::FrameworkPage, &all, &mut refused);
         found.admit(REV5, "attack/…/T1562/", Via::TechniquePage, &all, &mut refused);
         found.admit(REV4, "external/nist/", Via::FrameworkPage, &all, &mut refused);
@@ -192,9 +192,9 @@ mod tests {
     fn an_unselected_or_unsafe_dataset_is_not_kept() {
         let mut found = Found::default();
         let mut refused = Vec::new();
-        let only_16_1 = Selection {
+        let only_16_1 = DatasetSelection {
             attack_versions: vec!["16.1".into()],
-            ..Selection::default()
+            ..DatasetSelection::default()
         };
         found.admit(REV4, "external/nist/", Via::FrameworkPage, &only_16_1, &mut refused);
         found.admit(

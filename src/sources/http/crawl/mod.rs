@@ -22,7 +22,7 @@ pub use datasets::{DatasetFetch, FetchState};
 use datasets::{Found, Via};
 use links::site_links;
 pub use links::RefusedLink;
-pub use selection::Selection;
+pub use selection::DatasetSelection;
 
 /// The site's list of mapping frameworks, whose links lead to each framework's page.
 pub const FRAMEWORKS_PAGE: &str = "external/";
@@ -79,7 +79,7 @@ static TECHNIQUE_PAGE: LazyLock<Regex> =
 static LANDING_PAGE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^external/[^/]+/attack-[^/]+/domain-[^/]+/[^/]+/").unwrap());
 
-pub fn crawl(fetcher: &Fetcher, selection: &Selection, progress: &indicatif::ProgressBar) -> Crawl {
+pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicatif::ProgressBar) -> Crawl {
     let mut crawl = Crawl::default();
     // Fetches a step's paths, then once more those that failed (after the others: a server that
     // was briefly down has had time to recover). A path that still fails falls back to its previous
@@ -218,7 +218,7 @@ type FetchStep<'a> = dyn Fn(Vec<String>, &mut Crawl, bool) -> Vec<(String, Strin
 /// bundles are tonight's catalogues; another domain's only names the few techniques they borrow from it.
 fn fetch_catalogues(
     fetcher: &Fetcher,
-    selection: &Selection,
+    selection: &DatasetSelection,
     versions: &BTreeSet<&str>,
     crawl: &mut Crawl,
     fetch_step: &FetchStep,

@@ -7,13 +7,13 @@ use crate::model::DatasetKey;
 
 /// Which datasets a run is about. An empty list selects every value (`--attack-version all`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Selection {
+pub struct DatasetSelection {
     pub attack_versions: Vec<String>,
     pub domains: Vec<String>,
     pub frameworks: Vec<String>,
 }
 
-impl Selection {
+impl DatasetSelection {
     /// Every selector matches the pattern of its field (`--domain ../x` is refused before any
     /// request is made), as `--flag value: reason` when one does not.
     pub fn check(&self) -> Result<(), String> {
@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn a_selection_admits_what_its_lists_name() {
         let nist = dataset_of_external_link("/external/nist/attack-16.1/domain-enterprise/nist-rev5/").unwrap();
-        let mut selection = Selection {
+        let mut selection = DatasetSelection {
             attack_versions: vec!["16.1".into()],
             domains: vec!["enterprise".into()],
             frameworks: vec![],
@@ -87,6 +87,9 @@ mod tests {
         assert!(selection.includes(&nist));
         selection.frameworks = vec!["aws".into()];
         assert!(!selection.includes(&nist));
-        assert!(Selection::default().includes(&nist), "empty lists select everything");
+        assert!(
+            DatasetSelection::default().includes(&nist),
+            "empty lists select everything"
+        );
     }
 }
