@@ -294,21 +294,16 @@ pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path, csv: CsvOptio
 pub(super) mod tests {
     use super::*;
     use crate::model::MappingRow;
+    use crate::test_support::MappingRowBuilder;
 
     /// A NIST row of `capability` on T1562 with one comment (shared with the change feed's tests).
     pub(crate) fn row(capability: &str, comment: &str) -> MappingRow {
-        MappingRow {
-            framework: "nist_800_53".into(),
-            framework_version: "rev5".into(),
-            attack_version: "16.1".into(),
-            domain: "enterprise".into(),
-            capability_id: Some(capability.into()),
-            attack_object_id: Some("T1562".into()),
-            comments: vec![comment.into()],
-            source: format!("{capability}.html"),
-            occurrences: 1,
-            ..MappingRow::default()
-        }
+        MappingRowBuilder::new("nist_800_53", "rev5")
+            .capability(capability)
+            .technique("T1562")
+            .comment(comment)
+            .source(&format!("{capability}.html"))
+            .build()
     }
 
     #[test]
