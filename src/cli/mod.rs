@@ -171,12 +171,14 @@ pub enum Command {
         /// Where the published outputs live (default out).
         #[arg(long, env = "ATTACKMAP_OUT")]
         out: Option<PathBuf>,
-        /// Build from what raw/ holds; request nothing.
-        #[arg(long, env = "ATTACKMAP_OFFLINE")]
-        offline: bool,
+        /// Build from what raw/ holds; request nothing. `--offline=false` overrides `offline = true`
+        /// in attackmap.toml.
+        #[arg(long, env = "ATTACKMAP_OFFLINE", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        offline: Option<bool>,
         /// Publish even when some selected pages could not be fetched (default: fail, publish nothing).
-        #[arg(long, env = "ATTACKMAP_ALLOW_PARTIAL")]
-        allow_partial: bool,
+        /// `--allow-partial=false` overrides the file.
+        #[arg(long, env = "ATTACKMAP_ALLOW_PARTIAL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+        allow_partial: Option<bool>,
         /// ATT&CK STIX bundles, as for build.
         #[arg(long = "attack-stix", env = "ATTACKMAP_ATTACK_STIX", value_delimiter = ',', num_args = 1..)]
         attack_stix: Vec<PathBuf>,
@@ -197,9 +199,9 @@ pub enum Command {
 pub struct CsvArgs {
     /// Make the CSV files safe to open in Excel: a text cell starting with = + - @, a tab or a
     /// carriage return gets a leading ', and the file a UTF-8 byte order mark. The default CSV is the
-    /// data unaltered.
-    #[arg(long, env = "ATTACKMAP_CSV_EXCEL_SAFE")]
-    csv_excel_safe: bool,
+    /// data unaltered. `--csv-excel-safe=false` overrides the file.
+    #[arg(long, env = "ATTACKMAP_CSV_EXCEL_SAFE", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    csv_excel_safe: Option<bool>,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<Status> {
@@ -229,7 +231,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             progress.finish_and_clear();
             let attack = std::mem::take(&mut build.attack);
             let csv = CsvOptions {
-                excel_safe: csv.csv_excel_safe,
+                excel_safe: csv.csv_excel_safe.unwrap_or(false),
             };
             let options = OutputOptions {
                 formats: &formats,
@@ -350,7 +352,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             max_removed_share,
         } => {
             let file = ConfigFile::load(fetch.config.as_deref())?;
-            let offline = offline || file.offline == Some(true);
+            // A flag or variable wins over the file, which wins over the default (false).
+            let offline = offline.or(file.offline).unwrap_or(false);
             let settings = if offline { None } else { Some(fetch.settings(&file)) };
             let (settings, selection) = match (settings.transpose(), fetch.selection(&file)) {
                 (Ok(settings), Ok(selection)) => (settings, selection),
@@ -373,9 +376,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 } else {
                     attack_stix
                 },
-                allow_partial: allow_partial || file.allow_partial == Some(true),
+                allow_partial: allow_partial.or(file.allow_partial).unwrap_or(false),
                 csv: CsvOptions {
-                    excel_safe: csv.csv_excel_safe || file.csv_excel_safe == Some(true),
+                    excel_safe: csv.csv_excel_safe.or(file.csv_excel_safe).unwrap_or(false),
                 },
                 run_date: run_date.unwrap_or_else(|| Date::of(std::time::SystemTime::now())),
                 max_removed_share,

@@ -414,3 +414,20 @@ impl ParquetTable {
         ParquetTable { rows }
     }
 }
+
+#[test]
+fn a_flag_overrides_a_switch_the_config_file_turns_on() {
+    let server = fixture_site();
+    let job = Job::new();
+    std::fs::write(job.dir.path().join("attackmap.toml"), "offline = true\n").unwrap();
+    std::fs::create_dir_all(job.dir.path().join("raw")).unwrap();
+    let from_the_file = job.refresh(&server);
+    assert!(
+        server.seen().is_empty(),
+        "offline = true: nothing requested\n{}",
+        explain(&from_the_file)
+    );
+    let output = job.refresh_from(&server, &["--offline=false", "--framework", "nist_800_53"]);
+    assert_eq!(code(&output), 0, "{}", explain(&output));
+    assert!(!server.seen().is_empty(), "--offline=false fetched");
+}
