@@ -16,21 +16,27 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SITE = os.path.join(ROOT, "..", "shared", "site")
 
 
-def measure(binary, inputs, out, extra):
-    """Runs one build in a child process; returns (seconds, peak resident MiB) of that child alone."""
+def run_measured(binary, args, good_codes=(0, 3)):
+    """Runs `binary args` in a child process, its output discarded; returns (seconds, peak resident
+    MiB) of that child alone. Exits when its code is not one of `good_codes`."""
     start = time.perf_counter()
     pid = os.fork()
     if pid == 0:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
-        os.execv(binary, [binary, "build", "--input", *inputs, "--out", out, *extra])
+        os.execv(binary, [binary, *args])
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 3):
-        sys.exit(f"attackmap exited with {code}")
+    if code not in good_codes:
+        sys.exit(f"attackmap {' '.join(args)} exited with {code}")
     return seconds, usage.ru_maxrss / 1024
+
+
+def measure(binary, inputs, out, extra):
+    """Runs one build; returns (seconds, peak resident MiB)."""
+    return run_measured(binary, ["build", "--input", *inputs, "--out", out, *extra])
 
 
 def main():

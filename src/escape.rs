@@ -1,7 +1,7 @@
 //! Upstream text is data, never markup: one escaping function per target that shows it. HTML text
 //! and attribute values ([`html`]), XML text and attribute values for SVG ([`xml`]), the terminal
-//! ([`terminal`]), and links ([`web_link`]). JSON outputs and JSON logs need none of these: serde
-//! escapes what JSON requires.
+//! ([`terminal`]), links ([`web_link`]) and URL path segments ([`url_segment`]). JSON outputs and
+//! JSON logs need none of these: serde escapes what JSON requires.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -67,6 +67,18 @@ pub fn terminal(text: &str) -> Cow<'_, str> {
 /// The bidirectional embedding, override and isolate controls (the "Trojan Source" characters).
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// One segment of a URL path: every byte but ASCII letters, digits and `-._~` percent-encoded, so the
+/// segment can neither end the path (`/`), start a query or fragment (`?`, `#`) nor end an attribute.
+pub fn url_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `url` when it is an absolute `http:` or `https:` URL that a page may link to, else `None` (a

@@ -28,13 +28,7 @@ fn capability_path(capability_id: &str) -> String {
         .split('/')
         .map(|segment| match segment {
             "" | "." | ".." => "_".to_string(),
-            _ => segment
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-                    _ => format!("%{b:02X}"),
-                })
-                .collect(),
+            _ => crate::escape::url_segment(segment),
         })
         .collect::<Vec<_>>()
         .join("/")

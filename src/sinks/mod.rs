@@ -15,6 +15,23 @@ use std::path::Path;
 use crate::error::Result;
 pub use crate::fs::write_atomically;
 
+/// `1 capability`, `2 capabilities`: a count and the word for it, for the texts of every output.
+pub fn count_of(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `text` cut with an ellipsis to at most `chars` characters (at least 2), for the texts of every
+/// output that has a width: a heatmap's cells, the 80-column summary.
+pub fn cut_to(text: &str, chars: usize) -> String {
+    let room = chars.max(2);
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(room - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// Writes a JSON document, pretty-printed with a final newline, atomically: serialized straight into
 /// the file's buffer, never whole in memory (a STIX bundle of the snapshot is megabytes).
 pub fn write_json(path: &Path, document: &impl serde::Serialize) -> Result<()> {

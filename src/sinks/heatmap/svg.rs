@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::matrix::{Cell, Grid};
 use crate::escape::xml;
+use crate::sinks::{count_of, cut_to};
 
 const MARGIN: usize = 12;
 const COLUMN_WIDTH: usize = 150;
@@ -60,18 +61,12 @@ fn hex(rgb: [f64; 3]) -> String {
 
 /// `1 technique`, `2 techniques`.
 fn techniques(n: usize) -> String {
-    format!("{n} technique{}", if n == 1 { "" } else { "s" })
+    count_of(n, "technique", "techniques")
 }
 
 /// `text`, cut with an ellipsis to fit `width` pixels.
 fn fitted(text: &str, width: usize) -> String {
-    let room = (width * 10 / CHAR_WIDTH_TENTHS).max(2);
-    if text.chars().count() <= room {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(room - 1).collect();
-    cut.push('…');
-    cut
+    cut_to(text, width * 10 / CHAR_WIDTH_TENTHS)
 }
 
 pub(super) fn draw(layer: &Value, grid: &Grid) -> String {

@@ -6,10 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::document::{attack_title, count_of, finish, named, Header};
+use super::document::{attack_title, finish, named, Header};
 use super::{by_technique, technique_entry, DatasetRows, LayerCounts};
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::DatasetKey;
+use crate::sinks::count_of;
 use crate::site;
 
 /// Which layer across frameworks.

@@ -153,10 +153,6 @@ pub(super) fn attack_title(dataset: &DatasetKey) -> String {
     format!("ATT&CK {} {domain}", dataset.attack_version)
 }
 
-pub(super) fn count_of(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 fn plural_of(unit: &str) -> String {
     match unit.strip_suffix('y') {
         Some(stem) => format!("{stem}ies"),

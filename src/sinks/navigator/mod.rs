@@ -18,11 +18,12 @@ use serde_json::{json, Value};
 use crate::error::Result;
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::{by_dataset, DatasetKey, MappingRow};
+use crate::sinks::count_of;
 use crate::sinks::write_json;
 use crate::site;
 use crate::transforms::normalize::score_rank;
 use across::Across;
-use document::{count_of, finish, named, Header, HIGH_COLOR, LOW_COLOR};
+use document::{finish, named, Header, HIGH_COLOR, LOW_COLOR};
 pub use document::{LAYER_VERSION, NAVIGATOR_VERSION};
 
 /// Score-layer colors, by the category of a technique's highest score.

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, TechniqueStatuses};
+use crate::sinks::cut_to;
 
 /// The width of the summary.
 const COLUMNS: usize = 80;
@@ -12,22 +13,12 @@ const DATASET: usize = 44;
 /// Skipped inputs and rejections listed; the rest are counted.
 const LISTED: usize = 10;
 
-/// `text` cut with an ellipsis to `width` characters.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width - 1).collect();
-    cut.push('…');
-    cut
-}
-
 impl Report {
     /// The lines a person reads after a run, none wider than 80 columns.
     pub fn summary(&self) -> String {
         let mut out = String::new();
         let mut line = |text: String| {
-            let _ = writeln!(out, "{}", fit(&text, COLUMNS));
+            let _ = writeln!(out, "{}", cut_to(&text, COLUMNS));
         };
         let (t, i) = (&self.totals, &self.inputs);
         line(format!(
@@ -46,7 +37,7 @@ impl Report {
             let c = &dataset.counts;
             line(format!(
                 "  {:<DATASET$} {:>7} {:>8} {:>7} {:>5}",
-                fit(&dataset.dataset, DATASET),
+                cut_to(&dataset.dataset, DATASET),
                 c.source_rows,
                 c.mappings,
                 c.repeats_collapsed,
@@ -153,8 +144,8 @@ mod tests {
 
     #[test]
     fn long_lines_are_cut_to_the_width() {
-        assert_eq!(fit("short", 80), "short");
-        let cut = fit(&"x".repeat(100), 80);
+        assert_eq!(cut_to("short", 80), "short");
+        let cut = cut_to(&"x".repeat(100), 80);
         assert_eq!(cut.chars().count(), 80);
         assert!(cut.ends_with('…'));
     }

@@ -20,7 +20,7 @@ use crate::escape::{html, web_link};
 use crate::model::MappingRow;
 use crate::refresh::Changes;
 use crate::sinks::report::Report;
-use crate::sinks::write_atomically;
+use crate::sinks::{count_of, write_atomically};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{DatasetFetch, FetchState};
 
@@ -146,11 +146,11 @@ fn run_section(out: &mut String, page: &Page) {
         "files read",
         &format!(
             "{}: {} read, {} skipped, {} without mappings, {}",
-            count_of(i.files, "file"),
+            count_of(i.files, "file", "files"),
             i.read,
             i.skipped,
-            count_of(report.without_mappings.len(), "page"),
-            count_of(i.attack_bundles, "ATT&CK bundle")
+            count_of(report.without_mappings.len(), "page", "pages"),
+            count_of(i.attack_bundles, "ATT&CK bundle", "ATT&CK bundles")
         ),
     );
     let t = &report.totals;
@@ -163,7 +163,7 @@ fn run_section(out: &mut String, page: &Page) {
             t.rejected_rows,
             t.source_rows,
             t.superseded_rows,
-            count_of(t.mappings, "mapping")
+            count_of(t.mappings, "mapping", "mappings")
         ),
     );
     let _ = writeln!(out, "</table>");
@@ -194,11 +194,6 @@ fn run_section(out: &mut String, page: &Page) {
         let _ = writeln!(out, "</ul>");
     }
     let _ = writeln!(out, "</section>");
-}
-
-/// `1 file`, `2 files`.
-fn count_of(n: usize, thing: &str) -> String {
-    format!("{n} {thing}{}", if n == 1 { "" } else { "s" })
 }
 
 fn site_datasets_table(out: &mut String, datasets: &[DatasetFetch]) {
@@ -460,15 +455,7 @@ fn outputs_section(out: &mut String, dir: &Path) {
 /// of Hive partition names included).
 fn href_of(path: &str) -> String {
     path.split('/')
-        .map(|segment| {
-            segment
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-                    _ => format!("%{b:02X}"),
-                })
-                .collect::<String>()
-        })
+        .map(crate::escape::url_segment)
         .collect::<Vec<_>>()
         .join("/")
 }

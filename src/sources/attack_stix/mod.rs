@@ -85,6 +85,11 @@ impl AttackBundle {
     /// carry ATT&CK's attack-patterns but neither, so they are not taken for a catalogue). `None` for
     /// any other text; an error for an ATT&CK bundle that names no domain of ATT&CK's.
     pub fn recognize(path: &Path, text: &str) -> Result<Option<Box<AttackBundle>>> {
+        // Without either marker's type name anywhere in it, no text is ATT&CK's: a mapping file is
+        // not scanned twice.
+        if !text.contains("x-mitre-collection") && !text.contains("x-mitre-matrix") {
+            return Ok(None);
+        }
         match index::read(path, text) {
             Ok(index::Read::Bundle {
                 bundle,
@@ -275,13 +280,18 @@ fn load_bundle(path: &Path) -> Result<AttackBundle> {
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     match index::read(path, &text).map_err(fail)? {
         index::Read::Bundle { bundle, .. } => Ok(*bundle),
-        index::Read::NotABundle => match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-            Err(e) => Err(fail(format!("not valid JSON: {e}"))),
-            Ok(_) => Err(fail(
-                "expected a STIX bundle (\"type\": \"bundle\" and an \"objects\" array)".into(),
-            )),
-        },
+        index::Read::NotABundle => Err(fail(not_json(&text).unwrap_or_else(|| {
+            "expected a STIX bundle (\"type\": \"bundle\" and an \"objects\" array)".into()
+        }))),
     }
+}
+
+/// Why a text that is no bundle is not even JSON (`not valid JSON: … at line 1 column 5`), or
+/// `None` when it is JSON of another shape.
+pub fn not_json(text: &str) -> Option<String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .err()
+        .map(|e| format!("not valid JSON: {e}"))
 }
 
 /// `enterprise-attack-16.1.json` → `16.1`.

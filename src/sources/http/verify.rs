@@ -55,10 +55,7 @@ pub fn check(site_path: &str, body: &[u8]) -> Result<(), String> {
         if promise == Promise::AttackBundle {
             return match attack_stix::AttackBundle::recognize(path, text) {
                 Ok(Some(_)) => Ok(()),
-                Ok(None) => match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-                    Err(e) => Err(format!("not valid JSON: {e}")),
-                    Ok(_) => Err("JSON, but not an ATT&CK bundle".into()),
-                },
+                Ok(None) => Err(attack_stix::not_json(text).unwrap_or_else(|| "JSON, but not an ATT&CK bundle".into())),
                 Err(e) => Err(e.to_string()),
             };
         }

@@ -54,7 +54,7 @@ impl DatasetSelection {
             && self.includes_framework(&dataset.framework)
     }
 
-    pub fn includes_attack_version(&self, version: &str) -> bool {
+    fn includes_attack_version(&self, version: &str) -> bool {
         admits(&self.attack_versions, version)
     }
 
