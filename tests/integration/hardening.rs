@@ -192,6 +192,58 @@ fn unsafe_links_in_pages_are_never_followed_and_are_reported() {
     );
 }
 
+/// NIST's framework page, its version selector naming datasets whose versions climb out of raw/.
+fn hostile_framework_page() -> Vec<u8> {
+    let page = std::fs::read_to_string(fixture("served/external/nist/index.html")).unwrap();
+    let climbing = "(&#39;../../../evil&#39;, &#39;16.1&#39;, &#39;Enterprise&#39;), \
+                    (&#39;rev5&#39;, &#39;16.1/../../../../escape&#39;, &#39;Enterprise&#39;), \
+                    (&#39;rev5&#39;, &#39;16.1&#39;, &#39;..%2f..%2fevil&#39;), ";
+    page.replacen("data-versions=\"[", &format!("data-versions=\"[{climbing}"), 1)
+        .into_bytes()
+}
+
+#[test]
+fn a_framework_page_advertising_paths_out_of_raw_is_never_followed() {
+    let sandbox = Sandbox::new();
+    let server = TestServer::serving(&[fixture("served"), fixture("site")]);
+    server.replace("external/nist/", hostile_framework_page());
+    let output = Command::new(env!("CARGO_BIN_EXE_attackmap"))
+        .current_dir(sandbox.work())
+        .args([
+            "fetch",
+            "--base-url",
+            &server.base_url,
+            "--raw",
+            "raw",
+            "--rate-limit",
+            "1000",
+            "--framework",
+            "nist_800_53",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("not followed"),
+        "the climbing dataset is reported: {stderr}"
+    );
+    let requested: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
+    assert!(
+        requested
+            .iter()
+            .all(|p| !p.contains("evil") && !p.contains("escape") && !p.contains("..")),
+        "{requested:?}"
+    );
+    assert_eq!(sandbox.strays(), Vec::<PathBuf>::new());
+    assert!(
+        sandbox
+            .work()
+            .join("raw/data/nist_800_53/attack-16.1/nist_800_53-rev5/enterprise/nist_800_53-rev5_attack-16.1-enterprise.json")
+            .exists(),
+        "the safe dataset was fetched"
+    );
+}
+
 #[test]
 fn selectors_that_would_become_paths_are_usage_errors() {
     let sandbox = Sandbox::new();
