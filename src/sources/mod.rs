@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::model::{MappingRow, SourceKind};
-use attack_stix::AttackBundle;
+use attack_stix::{AttackBundle, Recognized};
 
 /// A row of a source that could not be read, and why: reported and counted, never silently dropped.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -166,27 +166,29 @@ pub fn read_one(path: &Path, name: &str) -> Result<Outcome> {
         path: path.to_path_buf(),
         source,
     })?;
-    read_bytes(path, name, &bytes)
+    read_bytes(path, name, bytes)
 }
 
 /// Reads the bytes of one input (from `path`, which errors name), recognized by their content. Any
 /// bytes give an outcome or an error, never a panic (`tests/integration/fuzz.rs` holds it to that).
-pub fn read_bytes(path: &Path, name: &str, bytes: &[u8]) -> Result<Outcome> {
-    let text = std::str::from_utf8(bytes).map_err(|source| Error::NotText {
+pub fn read_bytes(path: &Path, name: &str, bytes: Vec<u8>) -> Result<Outcome> {
+    let mut text = String::from_utf8(bytes).map_err(|e| Error::NotText {
         path: path.to_path_buf(),
-        source,
+        source: e.utf8_error(),
     })?;
-    let content = text.trim_start_matches('\u{feff}').trim_start();
-    if content.is_empty() {
+    let lead = text.len() - text.trim_start_matches('\u{feff}').trim_start().len();
+    text.drain(..lead);
+    if text.is_empty() {
         return Err(Error::EmptyInput {
             path: path.to_path_buf(),
         });
     }
-    if content.starts_with('{') || content.starts_with('[') {
-        if let Some(bundle) = AttackBundle::recognize(path, content)? {
-            return Ok(Outcome::AttackBundle(bundle));
-        }
-        let document: serde_json::Value = serde_json::from_str(content).map_err(|e| Error::MappingFile {
+    if text.starts_with('{') || text.starts_with('[') {
+        let content = match AttackBundle::recognize(path, text)? {
+            Recognized::Attack(bundle) => return Ok(Outcome::AttackBundle(bundle)),
+            Recognized::Other(text) => text,
+        };
+        let document: serde_json::Value = serde_json::from_str(&content).map_err(|e| Error::MappingFile {
             path: path.to_path_buf(),
             element: format!("line {} column {}", e.line(), e.column()),
             reason: format!("not valid JSON: {e}"),
@@ -199,8 +201,8 @@ pub fn read_bytes(path: &Path, name: &str, bytes: &[u8]) -> Result<Outcome> {
         }
         return mapping_file::read(path, name, &document).map(Outcome::Parsed);
     }
-    if content.starts_with('<') {
-        return site_page::read(path, name, content);
+    if text.starts_with('<') {
+        return site_page::read(path, name, &text);
     }
     Ok(Outcome::Skipped("neither an HTML page nor a JSON mapping file".into()))
 }

@@ -102,7 +102,7 @@ fn apply(bytes: &mut Vec<u8>, mutation: &Mutation) {
 
 /// Reads the bytes; the property is only that it returns.
 fn read(name: &Path, bytes: &[u8]) -> Option<Outcome> {
-    read_bytes(name, &name.to_string_lossy(), bytes).ok()
+    read_bytes(name, &name.to_string_lossy(), bytes.to_vec()).ok()
 }
 
 fn budget(cases: u32) -> ProptestConfig {

@@ -1,6 +1,7 @@
 //! Indexes a bundle's text without building a JSON tree of it: the objects array is read as raw JSON
 //! slices, and each object only for the few properties attackmap uses (typed, borrowed, every other
-//! property skipped). The text is kept; an object is parsed whole only when an export asks for it.
+//! property skipped). The text is kept, moved in, never copied (33 MB for ATT&CK 16.1's three
+//! bundles); an object is parsed whole only when an export asks for it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -84,8 +85,8 @@ impl Header<'_> {
 
 /// What reading a text as a bundle found.
 pub(super) enum Read {
-    /// Not a STIX bundle (or not JSON): another kind of input.
-    NotABundle,
+    /// Not a STIX bundle (or not JSON): another kind of input. The text, handed back.
+    NotABundle(String),
     /// A STIX bundle, indexed; `attack_markers` when it holds ATT&CK's collection or matrix object
     /// (the ICS bundle has no collection; attackmap's own exports have neither).
     Bundle {
@@ -94,14 +95,53 @@ pub(super) enum Read {
     },
 }
 
-/// Reads `text` (the file at `path`) as a STIX bundle. An error only for a bundle that cannot serve
-/// as a catalogue (its domain is missing or not ATT&CK's).
-pub(super) fn read(path: &Path, text: &str) -> Result<Read, String> {
+/// Reads `text` (the file at `path`) as a STIX bundle, keeping the text when it is one. An error
+/// only for a bundle that cannot serve as a catalogue (its domain is missing or not ATT&CK's).
+pub(super) fn read(path: &Path, text: String) -> Result<Read, String> {
+    let Some(indexed) = index(&text)? else {
+        return Ok(Read::NotABundle(text));
+    };
+    let Indexed {
+        domain,
+        attack_markers,
+        techniques,
+        ranges,
+        matrices,
+        tactics,
+    } = indexed;
+    let bundle = AttackBundle {
+        path: path.to_path_buf(),
+        domain,
+        version: super::version_from_file_name(path),
+        techniques,
+        text,
+        ranges,
+        matrices,
+        tactics,
+    };
+    Ok(Read::Bundle {
+        bundle: Box::new(bundle),
+        attack_markers,
+    })
+}
+
+/// What a bundle's index holds, apart from its text.
+struct Indexed {
+    domain: String,
+    attack_markers: bool,
+    techniques: HashMap<String, Technique>,
+    ranges: HashMap<String, Range<usize>>,
+    matrices: Vec<Matrix>,
+    tactics: HashMap<String, Tactic>,
+}
+
+/// Indexes `text` when it is a STIX bundle; `None` when it is not one.
+fn index(text: &str) -> Result<Option<Indexed>, String> {
     let Ok(shape) = serde_json::from_str::<Shape>(text) else {
-        return Ok(Read::NotABundle);
+        return Ok(None);
     };
     let (Some("bundle"), Some(objects)) = (shape.kind.as_deref(), shape.objects) else {
-        return Ok(Read::NotABundle);
+        return Ok(None);
     };
     let base = text.as_ptr() as usize;
     let mut domain = None;
@@ -177,20 +217,14 @@ pub(super) fn read(path: &Path, text: &str) -> Result<Read, String> {
         ));
     }
     matrices.sort_by(|a, b| a.id.cmp(&b.id));
-    let bundle = AttackBundle {
-        path: path.to_path_buf(),
+    Ok(Some(Indexed {
         domain,
-        version: super::version_from_file_name(path),
+        attack_markers,
         techniques,
-        text: text.to_string(),
         ranges,
         matrices,
         tactics,
-    };
-    Ok(Read::Bundle {
-        bundle: Box::new(bundle),
-        attack_markers,
-    })
+    }))
 }
 
 fn technique(stix_id: &str, header: &Header) -> Technique {

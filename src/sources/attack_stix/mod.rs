@@ -35,6 +35,13 @@ pub struct Technique {
     pub revoked_by: Option<String>,
 }
 
+/// What [`AttackBundle::recognize`] made of a text.
+pub enum Recognized {
+    Attack(Box<AttackBundle>),
+    /// Any other text, handed back.
+    Other(String),
+}
+
 /// One ATT&CK bundle, indexed.
 pub struct AttackBundle {
     pub path: PathBuf,
@@ -82,20 +89,21 @@ impl AttackBundle {
 
     /// Reads `text` (the file at `path`) when it is an ATT&CK bundle: a STIX bundle holding ATT&CK's
     /// collection or matrix object (the ICS bundle has no collection; attackmap's own STIX exports
-    /// carry ATT&CK's attack-patterns but neither, so they are not taken for a catalogue). `None` for
-    /// any other text; an error for an ATT&CK bundle that names no domain of ATT&CK's.
-    pub fn recognize(path: &Path, text: &str) -> Result<Option<Box<AttackBundle>>> {
+    /// carry ATT&CK's attack-patterns but neither, so they are not taken for a catalogue). Any other
+    /// text is handed back; an error for an ATT&CK bundle that names no domain of ATT&CK's.
+    pub fn recognize(path: &Path, text: String) -> Result<Recognized> {
         // Without either marker's type name anywhere in it, no text is ATT&CK's: a mapping file is
         // not scanned twice.
         if !text.contains("x-mitre-collection") && !text.contains("x-mitre-matrix") {
-            return Ok(None);
+            return Ok(Recognized::Other(text));
         }
         match index::read(path, text) {
             Ok(index::Read::Bundle {
                 bundle,
                 attack_markers: true,
-            }) => Ok(Some(bundle)),
-            Ok(_) => Ok(None),
+            }) => Ok(Recognized::Attack(bundle)),
+            Ok(index::Read::Bundle { bundle, .. }) => Ok(Recognized::Other(bundle.text)),
+            Ok(index::Read::NotABundle(text)) => Ok(Recognized::Other(text)),
             Err(reason) => Err(Error::AttackBundle {
                 path: path.to_path_buf(),
                 reason,
@@ -278,11 +286,13 @@ fn load_bundle(path: &Path) -> Result<AttackBundle> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    match index::read(path, &text).map_err(fail)? {
+    match index::read(path, text).map_err(fail)? {
         index::Read::Bundle { bundle, .. } => Ok(*bundle),
-        index::Read::NotABundle => Err(fail(not_json(&text).unwrap_or_else(|| {
-            "expected a STIX bundle (\"type\": \"bundle\" and an \"objects\" array)".into()
-        }))),
+        index::Read::NotABundle(text) => {
+            Err(fail(not_json(&text).unwrap_or_else(|| {
+                "expected a STIX bundle (\"type\": \"bundle\" and an \"objects\" array)".into()
+            })))
+        }
     }
 }
 
@@ -332,9 +342,11 @@ mod tests {
             tactic("x-mitre-tactic--1", "impact"),
             tactic("x-mitre-tactic--2", "initial-access"),
         ]});
-        let bundle = AttackBundle::recognize(Path::new("mobile-attack-16.1.json"), &bundle.to_string())
-            .unwrap()
-            .expect("a bundle with a matrix is ATT&CK's");
+        let Recognized::Attack(bundle) =
+            AttackBundle::recognize(Path::new("mobile-attack-16.1.json"), bundle.to_string()).unwrap()
+        else {
+            panic!("a bundle with a matrix is ATT&CK's");
+        };
         let order: Vec<String> = bundle.tactics().into_iter().map(|t| t.short_name).collect();
         assert_eq!(
             order,
