@@ -3,20 +3,24 @@
 //! edge, and the ATT&CK attack-patterns they reference (with the objects those reference) included.
 //! Deterministic: UUIDv5 ids, objects sorted by id, dates from the data.
 
+mod attack_objects;
 pub mod ledger;
 mod objects;
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::error::Result;
 use crate::model::{DatasetKey, MappingRow};
-use crate::sinks::write_json;
+use crate::sinks::write_atomically;
 use crate::sources::attack_stix::{AttackBundle, AttackCatalog};
+use attack_objects::{bundle_item, AttackObject, AttackObjects};
 
 pub use ledger::{Ledger, Versioning};
 pub use objects::stix_id;
@@ -37,6 +41,18 @@ pub struct BundleCounts {
     pub non_mappable_rows: usize,
 }
 
+/// A dataset's bundle: its id and its objects by id (the order they are written in).
+struct Bundle {
+    id: String,
+    objects: BTreeMap<String, BundleObject>,
+}
+
+/// An object of a bundle: one of ours, built for it, or one of ATT&CK's, formatted once for all.
+enum BundleObject {
+    Ours(Value),
+    Attack(Arc<AttackObject>),
+}
+
 /// Writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel, our objects versioned
 /// against the previous ledger; counts in dataset order, and this run's ledger.
 pub fn write_all(
@@ -46,20 +62,22 @@ pub fn write_all(
     versioning: &Versioning,
 ) -> Result<(Vec<BundleCounts>, Ledger)> {
     let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
+    let attack_objects = AttackObjects::default();
     let written: Vec<(BundleCounts, Vec<(String, ledger::Entry)>)> = datasets
         .par_iter()
         .map(|(dataset, dataset_rows)| {
             let attack = catalog.bundles_for(&dataset.attack_version, &dataset.domain);
-            let (mut bundle, mut counts) = bundle(dataset, dataset_rows, &attack);
-            let entries: Vec<(String, ledger::Entry)> = bundle["objects"]
-                .as_array_mut()
-                .expect("a bundle has objects")
-                .iter_mut()
-                .filter(|object| objects::is_ours(object))
-                .filter_map(|object| versioning.version(object))
+            let (mut bundle, mut counts) = bundle(dataset, dataset_rows, &attack, &attack_objects);
+            let entries: Vec<(String, ledger::Entry)> = bundle
+                .objects
+                .values_mut()
+                .filter_map(|object| match object {
+                    BundleObject::Ours(object) if objects::is_ours(object) => versioning.version(object),
+                    _ => None,
+                })
                 .collect();
             let file = format!("{dataset}.json");
-            write_json(&crate::identifiers::file_in(dir, &file)?, &bundle)?;
+            write_bundle(&crate::identifiers::file_in(dir, &file)?, &bundle)?;
             counts.file = file;
             Ok((counts, entries))
         })
@@ -73,14 +91,41 @@ pub fn write_all(
     Ok((counts, ledger))
 }
 
+/// Writes a bundle, pretty-printed with a final newline, as serde_json would write it as one JSON
+/// value (keys sorted: `id`, `objects`, `type`), ATT&CK's objects copied in already formatted.
+fn write_bundle(path: &Path, bundle: &Bundle) -> Result<()> {
+    write_atomically(path, |file| {
+        let id = serde_json::to_string(&bundle.id).map_err(|e| e.to_string())?;
+        let mut write = || -> std::io::Result<()> {
+            write!(file, "{{\n  \"id\": {id},\n  \"objects\": [\n")?;
+            for (i, object) in bundle.objects.values().enumerate() {
+                if i > 0 {
+                    file.write_all(b",\n")?;
+                }
+                match object {
+                    BundleObject::Ours(object) => file.write_all(&bundle_item(object))?,
+                    BundleObject::Attack(object) => file.write_all(&object.item)?,
+                }
+            }
+            file.write_all(b"\n  ],\n  \"type\": \"bundle\"\n}\n")
+        };
+        write().map_err(|e| e.to_string())
+    })
+}
+
 /// The bundle of one dataset.
-pub fn bundle(dataset: &DatasetKey, rows: &[&MappingRow], attack: &[&AttackBundle]) -> (Value, BundleCounts) {
+fn bundle<'a>(
+    dataset: &DatasetKey,
+    rows: &[&MappingRow],
+    attack: &[&'a AttackBundle],
+    attack_objects: &AttackObjects<'a>,
+) -> (Bundle, BundleCounts) {
     let stamps = objects::Stamps::of(rows);
     let mut counts = BundleCounts::default();
-    let mut all: BTreeMap<String, Value> = BTreeMap::new();
-    let add = |object: Value, all: &mut BTreeMap<String, Value>| {
+    let mut all: BTreeMap<String, BundleObject> = BTreeMap::new();
+    let add = |object: Value, all: &mut BTreeMap<String, BundleObject>| {
         let id = object["id"].as_str().expect("every object has an id").to_string();
-        all.entry(id.clone()).or_insert(object);
+        all.entry(id.clone()).or_insert(BundleObject::Ours(object));
         id
     };
     add(objects::publisher(), &mut all);
@@ -107,7 +152,14 @@ pub fn bundle(dataset: &DatasetKey, rows: &[&MappingRow], attack: &[&AttackBundl
         let attack_pattern = match technique_ids.get(technique_id) {
             Some(id) => id.clone(),
             None => {
-                let id = attack_pattern(technique_id, row, attack, &stamps, &mut all, &mut counts);
+                let attack_pattern = attack_pattern(technique_id, row, attack, &stamps, &mut counts);
+                let id = match attack_pattern {
+                    AttackPattern::Attack(attack, stix_id) => {
+                        include_with_references(attack, attack_objects, &stix_id, &mut all);
+                        stix_id
+                    }
+                    AttackPattern::StandIn(object) => add(object, &mut all),
+                };
                 technique_ids.insert(technique_id, id.clone());
                 id
             }
@@ -128,51 +180,65 @@ pub fn bundle(dataset: &DatasetKey, rows: &[&MappingRow], attack: &[&AttackBundl
     }
     counts.capabilities = all
         .values()
-        .filter(|o| objects::framework_of(o).is_some() && o["type"] != "relationship")
+        .filter(
+            |o| matches!(o, BundleObject::Ours(o) if objects::framework_of(o).is_some() && o["type"] != "relationship"),
+        )
         .count();
     counts.objects = all.len();
-
-    let bundle = json!({
-        "type": "bundle",
-        "id": stix_id("bundle", &["bundle", &dataset.to_string()]),
-        "objects": all.into_values().collect::<Vec<_>>(),
-    });
+    let bundle = Bundle {
+        id: stix_id("bundle", &["bundle", &dataset.to_string()]),
+        objects: all,
+    };
     (bundle, counts)
 }
 
-/// The attack-pattern of a technique: ATT&CK's own object (and what it references) from the first
-/// bundle that has it, else a minimal stand-in. Returns its id.
-fn attack_pattern(
+/// Where a technique's attack-pattern comes from.
+enum AttackPattern<'a> {
+    /// ATT&CK's own object: the bundle that has it, and its id.
+    Attack(&'a AttackBundle, String),
+    /// A minimal stand-in of ours, for a technique no ATT&CK bundle resolved.
+    StandIn(Value),
+}
+
+/// The attack-pattern of a technique: ATT&CK's own object from the first bundle that has it, else a
+/// minimal stand-in.
+fn attack_pattern<'a>(
     technique_id: &str,
     row: &MappingRow,
-    attack: &[&AttackBundle],
+    attack: &[&'a AttackBundle],
     stamps: &objects::Stamps,
-    all: &mut BTreeMap<String, Value>,
     counts: &mut BundleCounts,
-) -> String {
-    if let Some((attack, technique)) = attack.iter().find_map(|b| b.technique(technique_id).map(|t| (b, t))) {
-        include_with_references(attack, &technique.stix_id, all);
+) -> AttackPattern<'a> {
+    if let Some((attack, technique)) = attack.iter().find_map(|b| b.technique(technique_id).map(|t| (*b, t))) {
         counts.attack_patterns_from_attack += 1;
-        return technique.stix_id.clone();
+        return AttackPattern::Attack(attack, technique.stix_id.clone());
     }
     counts.techniques_not_in_attack.push(technique_id.to_string());
-    let object =
-        objects::minimal_attack_pattern(&row.dataset(), technique_id, row.attack_object_name.as_deref(), stamps);
-    let id = object["id"].as_str().expect("an id").to_string();
-    all.entry(id.clone()).or_insert(object);
-    id
+    AttackPattern::StandIn(objects::minimal_attack_pattern(
+        &row.dataset(),
+        technique_id,
+        row.attack_object_name.as_deref(),
+        stamps,
+    ))
 }
 
 /// Adds an ATT&CK object unchanged, and every object its `*_ref` / `*_refs` properties name.
-fn include_with_references(attack: &AttackBundle, stix_id: &str, all: &mut BTreeMap<String, Value>) {
+fn include_with_references<'a>(
+    attack: &'a AttackBundle,
+    attack_objects: &AttackObjects<'a>,
+    stix_id: &str,
+    all: &mut BTreeMap<String, BundleObject>,
+) {
     if all.contains_key(stix_id) {
         return;
     }
-    let Some(object) = attack.object(stix_id) else { return };
-    let references = references_of(&object);
-    all.insert(stix_id.to_string(), object);
+    let Some(object) = attack_objects.get(attack, stix_id) else {
+        return;
+    };
+    let references = object.references.clone();
+    all.insert(stix_id.to_string(), BundleObject::Attack(object));
     for reference in references {
-        include_with_references(attack, &reference, all);
+        include_with_references(attack, attack_objects, &reference, all);
     }
 }
 
@@ -206,5 +272,37 @@ fn collect_references(value: &Value, found: &mut Vec<String>) {
         }
         Value::Array(items) => items.iter().for_each(|item| collect_references(item, found)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_bundle_is_written_byte_for_byte_as_serde_json_writes_it_whole() {
+        let ours = json!({"id": "identity--1", "type": "identity", "name": "a \"quoted\"\nname", "empty": []});
+        let theirs = json!({"id": "attack-pattern--2", "type": "attack-pattern",
+            "external_references": [{"source_name": "mitre-attack", "external_id": "T1562"}], "x": {}});
+        let bundle = Bundle {
+            id: "bundle--3".into(),
+            objects: BTreeMap::from([
+                (
+                    "attack-pattern--2".to_string(),
+                    BundleObject::Attack(Arc::new(AttackObject {
+                        item: bundle_item(&theirs),
+                        references: Vec::new(),
+                    })),
+                ),
+                ("identity--1".to_string(), BundleObject::Ours(ours.clone())),
+            ]),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bundle.json");
+        write_bundle(&path, &bundle).unwrap();
+        let whole = json!({"type": "bundle", "id": "bundle--3", "objects": [theirs, ours]});
+        let expected = serde_json::to_string_pretty(&whole).unwrap() + "\n";
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
     }
 }

@@ -1,0 +1,62 @@
+//! ATT&CK's objects as the bundles carry them: each one parsed and pretty-printed once per build,
+//! however many datasets' bundles include it (an Enterprise attack-pattern is in up to nine).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::sources::attack_stix::AttackBundle;
+
+/// One ATT&CK object, ready to be written into any bundle.
+#[derive(Debug)]
+pub struct AttackObject {
+    /// The object as an item of a bundle's `objects` array: [`bundle_item`].
+    pub item: Vec<u8>,
+    /// The ids its `*_ref` / `*_refs` properties name.
+    pub references: Vec<String>,
+}
+
+/// The ATT&CK objects formatted so far, by bundle and STIX id; shared by the bundles written side by side.
+#[derive(Default)]
+pub struct AttackObjects<'a> {
+    formatted: Mutex<HashMap<&'a Path, HashMap<String, Arc<AttackObject>>>>,
+}
+
+impl<'a> AttackObjects<'a> {
+    /// The object of `attack` with this id, formatted the first time any bundle asks for it.
+    pub fn get(&self, attack: &'a AttackBundle, stix_id: &str) -> Option<Arc<AttackObject>> {
+        let of_bundle = |formatted: &HashMap<&'a Path, HashMap<String, Arc<AttackObject>>>| {
+            formatted.get(attack.path.as_path())?.get(stix_id).cloned()
+        };
+        if let Some(found) = of_bundle(&self.formatted.lock().expect("no thread panics holding it")) {
+            return Some(found);
+        }
+        // Formatted outside the lock: two bundles asking at once format it twice, alike.
+        let object = attack.object(stix_id)?;
+        let formatted = Arc::new(AttackObject {
+            item: bundle_item(&object),
+            references: super::references_of(&object),
+        });
+        let mut all = self.formatted.lock().expect("no thread panics holding it");
+        let of_bundle = all.entry(attack.path.as_path()).or_default();
+        Some(of_bundle.entry(stix_id.to_string()).or_insert(formatted).clone())
+    }
+}
+
+/// What serde_json's pretty printer writes for `object` as an item of a bundle's `objects` array:
+/// the object pretty-printed on its own, every line four spaces in (JSON strings hold no raw newline).
+pub fn bundle_item(object: &impl Serialize) -> Vec<u8> {
+    const INDENT: &[u8] = b"    ";
+    let alone = serde_json::to_vec_pretty(object).expect("STIX objects always serialize");
+    let mut item = Vec::with_capacity(alone.len() + alone.len() / 4);
+    for (i, line) in alone.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            item.push(b'\n');
+        }
+        item.extend_from_slice(INDENT);
+        item.extend_from_slice(line);
+    }
+    item
+}
