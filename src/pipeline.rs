@@ -19,7 +19,7 @@ use crate::sinks::stix::Versioning;
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::{self, report::*};
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::{self, mapping_file, Input, Outcome, RejectedRow};
+use crate::sources::{self, mapping_file, Input, InputFile, Outcome, RejectedRow};
 use crate::table;
 use crate::transforms::{dedupe, gaps, select};
 
@@ -85,8 +85,22 @@ pub fn build_selected(
     progress: &indicatif::ProgressBar,
 ) -> Result<Build> {
     let files = sources::discover(inputs)?;
-    let read = timed("read", || sources::read_all(&files, progress))?;
+    let read = timed("read", || read_in_two_passes(files, progress))?;
     timed("build", || build_from(read, keep, explicit))
+}
+
+/// Reads the JSON files first, then the others: the datasets the mapping files supply let every page
+/// of those datasets be reduced to its cross-check as it is read, so that pages never pile up in
+/// memory (on the whole site, every page). The result is in the order of `files`.
+fn read_in_two_passes(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> Result<Vec<Input>> {
+    let (json, others): (Vec<InputFile>, Vec<InputFile>) = files.into_iter().partition(|f| f.name.ends_with(".json"));
+    let mut read = sources::read_all(&json, progress, &|_| {})?;
+    let best = select::best_kinds(&read);
+    read.extend(sources::read_all(&others, progress, &|parsed| {
+        select::supersede(parsed, &best)
+    })?);
+    read.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(read)
 }
 
 /// Builds the table from inputs already read. Pure: no I/O.
@@ -134,6 +148,7 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
                     kind: parsed.kind,
                     cut: parsed.cut,
                     rows: parsed.rows,
+                    superseded: parsed.superseded,
                 });
             }
         }
@@ -141,7 +156,11 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
     counts.skipped = skipped.len();
     counts.read = counts.files - skipped.len() - without_mappings.len();
     // Rows rejected for their identifiers count as rejected, not as read.
-    let rows_read: usize = selectable.iter().map(|i| i.rows.len()).sum::<usize>() - bad_identifier_rows;
+    let rows_read: usize = selectable
+        .iter()
+        .map(|i| i.rows.len() + i.superseded.iter().map(|s| s.rows).sum::<usize>())
+        .sum::<usize>()
+        - bad_identifier_rows;
 
     let mut selection = timed("select", || select::select(selectable));
     selection

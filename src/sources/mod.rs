@@ -5,13 +5,14 @@ pub mod http;
 pub mod mapping_file;
 pub mod site_page;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::model::{MappingRow, SourceKind};
+use crate::model::{DatasetKey, MappingRow, SourceKind};
 use attack_stix::{AttackBundle, Recognized};
 
 /// A row of a source that could not be read, and why: reported and counted, never silently dropped.
@@ -38,6 +39,18 @@ pub struct ParsedInput {
     pub rows: Vec<MappingRow>,
     pub rejected: Vec<RejectedRow>,
     pub cut: Option<Cut>,
+    /// Rows of datasets that a better kind of source supplies, reduced as they were read to what the
+    /// cross-check needs (`transforms::select::supersede`).
+    pub superseded: Vec<SupersededRows>,
+}
+
+/// Rows of one dataset that a better kind of source supplies: how many, and their distinct
+/// (capability, technique) edges. They are counted as superseded and cross-checked, never kept whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupersededRows {
+    pub dataset: DatasetKey,
+    pub rows: usize,
+    pub edges: BTreeSet<(String, String)>,
 }
 
 impl ParsedInput {
@@ -51,6 +64,7 @@ impl ParsedInput {
             rows,
             rejected: Vec::new(),
             cut: None,
+            superseded: Vec::new(),
         }
     }
 }
@@ -139,8 +153,13 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<InputFile>> {
 }
 
 /// Reads every file in parallel, counting them on `progress`; the result keeps the order of `files`.
-/// The first unreadable file is an error.
-pub fn read_all(files: &[InputFile], progress: &indicatif::ProgressBar) -> Result<Vec<Input>> {
+/// `reduce` sees each input's rows as soon as they are read (on the reading thread, before the next
+/// file), so what it drops never accumulates. The first unreadable file is an error.
+pub fn read_all(
+    files: &[InputFile],
+    progress: &indicatif::ProgressBar,
+    reduce: &(dyn Fn(&mut ParsedInput) + Sync),
+) -> Result<Vec<Input>> {
     progress.inc_length(files.len() as u64);
     files
         .par_iter()
@@ -151,11 +170,18 @@ pub fn read_all(files: &[InputFile], progress: &indicatif::ProgressBar) -> Resul
             } else {
                 read_one(&file.path, &file.name)
             };
-            outcome.map(|outcome| Input {
-                path: file.path.clone(),
-                name: file.name.clone(),
-                outcome,
-            })
+            outcome
+                .map(|mut outcome| {
+                    if let Outcome::Parsed(parsed) = &mut outcome {
+                        reduce(parsed);
+                    }
+                    outcome
+                })
+                .map(|outcome| Input {
+                    path: file.path.clone(),
+                    name: file.name.clone(),
+                    outcome,
+                })
         })
         .collect()
 }

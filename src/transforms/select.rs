@@ -2,14 +2,16 @@
 //!
 //! Ranking: mapping file, then all-data page, then landing page (cut, so flagged incomplete), then
 //! technique pages, then capability pages. Rows of the other kinds are not lost: they are counted as
-//! superseded and their (capability, technique) edges compared with the selected ones.
+//! superseded and their (capability, technique) edges compared with the selected ones. Where the
+//! better kind is known before a page is read (mapping files are read first), [`supersede`] reduces
+//! the page's rows to that count and those edges at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::model::{DatasetKey, MappingRow, SourceKind};
-use crate::sources::Cut;
+use crate::sources::{Cut, Input, Outcome, ParsedInput, SupersededRows};
 
 /// The rows of one input, as the selection sees them.
 pub struct InputRows<'a> {
@@ -17,6 +19,49 @@ pub struct InputRows<'a> {
     pub kind: SourceKind,
     pub cut: Option<Cut>,
     pub rows: Vec<MappingRow>,
+    pub superseded: Vec<SupersededRows>,
+}
+
+/// The best kind of source each dataset has among `inputs` (datasets whose identifiers are valid).
+pub fn best_kinds(inputs: &[Input]) -> BTreeMap<DatasetKey, SourceKind> {
+    let mut best: BTreeMap<DatasetKey, SourceKind> = BTreeMap::new();
+    for input in inputs {
+        let Outcome::Parsed(parsed) = &input.outcome else {
+            continue;
+        };
+        for row in &parsed.rows {
+            let kind = best.entry(row.dataset()).or_insert(parsed.kind);
+            *kind = (*kind).min(parsed.kind);
+        }
+    }
+    best.retain(|dataset, _| crate::identifiers::check_dataset(dataset).is_ok());
+    best
+}
+
+/// Reduces the rows of `parsed` whose dataset has a better kind of source in `best` to
+/// [`SupersededRows`]: their count and edges, all the selection will ask of them. The other rows stay,
+/// in order.
+pub fn supersede(parsed: &mut ParsedInput, best: &BTreeMap<DatasetKey, SourceKind>) {
+    let kind = parsed.kind;
+    let mut reduced: BTreeMap<DatasetKey, SupersededRows> = BTreeMap::new();
+    parsed.rows.retain(|row| {
+        let dataset = row.dataset();
+        if best.get(&dataset).is_none_or(|best| *best >= kind) {
+            return true;
+        }
+        let superseded = reduced.entry(dataset).or_insert_with_key(|dataset| SupersededRows {
+            dataset: dataset.clone(),
+            rows: 0,
+            edges: BTreeSet::new(),
+        });
+        superseded.rows += 1;
+        if let Some((capability, technique)) = edge(row) {
+            superseded.edges.insert((capability.to_string(), technique.to_string()));
+        }
+        false
+    });
+    parsed.rows.shrink_to_fit();
+    parsed.superseded.extend(reduced.into_values());
 }
 
 /// How a kind of source that did not supply a dataset compares with the one that did.
@@ -54,6 +99,25 @@ struct KindRows<'a> {
     inputs: BTreeSet<&'a str>,
     rows: Vec<&'a MappingRow>,
     cut: Option<Cut>,
+    /// Rows reduced as they were read, and their edges.
+    superseded_rows: usize,
+    superseded_edges: Vec<&'a BTreeSet<(String, String)>>,
+}
+
+impl<'a> KindRows<'a> {
+    fn rows(&self) -> usize {
+        self.rows.len() + self.superseded_rows
+    }
+
+    /// The distinct (capability, technique) edges of the rows, kept or reduced.
+    fn edges(&self) -> BTreeSet<(&'a str, &'a str)> {
+        let reduced = self.superseded_edges.iter().flat_map(|edges| edges.iter());
+        self.rows
+            .iter()
+            .filter_map(|row| edge(row))
+            .chain(reduced.map(|(capability, technique)| (capability.as_str(), technique.as_str())))
+            .collect()
+    }
 }
 
 /// Takes the inputs' rows: those of each dataset's chosen kind of source move into the selection (in
@@ -72,18 +136,25 @@ pub fn select(inputs: Vec<InputRows>) -> SourceSelection {
                 entry.rows.push(row);
                 entry.cut = entry.cut.or(input.cut);
             }
+            for superseded in &input.superseded {
+                let kinds = by_dataset.entry(superseded.dataset.clone()).or_default();
+                let entry = kinds.entry(input.kind).or_default();
+                entry.inputs.insert(input.source);
+                entry.superseded_rows += superseded.rows;
+                entry.superseded_edges.push(&superseded.edges);
+            }
         }
         for (dataset, kinds) in by_dataset {
             let mut kinds = kinds.into_iter();
             let (selected_kind, selected) = kinds.next().expect("a dataset exists only with rows");
-            let selected_edges = edges(&selected.rows);
+            let selected_edges = selected.edges();
             let cross_checks = kinds
                 .map(|(kind, other)| {
-                    let other_edges = edges(&other.rows);
+                    let other_edges = other.edges();
                     CrossCheck {
                         source_kind: kind,
                         inputs: other.inputs.len(),
-                        rows: other.rows.len(),
+                        rows: other.rows(),
                         edges: other_edges.len(),
                         edges_missing_from_selected: other_edges.difference(&selected_edges).count(),
                         edges_missing_from_this: selected_edges.difference(&other_edges).count(),
@@ -115,11 +186,12 @@ pub fn select(inputs: Vec<InputRows>) -> SourceSelection {
     SourceSelection { rows, datasets }
 }
 
-fn edges<'a>(rows: &[&'a MappingRow]) -> BTreeSet<(&'a str, &'a str)> {
-    rows.iter()
-        .filter(|r| !r.is_non_mappable())
-        .filter_map(|r| Some((r.capability_id.as_deref()?, r.attack_object_id.as_deref()?)))
-        .collect()
+/// A row's (capability, technique) edge, when it maps one.
+fn edge(row: &MappingRow) -> Option<(&str, &str)> {
+    if row.is_non_mappable() {
+        return None;
+    }
+    Some((row.capability_id.as_deref()?, row.attack_object_id.as_deref()?))
 }
 
 #[cfg(test)]
@@ -146,12 +218,14 @@ mod tests {
                 kind: SourceKind::TechniquePage,
                 cut: None,
                 rows: page_rows,
+                superseded: Vec::new(),
             },
             InputRows {
                 source: "file.json",
                 kind: SourceKind::MappingFile,
                 cut: None,
                 rows: file_rows.clone(),
+                superseded: Vec::new(),
             },
         ]);
         assert_eq!(selection.rows, file_rows);
@@ -163,5 +237,54 @@ mod tests {
             (check.edges_missing_from_selected, check.edges_missing_from_this),
             (1, 1)
         );
+    }
+
+    #[test]
+    fn a_page_reduced_as_it_is_read_is_cross_checked_and_counted_as_if_kept_whole() {
+        let file_rows = vec![mitigates("SC-08", "T1562"), mitigates("CM-02", "T1562")];
+        let mut other = mitigates("AC-01", "T1078");
+        other.framework_version = "rev4".into();
+        let page_rows = vec![
+            mitigates("SC-08", "T1562"),
+            mitigates("SC-08", "T1562"),
+            mitigates("AC-99", "T1562"),
+            other.clone(),
+        ];
+        let inputs = |page_rows: Vec<MappingRow>, superseded: Vec<SupersededRows>| {
+            vec![
+                InputRows {
+                    source: "file.json",
+                    kind: SourceKind::MappingFile,
+                    cut: None,
+                    rows: file_rows.clone(),
+                    superseded: Vec::new(),
+                },
+                InputRows {
+                    source: "page.html",
+                    kind: SourceKind::TechniquePage,
+                    cut: None,
+                    rows: page_rows,
+                    superseded,
+                },
+            ]
+        };
+        let kept_whole = select(inputs(page_rows.clone(), Vec::new()));
+
+        let mut page = ParsedInput::rows(SourceKind::TechniquePage, page_rows);
+        let best = BTreeMap::from([(file_rows[0].dataset(), SourceKind::MappingFile)]);
+        supersede(&mut page, &best);
+        assert_eq!(
+            page.rows,
+            vec![other],
+            "a dataset no better source supplies keeps its rows"
+        );
+        assert_eq!(page.superseded.len(), 1);
+        assert_eq!((page.superseded[0].rows, page.superseded[0].edges.len()), (3, 2));
+        let reduced = select(inputs(page.rows, page.superseded));
+
+        assert_eq!(reduced.rows, kept_whole.rows);
+        assert_eq!(reduced.datasets, kept_whole.datasets);
+        let check = &reduced.datasets[&file_rows[0].dataset()].cross_checks[0];
+        assert_eq!((check.inputs, check.rows, check.edges), (1, 3, 2));
     }
 }
