@@ -196,6 +196,25 @@ pub fn fingerprint(raw_parts: &[&str]) -> u64 {
     hasher.finish()
 }
 
+/// The fingerprint of a JSON record: its compact JSON streamed into the hash, never written out
+/// (stable within a run).
+pub fn json_fingerprint(record: &impl Serialize) -> u64 {
+    use std::hash::Hasher;
+    struct Hashing(std::collections::hash_map::DefaultHasher);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.write(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hashing = Hashing(std::collections::hash_map::DefaultHasher::new());
+    serde_json::to_writer(&mut hashing, record).expect("JSON values always serialize");
+    hashing.0.finish()
+}
+
 /// Rows grouped by dataset, in dataset order (the order of the table).
 pub fn by_dataset(rows: &[MappingRow]) -> std::collections::BTreeMap<DatasetKey, Vec<&MappingRow>> {
     let mut groups: std::collections::BTreeMap<DatasetKey, Vec<&MappingRow>> = std::collections::BTreeMap::new();

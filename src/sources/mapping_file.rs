@@ -227,7 +227,7 @@ impl Metadata {
             source_kind: Some(SourceKind::MappingFile),
             source: source.to_string(),
             occurrences: 1,
-            source_fingerprint: crate::model::fingerprint(&[&Value::Object(object.clone()).to_string()]),
+            source_fingerprint: crate::model::json_fingerprint(object),
             technique_status: None,
             score_values: Vec::new(),
         })

@@ -17,7 +17,7 @@ const VOID: &[&str] = &[
 pub fn nesting_depth(html: &str) -> usize {
     let bytes = html.as_bytes();
     let (mut depth, mut deepest, mut at) = (0usize, 0usize, 0usize);
-    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
+    while let Some(offset) = memchr::memchr(b'<', &bytes[at..]) {
         let start = at + offset + 1;
         let rest = &bytes[start..];
         at = start;
@@ -32,17 +32,20 @@ pub fn nesting_depth(html: &str) -> usize {
                     .iter()
                     .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
                     .unwrap_or(rest.len());
-                let name = String::from_utf8_lossy(&rest[..name_len]).to_ascii_lowercase();
-                let Some(close) = find(bytes, start, b">") else {
+                let name = &rest[..name_len];
+                let Some(close) = memchr::memchr(b'>', &bytes[start..]).map(|i| start + i) else {
                     break;
                 };
                 let self_closing = bytes[close - 1] == b'/';
                 at = close + 1;
-                if VOID.contains(&name.as_str()) || self_closing {
+                if self_closing || VOID.iter().any(|void| name.eq_ignore_ascii_case(void.as_bytes())) {
                     continue;
                 }
-                if name == "script" || name == "style" {
-                    let end_tag = format!("</{name}");
+                if let Some(raw_text) = ["script", "style"]
+                    .into_iter()
+                    .find(|raw_text| name.eq_ignore_ascii_case(raw_text.as_bytes()))
+                {
+                    let end_tag = format!("</{raw_text}");
                     at = find(bytes, at, end_tag.as_bytes()).unwrap_or(bytes.len());
                     continue;
                 }

@@ -1,10 +1,11 @@
 //! Turns one table row of a page into a normalized mapping row, or says why it cannot.
 
-use scraper::ElementRef;
+use ego_tree::iter::Edge;
+use scraper::{ElementRef, Node};
 
 use super::links::dataset_of_external_link;
 use super::table::{self, PageTable};
-use crate::model::{fingerprint, DatasetKey, MappingRow, SourceKind};
+use crate::model::{DatasetKey, MappingRow, SourceKind};
 use crate::sources::RejectedRow;
 use crate::transforms::normalize;
 
@@ -92,10 +93,27 @@ fn mapping_row(table: &PageTable, cells: &[ElementRef], context: &PageContext) -
     })
 }
 
-/// The fingerprint of a row's markup as written.
+/// The fingerprint of a row's markup: every element (name, attributes), text and element end of its
+/// cells, hashed as the tree is walked, nothing serialized (stable within a run).
 fn raw_fingerprint(cells: &[ElementRef]) -> u64 {
-    let markup: Vec<String> = cells.iter().map(|c| c.html()).collect();
-    fingerprint(&markup.iter().map(String::as_str).collect::<Vec<_>>())
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for cell in cells {
+        for edge in cell.traverse() {
+            match edge {
+                Edge::Open(node) => match node.value() {
+                    Node::Element(element) => {
+                        (0u8, element.name()).hash(&mut hasher);
+                        element.attrs().for_each(|attribute| attribute.hash(&mut hasher));
+                    }
+                    Node::Text(text) => (1u8, &**text).hash(&mut hasher),
+                    _ => {}
+                },
+                Edge::Close(_) => 2u8.hash(&mut hasher),
+            }
+        }
+    }
+    hasher.finish()
 }
 
 /// A cell's text as a value: the site renders a missing value as the word `None` (Python's null).
