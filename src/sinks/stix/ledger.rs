@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+use super::object::StixObject;
 
 use crate::error::Result;
 
@@ -52,28 +53,22 @@ impl Versioning {
     }
 
     /// Sets `object`'s `modified` from the ledger and returns its entry for this run's ledger.
-    pub fn version(&self, object: &mut Value) -> Option<(String, Entry)> {
-        let id = object["id"].as_str()?.to_string();
+    pub fn version(&self, object: &mut StixObject) -> (String, Entry) {
+        let data_modified = object.modified.take().unwrap_or_default();
         let sha256 = content_hash(object);
-        let modified = match self.previous.objects.get(&id) {
+        let modified = match self.previous.objects.get(&object.id) {
             Some(previous) if previous.sha256 == sha256 => previous.modified.clone(),
-            Some(previous) => {
-                let candidate = self
-                    .now
-                    .clone()
-                    .unwrap_or_else(|| object["modified"].as_str().unwrap_or_default().to_string());
-                later_of(&candidate, &previous.modified)
-            }
-            None => object["modified"].as_str()?.to_string(),
+            Some(previous) => later_of(self.now.as_ref().unwrap_or(&data_modified), &previous.modified),
+            None => data_modified,
         };
-        object["modified"] = Value::String(modified.clone());
-        Some((id, Entry { sha256, modified }))
+        object.modified = Some(modified.clone());
+        (object.id.clone(), Entry { sha256, modified })
     }
 }
 
-/// SHA-256 of an object's content, `modified` left out: the compact JSON of the object without that
-/// property (keys in order), streamed into the hash, neither copied nor written out whole.
-fn content_hash(object: &Value) -> String {
+/// SHA-256 of an object's content, `modified` left out (the caller takes it out): its compact JSON,
+/// keys in order, streamed into the hash, neither copied nor written out whole.
+fn content_hash(object: &StixObject) -> String {
     use sha2::Digest;
     struct Hashing(sha2::Sha256);
     impl std::io::Write for Hashing {
@@ -85,19 +80,9 @@ fn content_hash(object: &Value) -> String {
             Ok(())
         }
     }
-    /// An object's properties but `modified`, serialized as the object would be.
-    struct WithoutModified<'a>(&'a serde_json::Map<String, Value>);
-    impl serde::Serialize for WithoutModified<'_> {
-        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_map(self.0.iter().filter(|(key, _)| key.as_str() != "modified"))
-        }
-    }
+    debug_assert!(object.modified.is_none(), "the content hash leaves modified out");
     let mut hashing = Hashing(sha2::Sha256::new());
-    let written = match object.as_object() {
-        Some(map) => serde_json::to_writer(&mut hashing, &WithoutModified(map)),
-        None => serde_json::to_writer(&mut hashing, object),
-    };
-    written.expect("JSON values always serialize");
+    serde_json::to_writer(&mut hashing, object).expect("STIX objects always serialize");
     hashing.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -125,28 +110,33 @@ pub fn write(ledger: &Ledger, path: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn object(name: &str, modified: &str) -> StixObject {
+        StixObject {
+            created: "2025-01-02T00:00:00.000Z".into(),
+            id: "course-of-action--1".into(),
+            modified: Some(modified.into()),
+            name: Some(name.into()),
+            spec_version: "2.1",
+            object_type: "course-of-action",
+            ..StixObject::default()
+        }
+    }
+
     #[test]
     fn the_content_hash_is_that_of_the_object_without_modified() {
-        let object =
-            serde_json::json!({"type": "x", "id": "x--1", "modified": "2025-01-01T00:00:00.000Z", "name": "a \"q\""});
-        let mut without = object.clone();
+        let mut object = object("a \"q\"", "2025-01-01T00:00:00.000Z");
+        let mut without = serde_json::to_value(&object).unwrap();
         without.as_object_mut().unwrap().remove("modified");
-        assert_eq!(
-            content_hash(&object),
-            crate::fs::sha256_hex(without.to_string().as_bytes())
-        );
-    }
-    use serde_json::json;
-
-    fn object(name: &str, modified: &str) -> Value {
-        json!({"type": "course-of-action", "id": "course-of-action--1", "name": name, "modified": modified})
+        let (_, entry) = Versioning::default().version(&mut object);
+        assert_eq!(entry.sha256, crate::fs::sha256_hex(without.to_string().as_bytes()));
+        assert_eq!(object.modified.as_deref(), Some("2025-01-01T00:00:00.000Z"));
     }
 
     #[test]
     fn an_unchanged_object_keeps_its_version_and_a_changed_one_gets_a_later_one() {
         let first = Versioning::default();
         let mut monday = object("SC-08", "2025-01-02T00:00:00.000Z");
-        let (id, entry) = first.version(&mut monday).unwrap();
+        let (id, entry) = first.version(&mut monday);
         let previous = Ledger {
             objects: [(id, entry)].into(),
         };
@@ -159,7 +149,7 @@ mod tests {
         assert_eq!(unchanged, monday, "byte-identical");
         let mut changed = object("SC-08 Transmission Confidentiality", "2025-01-02T00:00:00.000Z");
         tuesday.version(&mut changed);
-        assert_eq!(changed["modified"], "2026-11-30T00:00:00.000Z");
+        assert_eq!(changed.modified.as_deref(), Some("2026-11-30T00:00:00.000Z"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod attack_objects;
 pub mod ledger;
+mod object;
 mod objects;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use crate::model::{DatasetKey, MappingRow};
 use crate::sinks::write_atomically;
 use crate::sources::attack_stix::{AttackBundle, AttackCatalog};
 use attack_objects::{bundle_item, AttackObject, AttackObjects};
+use object::StixObject;
 
 pub use ledger::{Ledger, Versioning};
 pub use objects::stix_id;
@@ -49,7 +51,7 @@ struct Bundle {
 
 /// An object of a bundle: one of ours, built for it, or one of ATT&CK's, formatted once for all.
 enum BundleObject {
-    Ours(Value),
+    Ours(Box<StixObject>),
     Attack(Arc<AttackObject>),
 }
 
@@ -72,8 +74,8 @@ pub fn write_all(
                 .objects
                 .values_mut()
                 .filter_map(|object| match object {
-                    BundleObject::Ours(object) if objects::is_ours(object) => versioning.version(object),
-                    _ => None,
+                    BundleObject::Ours(object) => Some(versioning.version(object)),
+                    BundleObject::Attack(_) => None,
                 })
                 .collect();
             let file = format!("{dataset}.json");
@@ -123,9 +125,9 @@ fn bundle<'a>(
     let stamps = objects::Stamps::of(rows);
     let mut counts = BundleCounts::default();
     let mut all: BTreeMap<String, BundleObject> = BTreeMap::new();
-    let add = |object: Value, all: &mut BTreeMap<String, BundleObject>| {
-        let id = object["id"].as_str().expect("every object has an id").to_string();
-        all.entry(id.clone()).or_insert(BundleObject::Ours(object));
+    let add = |object: StixObject, all: &mut BTreeMap<String, BundleObject>| {
+        let id = object.id.clone();
+        all.entry(id.clone()).or_insert(BundleObject::Ours(Box::new(object)));
         id
     };
     add(objects::publisher(), &mut all);
@@ -158,7 +160,7 @@ fn bundle<'a>(
                         include_with_references(attack, attack_objects, &stix_id, &mut all);
                         stix_id
                     }
-                    AttackPattern::StandIn(object) => add(object, &mut all),
+                    AttackPattern::StandIn(object) => add(*object, &mut all),
                 };
                 technique_ids.insert(technique_id, id.clone());
                 id
@@ -180,9 +182,7 @@ fn bundle<'a>(
     }
     counts.capabilities = all
         .values()
-        .filter(
-            |o| matches!(o, BundleObject::Ours(o) if objects::framework_of(o).is_some() && o["type"] != "relationship"),
-        )
+        .filter(|o| matches!(o, BundleObject::Ours(o) if o.extensions.is_some() && o.object_type != "relationship"))
         .count();
     counts.objects = all.len();
     let bundle = Bundle {
@@ -197,7 +197,7 @@ enum AttackPattern<'a> {
     /// ATT&CK's own object: the bundle that has it, and its id.
     Attack(&'a AttackBundle, String),
     /// A minimal stand-in of ours, for a technique no ATT&CK bundle resolved.
-    StandIn(Value),
+    StandIn(Box<StixObject>),
 }
 
 /// The attack-pattern of a technique: ATT&CK's own object from the first bundle that has it, else a
@@ -214,12 +214,12 @@ fn attack_pattern<'a>(
         return AttackPattern::Attack(attack, technique.stix_id.clone());
     }
     counts.techniques_not_in_attack.push(technique_id.to_string());
-    AttackPattern::StandIn(objects::minimal_attack_pattern(
+    AttackPattern::StandIn(Box::new(objects::minimal_attack_pattern(
         &row.dataset(),
         technique_id,
         row.attack_object_name.as_deref(),
         stamps,
-    ))
+    )))
 }
 
 /// Adds an ATT&CK object unchanged, and every object its `*_ref` / `*_refs` properties name.
@@ -282,7 +282,14 @@ mod tests {
 
     #[test]
     fn a_bundle_is_written_byte_for_byte_as_serde_json_writes_it_whole() {
-        let ours = json!({"id": "identity--1", "type": "identity", "name": "a \"quoted\"\nname", "empty": []});
+        let ours = StixObject {
+            created: "2000-01-01T00:00:00.000Z".into(),
+            id: "identity--1".into(),
+            name: Some("a \"quoted\"\nname".into()),
+            spec_version: "2.1",
+            object_type: "identity",
+            ..StixObject::default()
+        };
         let theirs = json!({"id": "attack-pattern--2", "type": "attack-pattern",
             "external_references": [{"source_name": "mitre-attack", "external_id": "T1562"}], "x": {}});
         let bundle = Bundle {
@@ -295,13 +302,14 @@ mod tests {
                         references: Vec::new(),
                     })),
                 ),
-                ("identity--1".to_string(), BundleObject::Ours(ours.clone())),
+                ("identity--1".to_string(), BundleObject::Ours(Box::new(ours.clone()))),
             ]),
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bundle.json");
         write_bundle(&path, &bundle).unwrap();
-        let whole = json!({"type": "bundle", "id": "bundle--3", "objects": [theirs, ours]});
+        let whole =
+            json!({"type": "bundle", "id": "bundle--3", "objects": [theirs, serde_json::to_value(&ours).unwrap()]});
         let expected = serde_json::to_string_pretty(&whole).unwrap() + "\n";
         assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
     }

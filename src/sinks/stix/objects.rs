@@ -3,11 +3,15 @@
 
 use std::sync::LazyLock;
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use serde_json::Value;
 
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::{DatasetKey, MappingRow, PROJECT_NAMESPACE};
 use crate::site;
+
+use super::object::{ExternalReference, Properties, Score, StixObject};
 
 /// `created` of the publisher identity, and of objects whose source carries no date (site pages):
 /// a fixed instant, so that output never depends on the clock.
@@ -56,72 +60,64 @@ static EXTENSION_ID: LazyLock<String> = LazyLock::new(|| {
 
 /// The property extension that carries what STIX has no word for (framework, versions, domain,
 /// groups, mapping types, scores, mapping ids): one object in each bundle, its id fixed.
-pub fn extension_definition() -> Value {
-    json!({
-        "type": "extension-definition",
-        "spec_version": "2.1",
-        "id": *EXTENSION_ID,
-        "created": UNDATED,
-        "modified": UNDATED,
-        "created_by_ref": *PUBLISHER_ID,
-        "name": "attackmap mapping properties",
-        "description": "Properties of the Mappings Explorer mappings that STIX 2.1 has no word for, written by attackmap on its capabilities and relationships.",
-        "schema": "JSON Schema schemas/stix-extension.schema.json of attackmap: on capabilities framework, framework_version, attack_version, domain, capability_group, capability_group_name; on relationships framework, framework_version, attack_version, domain, mapping_types, mapping_type_labels, related_score, scores [{category, value}], mapping_ids.",
-        "version": "1.0.0",
-        "extension_types": ["property-extension"],
-    })
+pub fn extension_definition() -> StixObject {
+    StixObject {
+        created: UNDATED.into(),
+        created_by_ref: Some(PUBLISHER_ID.as_str()),
+        description: Some("Properties of the Mappings Explorer mappings that STIX 2.1 has no word for, written by attackmap on its capabilities and relationships.".into()),
+        extension_types: Some(["property-extension"]),
+        id: EXTENSION_ID.clone(),
+        modified: Some(UNDATED.into()),
+        name: Some("attackmap mapping properties".into()),
+        schema: Some("JSON Schema schemas/stix-extension.schema.json of attackmap: on capabilities framework, framework_version, attack_version, domain, capability_group, capability_group_name; on relationships framework, framework_version, attack_version, domain, mapping_types, mapping_type_labels, related_score, scores [{category, value}], mapping_ids."),
+        spec_version: "2.1",
+        object_type: "extension-definition",
+        version: Some("1.0.0"),
+        ..StixObject::default()
+    }
 }
 
-/// Puts `properties` into the object as attackmap's property extension.
-fn extend(object: &mut Map<String, Value>, mut properties: Map<String, Value>) {
-    properties.insert("extension_type".into(), "property-extension".into());
-    let mut extensions = Map::new();
-    extensions.insert(EXTENSION_ID.clone(), Value::Object(properties));
-    object.insert("extensions".into(), Value::Object(extensions));
-}
-
-/// The framework an object of ours belongs to, from its extension (`None` for ATT&CK's objects).
-pub fn framework_of(object: &Value) -> Option<&str> {
-    object["extensions"][EXTENSION_ID.as_str()]["framework"].as_str()
+/// `properties` as attackmap's property extension of an object.
+fn extension(properties: Properties) -> Option<BTreeMap<&'static str, Properties>> {
+    Some(BTreeMap::from([(EXTENSION_ID.as_str(), properties)]))
 }
 
 static PUBLISHER_ID: LazyLock<String> =
     LazyLock::new(|| stix_id("identity", &["identity", "Center for Threat-Informed Defense"]));
 
 /// The publisher of the mappings, `created_by_ref` of every object we write.
-pub fn publisher() -> Value {
-    json!({
-        "type": "identity",
-        "spec_version": "2.1",
-        "id": *PUBLISHER_ID,
-        "created": UNDATED,
-        "modified": UNDATED,
-        "name": "Center for Threat-Informed Defense",
-        "identity_class": "organization",
-        "description": "Publisher of the Mappings Explorer mappings; these objects were derived from them by attackmap.",
-    })
-}
-
-/// Whether an object is one attackmap writes (the publisher, or created by it), not ATT&CK's.
-pub fn is_ours(object: &Value) -> bool {
-    object["id"] == PUBLISHER_ID.as_str() || object["created_by_ref"] == PUBLISHER_ID.as_str()
-}
-
-fn base(object_type: &str, id: String, stamps: &Stamps) -> Map<String, Value> {
-    let mut object = Map::new();
-    object.insert("type".into(), object_type.into());
-    object.insert("spec_version".into(), "2.1".into());
-    object.insert("id".into(), id.into());
-    object.insert("created".into(), stamps.created.clone().into());
-    object.insert("modified".into(), stamps.modified.clone().into());
-    object.insert("created_by_ref".into(), PUBLISHER_ID.as_str().into());
-    object
-}
-
-fn insert_some(object: &mut Map<String, Value>, key: &str, value: Option<&str>) {
-    if let Some(value) = value.filter(|v| !v.is_empty()) {
-        object.insert(key.into(), value.into());
+pub fn publisher() -> StixObject {
+    StixObject {
+        created: UNDATED.into(),
+        description: Some(
+            "Publisher of the Mappings Explorer mappings; these objects were derived from them by attackmap.".into(),
+        ),
+        id: PUBLISHER_ID.clone(),
+        identity_class: Some("organization"),
+        modified: Some(UNDATED.into()),
+        name: Some("Center for Threat-Informed Defense".into()),
+        spec_version: "2.1",
+        object_type: "identity",
+        ..StixObject::default()
     }
+}
+
+/// An object of ours, with the properties every one created by the publisher has.
+fn base(object_type: &'static str, id: String, stamps: &Stamps) -> StixObject {
+    StixObject {
+        created: stamps.created.clone(),
+        created_by_ref: Some(PUBLISHER_ID.as_str()),
+        id,
+        modified: Some(stamps.modified.clone()),
+        spec_version: "2.1",
+        object_type,
+        ..StixObject::default()
+    }
+}
+
+/// A value that is there and not empty (the sources write `""` for missing groups and scores).
+fn present(value: Option<&str>) -> Option<String> {
+    value.filter(|v| !v.is_empty()).map(String::from)
 }
 
 /// The STIX type a framework's capabilities take.
@@ -152,74 +148,87 @@ pub fn capability_id(dataset: &DatasetKey, capability_id: &str) -> String {
 }
 
 /// A capability: course-of-action, vulnerability (KEV) or attack-pattern (VERIS).
-pub fn capability(dataset: &DatasetKey, row: &MappingRow, capability_id: &str, stamps: &Stamps) -> Value {
+pub fn capability(dataset: &DatasetKey, row: &MappingRow, capability_id: &str, stamps: &Stamps) -> StixObject {
     let object_type = capability_type(&dataset.framework);
-    let id = self::capability_id(dataset, capability_id);
-    let mut object = base(object_type, id, stamps);
-    let name = row.capability_description.as_deref().unwrap_or(capability_id);
-    object.insert("name".into(), name.into());
-    let framework_reference = json!({
-        "source_name": format!("{} {}", dataset.framework, dataset.framework_version),
-        "external_id": capability_id,
-        "url": site::capability_url(dataset, capability_id),
-    });
-    let references = match frameworks::kind(&dataset.framework) {
+    let mut object = base(object_type, self::capability_id(dataset, capability_id), stamps);
+    object.name = Some(
+        row.capability_description
+            .as_deref()
+            .unwrap_or(capability_id)
+            .to_string(),
+    );
+    let source_name = format!("{} {}", dataset.framework, dataset.framework_version);
+    let url = Some(site::capability_url(dataset, capability_id));
+    let named = |source_name: &str| ExternalReference {
+        source_name: source_name.to_string(),
+        external_id: Some(capability_id.to_string()),
+        ..ExternalReference::default()
+    };
+    object.external_references = match frameworks::kind(&dataset.framework) {
         // STIX reserves CVE ids for the `cve` source: the CVE reference leads, the framework's
         // reference keeps only the Mappings Explorer page.
         FrameworkKind::Vulnerability if capability_id.starts_with("CVE-") => vec![
-            json!({"source_name": "cve", "external_id": capability_id}),
-            json!({
-                "source_name": framework_reference["source_name"],
-                "url": framework_reference["url"],
-            }),
+            named("cve"),
+            ExternalReference {
+                source_name,
+                url,
+                ..ExternalReference::default()
+            },
         ],
         FrameworkKind::Veris => vec![
-            framework_reference,
-            json!({"source_name": "veris", "external_id": capability_id}),
+            ExternalReference {
+                url,
+                ..named(&source_name)
+            },
+            named("veris"),
         ],
-        _ => vec![framework_reference],
+        _ => vec![ExternalReference {
+            url,
+            ..named(&source_name)
+        }],
     };
-    object.insert("external_references".into(), references.into());
-    let mut properties = dataset_properties(dataset);
-    insert_some(&mut properties, "capability_group", row.capability_group.as_deref());
-    insert_some(
-        &mut properties,
-        "capability_group_name",
-        row.capability_group_name.as_deref(),
-    );
-    extend(&mut object, properties);
-    Value::Object(object)
+    object.extensions = extension(Properties {
+        capability_group: present(row.capability_group.as_deref()),
+        capability_group_name: present(row.capability_group_name.as_deref()),
+        ..dataset_properties(dataset)
+    });
+    object
 }
 
 /// The dataset's key as extension properties.
-fn dataset_properties(dataset: &DatasetKey) -> Map<String, Value> {
-    let mut properties = Map::new();
-    properties.insert("framework".into(), dataset.framework.clone().into());
-    properties.insert("framework_version".into(), dataset.framework_version.clone().into());
-    properties.insert("attack_version".into(), dataset.attack_version.clone().into());
-    properties.insert("domain".into(), dataset.domain.clone().into());
-    properties
+fn dataset_properties(dataset: &DatasetKey) -> Properties {
+    Properties {
+        attack_version: dataset.attack_version.clone(),
+        domain: dataset.domain.clone(),
+        extension_type: "property-extension",
+        framework: dataset.framework.clone(),
+        framework_version: dataset.framework_version.clone(),
+        ..Properties::default()
+    }
 }
 
 /// A stand-in attack-pattern for a technique no ATT&CK bundle resolved: its id is ours, not ATT&CK's,
 /// and keyed by the dataset, whose name for the technique and dates it carries.
-pub fn minimal_attack_pattern(dataset: &DatasetKey, technique_id: &str, name: Option<&str>, stamps: &Stamps) -> Value {
+pub fn minimal_attack_pattern(
+    dataset: &DatasetKey,
+    technique_id: &str,
+    name: Option<&str>,
+    stamps: &Stamps,
+) -> StixObject {
     let dataset_key = dataset.to_string();
     let id = stix_id(
         "attack-pattern",
         &["attack-pattern", "mitre-attack", &dataset_key, technique_id],
     );
     let mut object = base("attack-pattern", id, stamps);
-    object.insert("name".into(), name.unwrap_or(technique_id).into());
-    object.insert(
-        "external_references".into(),
-        json!([{
-            "source_name": "mitre-attack",
-            "external_id": technique_id,
-            "url": site::attack_technique_url(technique_id),
-        }]),
-    );
-    Value::Object(object)
+    object.name = Some(name.unwrap_or(technique_id).to_string());
+    object.external_references = vec![ExternalReference {
+        source_name: "mitre-attack".into(),
+        external_id: Some(technique_id.to_string()),
+        url: Some(site::attack_technique_url(technique_id)),
+        ..ExternalReference::default()
+    }];
+    object
 }
 
 /// The relationship a row asserts, by framework kind: (type, whether the technique is the source).
@@ -240,13 +249,19 @@ pub fn relationship_kind(framework: &str, row: &MappingRow) -> (&'static str, bo
 
 /// A source reference: a `url` when it is one, else kept as the reference's `description` (the data
 /// has `[]`, `Ref: https://…`, URLs with spaces or a literal `\t` before them).
-fn external_reference(reference: &str) -> Value {
+fn external_reference(reference: &str) -> ExternalReference {
     let is_url = (reference.starts_with("https://") || reference.starts_with("http://"))
         && !reference.chars().any(|c| c.is_whitespace() || c.is_control());
-    if is_url {
-        json!({"source_name": "reference", "url": reference})
+    let (url, description) = if is_url {
+        (Some(reference.to_string()), None)
     } else {
-        json!({"source_name": "reference", "description": reference})
+        (None, Some(reference.to_string()))
+    };
+    ExternalReference {
+        source_name: "reference".into(),
+        url,
+        description,
+        ..ExternalReference::default()
     }
 }
 
@@ -254,32 +269,30 @@ fn external_reference(reference: &str) -> Value {
 /// ids of all of them.
 pub fn relationship(
     dataset: &DatasetKey,
-    (relationship_type, source_ref, target_ref): (&str, &str, &str),
+    (relationship_type, source_ref, target_ref): (&'static str, &str, &str),
     rows: &[&MappingRow],
     stamps: &Stamps,
-) -> Value {
+) -> StixObject {
     let id = stix_id(
         "relationship",
         &["relationship", relationship_type, source_ref, target_ref],
     );
     let mut object = base("relationship", id, stamps);
-    object.insert("relationship_type".into(), relationship_type.into());
-    object.insert("source_ref".into(), source_ref.into());
-    object.insert("target_ref".into(), target_ref.into());
+    object.relationship_type = Some(relationship_type);
+    object.source_ref = Some(source_ref.to_string());
+    object.target_ref = Some(target_ref.to_string());
 
     let mut comments: Vec<&str> = Vec::new();
     let mut references: Vec<&str> = Vec::new();
-    let mut scores = Vec::new();
-    let mut mapping_ids = Vec::new();
-    let mut mapping_types: Vec<&str> = Vec::new();
-    let mut mapping_type_labels: Vec<&str> = Vec::new();
+    let mut properties = dataset_properties(dataset);
+    let mut mapping_ids = Vec::with_capacity(rows.len());
     for row in rows {
         for (list, word) in [
-            (&mut mapping_types, row.mapping_type.as_deref()),
-            (&mut mapping_type_labels, row.mapping_type_label.as_deref()),
+            (&mut properties.mapping_types, row.mapping_type.as_deref()),
+            (&mut properties.mapping_type_labels, row.mapping_type_label.as_deref()),
         ] {
-            if let Some(word) = word.filter(|w| !list.contains(w)) {
-                list.push(word);
+            if let Some(word) = word.filter(|w| !list.iter().any(|listed| listed == w)) {
+                list.push(word.to_string());
             }
         }
         for comment in &row.comments {
@@ -293,32 +306,22 @@ pub fn relationship(
             }
         }
         if let (Some(category), Some(value)) = (&row.score_category, &row.score_value) {
-            scores.push(json!({"category": category, "value": value}));
+            properties.scores.push(Score {
+                category: category.clone(),
+                value: value.clone(),
+            });
         }
         mapping_ids.push(row.grain_key().mapping_id());
     }
     if !comments.is_empty() {
-        object.insert("description".into(), comments.join("\n\n").into());
+        object.description = Some(comments.join("\n\n"));
     }
-    if !references.is_empty() {
-        let references: Vec<Value> = references
-            .iter()
-            .map(|reference| external_reference(reference))
-            .collect();
-        object.insert("external_references".into(), references.into());
-    }
-    let mut properties = dataset_properties(dataset);
-    if !mapping_types.is_empty() {
-        properties.insert("mapping_types".into(), mapping_types.into());
-    }
-    if !mapping_type_labels.is_empty() {
-        properties.insert("mapping_type_labels".into(), mapping_type_labels.into());
-    }
-    insert_some(&mut properties, "related_score", rows[0].related_score.as_deref());
-    if !scores.is_empty() {
-        properties.insert("scores".into(), scores.into());
-    }
-    properties.insert("mapping_ids".into(), mapping_ids.into());
-    extend(&mut object, properties);
-    Value::Object(object)
+    object.external_references = references
+        .iter()
+        .map(|reference| external_reference(reference))
+        .collect();
+    properties.related_score = present(rows[0].related_score.as_deref());
+    properties.mapping_ids = Some(mapping_ids);
+    object.extensions = extension(properties);
+    object
 }
