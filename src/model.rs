@@ -242,17 +242,19 @@ impl GrainKey {
     /// (`["nist_800_53","rev5","16.1","enterprise","SC-08","T1562","mitigates",null]`), so a null and an
     /// empty string differ and no separator can be confused with the data.
     pub fn mapping_id(&self) -> String {
-        let natural_key = serde_json::json!([
-            self.dataset.framework,
-            self.dataset.framework_version,
-            self.dataset.attack_version,
-            self.dataset.domain,
-            self.capability_id,
-            self.attack_object_id,
-            self.mapping_type,
-            self.score_category,
-        ]);
-        uuid::Uuid::new_v5(&PROJECT_NAMESPACE, natural_key.to_string().as_bytes()).to_string()
+        // A tuple serializes as the JSON array of its fields, `null` for a missing one.
+        let natural_key = serde_json::to_string(&(
+            &self.dataset.framework,
+            &self.dataset.framework_version,
+            &self.dataset.attack_version,
+            &self.dataset.domain,
+            &self.capability_id,
+            &self.attack_object_id,
+            &self.mapping_type,
+            &self.score_category,
+        ))
+        .expect("strings always serialize");
+        uuid::Uuid::new_v5(&PROJECT_NAMESPACE, natural_key.as_bytes()).to_string()
     }
 }
 
@@ -285,11 +287,11 @@ impl MappingRow {
     }
 
     /// The (capability, technique) edge this row asserts, if it maps anything.
-    pub fn edge(&self) -> Option<(String, String)> {
+    pub fn edge(&self) -> Option<(&str, &str)> {
         if self.is_non_mappable() {
             return None;
         }
-        Some((self.capability_id.clone()?, self.attack_object_id.clone()?))
+        Some((self.capability_id.as_deref()?, self.attack_object_id.as_deref()?))
     }
 }
 
@@ -328,5 +330,18 @@ mod tests {
         assert_eq!(key(Some("SC-08")).mapping_id(), key(Some("SC-08")).mapping_id());
         assert_ne!(key(None).mapping_id(), key(Some("")).mapping_id());
         assert_eq!(key(Some("SC-08")).mapping_id().len(), 36);
+        // The id is UUIDv5 over the key as a JSON array: published ids never change.
+        let array = serde_json::json!([
+            "nist_800_53",
+            "rev5",
+            "16.1",
+            "enterprise",
+            "SC-08",
+            "T1562",
+            "mitigates",
+            null
+        ]);
+        let expected = uuid::Uuid::new_v5(&PROJECT_NAMESPACE, array.to_string().as_bytes()).to_string();
+        assert_eq!(key(Some("SC-08")).mapping_id(), expected);
     }
 }

@@ -119,8 +119,12 @@ pub const COLUMNS: &[Column] = &[
 
 /// A `list<string>` column from one slice of strings per row (typed even when every list is empty).
 pub fn string_lists<'a>(name: &str, lists: impl Iterator<Item = &'a [String]>) -> PolarsResult<Series> {
-    let items: Vec<Series> = lists.map(|list| Series::new(PlSmallStr::EMPTY, list)).collect();
-    Series::new(name.into(), items).cast(&ColumnType::StringList.polars_dtype())
+    let rows = lists.size_hint().0;
+    let mut builder = ListStringChunkedBuilder::new(name.into(), rows, rows);
+    for list in lists {
+        builder.append_values_iter(list.iter().map(String::as_str));
+    }
+    Ok(builder.finish().into_series())
 }
 
 /// A frame whose columns are named and typed by their definitions: `values[i]` becomes `columns[i]`.

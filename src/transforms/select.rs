@@ -55,7 +55,7 @@ pub fn supersede(parsed: &mut ParsedInput, best: &BTreeMap<DatasetKey, SourceKin
             edges: BTreeSet::new(),
         });
         superseded.rows += 1;
-        if let Some((capability, technique)) = edge(row) {
+        if let Some((capability, technique)) = row.edge() {
             superseded.edges.insert((capability.to_string(), technique.to_string()));
         }
         false
@@ -114,7 +114,7 @@ impl<'a> KindRows<'a> {
         let reduced = self.superseded_edges.iter().flat_map(|edges| edges.iter());
         self.rows
             .iter()
-            .filter_map(|row| edge(row))
+            .filter_map(|row| row.edge())
             .chain(reduced.map(|(capability, technique)| (capability.as_str(), technique.as_str())))
             .collect()
     }
@@ -184,14 +184,6 @@ pub fn select(inputs: Vec<InputRows>) -> SourceSelection {
         }
     }
     SourceSelection { rows, datasets }
-}
-
-/// A row's (capability, technique) edge, when it maps one.
-fn edge(row: &MappingRow) -> Option<(&str, &str)> {
-    if row.is_non_mappable() {
-        return None;
-    }
-    Some((row.capability_id.as_deref()?, row.attack_object_id.as_deref()?))
 }
 
 #[cfg(test)]

@@ -5,8 +5,6 @@ use std::sync::LazyLock;
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::{DatasetKey, MappingRow, PROJECT_NAMESPACE};
 use crate::site;
@@ -19,7 +17,7 @@ pub const UNDATED: &str = "2000-01-01T00:00:00.000Z";
 
 /// A STIX id: `type--` + UUIDv5 in the project namespace over the natural key written as a JSON array.
 pub fn stix_id(object_type: &str, natural_key: &[&str]) -> String {
-    let key = Value::from(natural_key.to_vec()).to_string();
+    let key = serde_json::to_string(natural_key).expect("strings always serialize");
     format!(
         "{object_type}--{}",
         uuid::Uuid::new_v5(&PROJECT_NAMESPACE, key.as_bytes())
