@@ -50,7 +50,8 @@ pub enum Status {
     Success,
     /// 1: failed; the message names the input, URL or output. A refresh keeps the previous `out/`.
     Failure,
-    /// 2: bad usage (clap's own code for argument errors).
+    /// 2: bad usage (clap's own code for argument errors): an unknown flag, a value out of bounds, a
+    /// config file that is missing, malformed or names an unknown setting.
     Usage,
     /// 3: outputs written, but inputs were skipped, rows rejected or a dataset is incomplete.
     Warnings,
@@ -300,7 +301,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             Ok(Status::Success)
         }
         Command::Fetch { fetch } => {
-            let file = ConfigFile::load(fetch.config.as_deref())?;
+            let file = match ConfigFile::load(fetch.config.as_deref()) {
+                Ok(file) => file,
+                Err(e) => return Ok(usage_error(&e)),
+            };
             let (settings, selection) = match (fetch.settings(&file), fetch.selection(&file)) {
                 (Ok(settings), Ok(selection)) => (settings, selection),
                 (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e)),
@@ -351,7 +355,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             run_date,
             max_removed_share,
         } => {
-            let file = ConfigFile::load(fetch.config.as_deref())?;
+            let file = match ConfigFile::load(fetch.config.as_deref()) {
+                Ok(file) => file,
+                Err(e) => return Ok(usage_error(&e)),
+            };
             // A flag or variable wins over the file, which wins over the default (false).
             let offline = offline.or(file.offline).unwrap_or(false);
             let settings = if offline { None } else { Some(fetch.settings(&file)) };

@@ -266,6 +266,36 @@ fn selectors_that_would_become_paths_are_usage_errors() {
 }
 
 #[test]
+fn every_fault_of_the_config_file_is_a_usage_error_naming_it() {
+    let sandbox = Sandbox::new();
+    let raw = fixture("mapping-files");
+    for (config, expected) in [
+        ("concurrency = 100000\n", "concurrency"),
+        ("concurrency = \"four\"\n", "concurrency"),
+        ("offline = true\nrun_date = \"2026-11-30\"\n", "run_date"),
+        ("offline = [\n", "attackmap.toml"),
+    ] {
+        std::fs::write(sandbox.work().join("attackmap.toml"), config).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_attackmap"))
+            .current_dir(sandbox.work())
+            .args(["refresh", "--raw", raw.to_str().unwrap(), "--out", "out"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{config:?}: {stderr}");
+        assert!(stderr.contains(expected), "{config:?}: {stderr}");
+    }
+    let missing = Command::new(env!("CARGO_BIN_EXE_attackmap"))
+        .current_dir(sandbox.work())
+        .args(["fetch", "--config", "nowhere.toml", "--raw", "raw"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nowhere.toml"));
+    assert!(!sandbox.work().join("out").exists(), "nothing was published");
+}
+
+#[test]
 fn a_selection_that_matches_nothing_publishes_nothing_and_exits_2() {
     let sandbox = Sandbox::new();
     let raw = fixture("mapping-files");
