@@ -161,15 +161,8 @@ impl Manifest {
             .insert(name.to_string(), started.elapsed().as_millis());
     }
 
-    /// Fills in inputs, datasets, outputs and changes, and writes the manifest into `staging`.
-    pub fn finish(
-        &mut self,
-        build: &Build,
-        crawl: &Crawl,
-        changes: &Changes,
-        feed: &WarehouseFile,
-        staging: &Path,
-    ) -> Result<()> {
+    /// Fills in inputs, datasets, changes and what the crawl found: all [`Manifest::run_facts`] tells.
+    pub fn fill(&mut self, build: &Build, crawl: &Crawl, changes: &Changes) {
         let fetched: BTreeMap<&Path, _> = crawl.fetched.iter().map(|f| (f.path.as_path(), f)).collect();
         let stale: std::collections::BTreeSet<&str> = crawl.stale.iter().map(|f| f.url.as_str()).collect();
         for input in &build.inputs {
@@ -202,6 +195,25 @@ impl Manifest {
                 complete: d.complete,
             })
             .collect();
+        self.changes = ChangeCounts {
+            added: changes.added,
+            removed: changes.removed,
+            changed: changes.changed,
+            read_from_another_file: changes.source_only.len(),
+        };
+        self.export_warnings = build.report.export_warnings();
+        self.missing_catalogues = crawl.missing_catalogues.clone();
+        self.site_datasets = crawl.datasets.clone();
+        self.refused_links = crawl.refused_links.clone();
+        self.refused_links.sort();
+        self.refused_links.dedup();
+        self.off_host_links = crawl.off_host_links;
+        self.finished_at = rfc3339(SystemTime::now());
+    }
+
+    /// Lists every file of `staging` (report.html included: write it first) with its hash and item
+    /// count, and writes the manifest into `staging`, the one file it cannot list.
+    pub fn write(&mut self, build: &Build, changes: &Changes, feed: &WarehouseFile, staging: &Path) -> Result<()> {
         let mut items: BTreeMap<String, usize> = BTreeMap::new();
         items.insert(crate::pipeline::CSV_FILE.into(), build.frame.height());
         items.insert(crate::pipeline::PARQUET_FILE.into(), build.frame.height());
@@ -231,20 +243,6 @@ impl Manifest {
                 sha256: sha256_hex(&bytes),
             });
         }
-        self.changes = ChangeCounts {
-            added: changes.added,
-            removed: changes.removed,
-            changed: changes.changed,
-            read_from_another_file: changes.source_only.len(),
-        };
-        self.export_warnings = build.report.export_warnings();
-        self.missing_catalogues = crawl.missing_catalogues.clone();
-        self.site_datasets = crawl.datasets.clone();
-        self.refused_links = crawl.refused_links.clone();
-        self.refused_links.sort();
-        self.refused_links.dedup();
-        self.off_host_links = crawl.off_host_links;
-        self.finished_at = rfc3339(SystemTime::now());
         write_json(&staging.join(MANIFEST), self)
     }
 }

@@ -216,7 +216,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let feed_file = feed::publish(&run_feed, &options.out, &staging, options.run_date)?;
     manifest.stage("changes", clock);
 
-    manifest.finish(&build, &crawl, &changes, &feed_file, &staging)?;
+    manifest.fill(&build, &crawl, &changes);
     let warnings = build.report.has_warnings()
         || !crawl.failures.is_empty()
         || crawl.refused_links.iter().any(|r| r.into_the_site)
@@ -231,6 +231,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     });
     let page = Page::of(&build, &run, &changes, &attack);
     crate::sinks::report_html::write(&page, &staging)?;
+    manifest.write(&build, &changes, &feed_file, &staging)?;
     let clock = Instant::now();
     publish::swap_into_place(&staging, &options.out)?;
     manifest.stage("publish", clock);

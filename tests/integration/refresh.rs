@@ -146,14 +146,21 @@ fn a_refresh_fetches_the_selection_and_publishes_it_with_a_manifest() {
     for stage in ["fetch", "build", "export", "validate", "changes"] {
         assert!(manifest["durations_ms"][stage].is_u64(), "{stage} is timed");
     }
-    let outputs: Vec<&str> = manifest["outputs"]
+    let outputs: BTreeMap<&str, &str> = manifest["outputs"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| o["path"].as_str().unwrap())
+        .map(|o| (o["path"].as_str().unwrap(), o["sha256"].as_str().unwrap()))
         .collect();
     assert!(
-        outputs.contains(&"mappings.parquet") && outputs.contains(&"stix/nist_800_53-rev5_attack-16.1-enterprise.json")
+        outputs.contains_key("mappings.parquet")
+            && outputs.contains_key("stix/nist_800_53-rev5_attack-16.1-enterprise.json")
+    );
+    let report = std::fs::read(job.dir.path().join("out/report.html")).unwrap();
+    assert_eq!(
+        outputs["report.html"],
+        attackmap::fs::sha256_hex(&report),
+        "the manifest lists report.html with the hash of the page published"
     );
     assert_eq!(job.json("changes.json")["added"], 5, "the first run adds every mapping");
     assert!(
