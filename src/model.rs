@@ -200,19 +200,25 @@ pub fn fingerprint(raw_parts: &[&str]) -> u64 {
 /// (stable within a run).
 pub fn json_fingerprint(record: &impl Serialize) -> u64 {
     use std::hash::Hasher;
-    struct Hashing(std::collections::hash_map::DefaultHasher);
-    impl std::io::Write for Hashing {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serialize_into(record, |bytes| hasher.write(bytes));
+    hasher.finish()
+}
+
+/// Serializes `record` as compact JSON into `feed`, piece by piece, never whole in memory: what a
+/// hash of a serialization reads.
+pub fn serialize_into(record: &impl Serialize, feed: impl FnMut(&[u8])) {
+    struct Feeding<F>(F);
+    impl<F: FnMut(&[u8])> std::io::Write for Feeding<F> {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.write(bytes);
+            (self.0)(bytes);
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let mut hashing = Hashing(std::collections::hash_map::DefaultHasher::new());
-    serde_json::to_writer(&mut hashing, record).expect("JSON values always serialize");
-    hashing.0.finish()
+    serde_json::to_writer(Feeding(feed), record).expect("records of ours always serialize");
 }
 
 /// Rows grouped by dataset, in dataset order (the order of the table).

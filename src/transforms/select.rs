@@ -200,25 +200,29 @@ mod tests {
             .build()
     }
 
+    /// The rows of a mapping file (`file.json`) or of a technique page (`page.html`).
+    fn input(kind: SourceKind, rows: Vec<MappingRow>, superseded: Vec<SupersededRows>) -> InputRows<'static> {
+        let source = if kind == SourceKind::MappingFile {
+            "file.json"
+        } else {
+            "page.html"
+        };
+        InputRows {
+            source,
+            kind,
+            cut: None,
+            rows,
+            superseded,
+        }
+    }
+
     #[test]
     fn the_mapping_file_supplies_rows_and_pages_are_cross_checked() {
         let file_rows = vec![mitigates("SC-08", "T1562"), mitigates("CM-02", "T1562")];
         let page_rows = vec![mitigates("SC-08", "T1562"), mitigates("AC-99", "T1562")];
         let selection = select(vec![
-            InputRows {
-                source: "page.html",
-                kind: SourceKind::TechniquePage,
-                cut: None,
-                rows: page_rows,
-                superseded: Vec::new(),
-            },
-            InputRows {
-                source: "file.json",
-                kind: SourceKind::MappingFile,
-                cut: None,
-                rows: file_rows.clone(),
-                superseded: Vec::new(),
-            },
+            input(SourceKind::TechniquePage, page_rows, Vec::new()),
+            input(SourceKind::MappingFile, file_rows.clone(), Vec::new()),
         ]);
         assert_eq!(selection.rows, file_rows);
         let source = selection.datasets.values().next().unwrap();
@@ -244,20 +248,8 @@ mod tests {
         ];
         let inputs = |page_rows: Vec<MappingRow>, superseded: Vec<SupersededRows>| {
             vec![
-                InputRows {
-                    source: "file.json",
-                    kind: SourceKind::MappingFile,
-                    cut: None,
-                    rows: file_rows.clone(),
-                    superseded: Vec::new(),
-                },
-                InputRows {
-                    source: "page.html",
-                    kind: SourceKind::TechniquePage,
-                    cut: None,
-                    rows: page_rows,
-                    superseded,
-                },
+                input(SourceKind::MappingFile, file_rows.clone(), Vec::new()),
+                input(SourceKind::TechniquePage, page_rows, superseded),
             ]
         };
         let kept_whole = select(inputs(page_rows.clone(), Vec::new()));

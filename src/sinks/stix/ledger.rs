@@ -70,20 +70,10 @@ impl Versioning {
 /// keys in order, streamed into the hash, neither copied nor written out whole.
 fn content_hash(object: &StixObject) -> String {
     use sha2::Digest;
-    struct Hashing(sha2::Sha256);
-    impl std::io::Write for Hashing {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.update(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     debug_assert!(object.modified.is_none(), "the content hash leaves modified out");
-    let mut hashing = Hashing(sha2::Sha256::new());
-    serde_json::to_writer(&mut hashing, object).expect("STIX objects always serialize");
-    hashing.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut sha256 = sha2::Sha256::new();
+    crate::model::serialize_into(object, |bytes| sha256.update(bytes));
+    sha256.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `candidate` when it is later than `previous`, else 1 ms after `previous`: a new version is always

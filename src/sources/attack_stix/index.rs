@@ -101,27 +101,19 @@ pub(super) fn read(path: &Path, text: String) -> Result<Read, String> {
     let Some(indexed) = index(&text)? else {
         return Ok(Read::NotABundle(text));
     };
-    let Indexed {
-        domain,
-        attack_markers,
-        techniques,
-        ranges,
-        matrices,
-        tactics,
-    } = indexed;
     let bundle = AttackBundle {
         path: path.to_path_buf(),
-        domain,
+        domain: indexed.domain,
         version: super::version_from_file_name(path),
-        techniques,
+        techniques: indexed.techniques,
         text,
-        ranges,
-        matrices,
-        tactics,
+        ranges: indexed.ranges,
+        matrices: indexed.matrices,
+        tactics: indexed.tactics,
     };
     Ok(Read::Bundle {
         bundle: Box::new(bundle),
-        attack_markers,
+        attack_markers: indexed.attack_markers,
     })
 }
 
