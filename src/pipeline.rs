@@ -93,12 +93,14 @@ pub fn build_selected(
 /// of those datasets be reduced to its cross-check as it is read, so that pages never pile up in
 /// memory (on the whole site, every page). The result is in the order of `files`.
 fn read_in_two_passes(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> Result<Vec<Input>> {
-    let (json, others): (Vec<InputFile>, Vec<InputFile>) = files.into_iter().partition(|f| f.name.ends_with(".json"));
-    let mut read = sources::read_all(&json, progress, &|_| {})?;
+    let (json, mut others): (Vec<InputFile>, Vec<InputFile>) =
+        files.into_iter().partition(|f| f.name.ends_with(".json"));
+    // Largest first, so that no large page is left for one core at the end (an all-data page is
+    // megabytes, a technique page a hundred kilobytes).
+    others.sort_by_cached_key(|f| std::cmp::Reverse(std::fs::symlink_metadata(&f.path).map_or(0, |m| m.len())));
+    let mut read = sources::read_all(&json, progress, &sources::NothingSuperseded)?;
     let best = select::best_kinds(&read);
-    read.extend(sources::read_all(&others, progress, &|parsed| {
-        select::supersede(parsed, &best)
-    })?);
+    read.extend(sources::read_all(&others, progress, &best)?);
     read.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(read)
 }

@@ -5,7 +5,7 @@ pub mod http;
 pub mod mapping_file;
 pub mod site_page;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -51,6 +51,57 @@ pub struct SupersededRows {
     pub dataset: DatasetKey,
     pub rows: usize,
     pub edges: BTreeSet<(String, String)>,
+}
+
+/// What is known, before an input is read, of the datasets better kinds of source supply
+/// (`transforms::select::best_kinds` of the mapping files read first).
+pub trait Supersession: Sync {
+    /// Whether a better kind of source than `kind` supplies `dataset`.
+    fn supersedes(&self, dataset: &DatasetKey, kind: SourceKind) -> bool;
+}
+
+/// Nothing known yet: every row is kept whole.
+pub struct NothingSuperseded;
+
+impl Supersession for NothingSuperseded {
+    fn supersedes(&self, _: &DatasetKey, _: SourceKind) -> bool {
+        false
+    }
+}
+
+/// The best kind of source of each dataset.
+impl Supersession for BTreeMap<DatasetKey, SourceKind> {
+    fn supersedes(&self, dataset: &DatasetKey, kind: SourceKind) -> bool {
+        self.get(dataset).is_some_and(|best| *best < kind)
+    }
+}
+
+impl ParsedInput {
+    /// Reduces the rows of datasets that `supersession` says a better kind of source supplies to
+    /// [`SupersededRows`]: their count and edges, all the selection will ask of them. The other rows
+    /// stay, in order.
+    pub fn supersede(&mut self, supersession: &dyn Supersession) {
+        let kind = self.kind;
+        let mut reduced: BTreeMap<DatasetKey, SupersededRows> = BTreeMap::new();
+        self.rows.retain(|row| {
+            let dataset = row.dataset();
+            if !supersession.supersedes(&dataset, kind) {
+                return true;
+            }
+            let superseded = reduced.entry(dataset).or_insert_with_key(|dataset| SupersededRows {
+                dataset: dataset.clone(),
+                rows: 0,
+                edges: BTreeSet::new(),
+            });
+            superseded.rows += 1;
+            if let Some((capability, technique)) = row.edge() {
+                superseded.edges.insert((capability.to_string(), technique.to_string()));
+            }
+            false
+        });
+        self.rows.shrink_to_fit();
+        self.superseded.extend(reduced.into_values());
+    }
 }
 
 impl ParsedInput {
@@ -153,12 +204,12 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<InputFile>> {
 }
 
 /// Reads every file in parallel, counting them on `progress`; the result keeps the order of `files`.
-/// `reduce` sees each input's rows as soon as they are read (on the reading thread, before the next
-/// file), so what it drops never accumulates. The first unreadable file is an error.
+/// Rows that `supersession` says a better source supplies are reduced as each file is read (on the
+/// reading thread), so they never accumulate. The first unreadable file is an error.
 pub fn read_all(
     files: &[InputFile],
     progress: &indicatif::ProgressBar,
-    reduce: &(dyn Fn(&mut ParsedInput) + Sync),
+    supersession: &dyn Supersession,
 ) -> Result<Vec<Input>> {
     progress.inc_length(files.len() as u64);
     files
@@ -168,36 +219,38 @@ pub fn read_all(
             let outcome = if file.is_link {
                 Ok(Outcome::Skipped("a symbolic link: never followed".into()))
             } else {
-                read_one(&file.path, &file.name)
+                read_one(&file.path, &file.name, supersession)
             };
-            outcome
-                .map(|mut outcome| {
-                    if let Outcome::Parsed(parsed) = &mut outcome {
-                        reduce(parsed);
-                    }
-                    outcome
-                })
-                .map(|outcome| Input {
-                    path: file.path.clone(),
-                    name: file.name.clone(),
-                    outcome,
-                })
+            outcome.map(|outcome| Input {
+                path: file.path.clone(),
+                name: file.name.clone(),
+                outcome,
+            })
         })
         .collect()
 }
 
 /// Reads one file, recognized by its content: a mapping file or an ATT&CK bundle (JSON), or a site page (HTML).
-pub fn read_one(path: &Path, name: &str) -> Result<Outcome> {
+pub fn read_one(path: &Path, name: &str, supersession: &dyn Supersession) -> Result<Outcome> {
     let bytes = std::fs::read(path).map_err(|source| Error::ReadInput {
         path: path.to_path_buf(),
         source,
     })?;
-    read_bytes(path, name, bytes)
+    read_bytes(path, name, bytes, supersession)
 }
 
-/// Reads the bytes of one input (from `path`, which errors name), recognized by their content. Any
-/// bytes give an outcome or an error, never a panic (`tests/integration/fuzz.rs` holds it to that).
-pub fn read_bytes(path: &Path, name: &str, bytes: Vec<u8>) -> Result<Outcome> {
+/// Reads the bytes of one input (from `path`, which errors name), recognized by their content, the
+/// rows `supersession` names reduced. Any bytes give an outcome or an error, never a panic
+/// (`tests/integration/fuzz.rs` holds it to that).
+pub fn read_bytes(path: &Path, name: &str, bytes: Vec<u8>, supersession: &dyn Supersession) -> Result<Outcome> {
+    let mut outcome = read_text(path, name, bytes, supersession)?;
+    if let Outcome::Parsed(parsed) = &mut outcome {
+        parsed.supersede(supersession);
+    }
+    Ok(outcome)
+}
+
+fn read_text(path: &Path, name: &str, bytes: Vec<u8>, supersession: &dyn Supersession) -> Result<Outcome> {
     let mut text = String::from_utf8(bytes).map_err(|e| Error::NotText {
         path: path.to_path_buf(),
         source: e.utf8_error(),
@@ -228,7 +281,7 @@ pub fn read_bytes(path: &Path, name: &str, bytes: Vec<u8>) -> Result<Outcome> {
         return mapping_file::read(path, name, &document).map(Outcome::Parsed);
     }
     if text.starts_with('<') {
-        return site_page::read(path, name, &text);
+        return site_page::read(path, name, &text, supersession);
     }
     Ok(Outcome::Skipped("neither an HTML page nor a JSON mapping file".into()))
 }

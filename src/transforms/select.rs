@@ -4,14 +4,14 @@
 //! technique pages, then capability pages. Rows of the other kinds are not lost: they are counted as
 //! superseded and their (capability, technique) edges compared with the selected ones. Where the
 //! better kind is known before a page is read (mapping files are read first), [`supersede`] reduces
-//! the page's rows to that count and those edges at once.
+//! the page's rows to that count and those edges at once (`ParsedInput::supersede`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::model::{DatasetKey, MappingRow, SourceKind};
-use crate::sources::{Cut, Input, Outcome, ParsedInput, SupersededRows};
+use crate::sources::{Cut, Input, Outcome, SupersededRows};
 
 /// The rows of one input, as the selection sees them.
 pub struct InputRows<'a> {
@@ -36,32 +36,6 @@ pub fn best_kinds(inputs: &[Input]) -> BTreeMap<DatasetKey, SourceKind> {
     }
     best.retain(|dataset, _| crate::identifiers::check_dataset(dataset).is_ok());
     best
-}
-
-/// Reduces the rows of `parsed` whose dataset has a better kind of source in `best` to
-/// [`SupersededRows`]: their count and edges, all the selection will ask of them. The other rows stay,
-/// in order.
-pub fn supersede(parsed: &mut ParsedInput, best: &BTreeMap<DatasetKey, SourceKind>) {
-    let kind = parsed.kind;
-    let mut reduced: BTreeMap<DatasetKey, SupersededRows> = BTreeMap::new();
-    parsed.rows.retain(|row| {
-        let dataset = row.dataset();
-        if best.get(&dataset).is_none_or(|best| *best >= kind) {
-            return true;
-        }
-        let superseded = reduced.entry(dataset).or_insert_with_key(|dataset| SupersededRows {
-            dataset: dataset.clone(),
-            rows: 0,
-            edges: BTreeSet::new(),
-        });
-        superseded.rows += 1;
-        if let Some((capability, technique)) = row.edge() {
-            superseded.edges.insert((capability.to_string(), technique.to_string()));
-        }
-        false
-    });
-    parsed.rows.shrink_to_fit();
-    parsed.superseded.extend(reduced.into_values());
 }
 
 /// How a kind of source that did not supply a dataset compares with the one that did.
@@ -189,6 +163,7 @@ pub fn select(inputs: Vec<InputRows>) -> SourceSelection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::ParsedInput;
     use crate::test_support::MappingRowBuilder;
 
     /// A NIST rev5 control that mitigates a technique.
@@ -256,7 +231,7 @@ mod tests {
 
         let mut page = ParsedInput::rows(SourceKind::TechniquePage, page_rows);
         let best = BTreeMap::from([(file_rows[0].dataset(), SourceKind::MappingFile)]);
-        supersede(&mut page, &best);
+        page.supersede(&best);
         assert_eq!(
             page.rows,
             vec![other],

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
-use attackmap::sources::{read_bytes, Outcome};
+use attackmap::sources::{read_bytes, NothingSuperseded, Outcome};
 
+use crate::cross_check::both_readings;
 use crate::helpers::*;
 
 /// Every fixture file and the sample's ATT&CK bundles: the seeds.
@@ -102,7 +103,7 @@ fn apply(bytes: &mut Vec<u8>, mutation: &Mutation) {
 
 /// Reads the bytes; the property is only that it returns.
 fn read(name: &Path, bytes: &[u8]) -> Option<Outcome> {
-    read_bytes(name, &name.to_string_lossy(), bytes.to_vec()).ok()
+    read_bytes(name, &name.to_string_lossy(), bytes.to_vec(), &NothingSuperseded).ok()
 }
 
 fn budget(cases: u32) -> ProptestConfig {
@@ -129,6 +130,18 @@ proptest! {
             apply(&mut bytes, m);
         }
         let _ = read(name, &bytes);
+    }
+
+    #[test]
+    fn a_mutated_page_read_for_its_cross_check_alone_reads_as_the_full_reader_reads_it(seed in any::<prop::sample::Index>(), mutations in prop::collection::vec(mutation(), 1..5)) {
+        let pages: Vec<(PathBuf, Vec<u8>)> = seeds().into_iter().filter(|(name, _)| name.extension().is_some_and(|e| e == "html")).collect();
+        let (name, original) = &pages[seed.index(pages.len())];
+        let mut bytes = original.clone();
+        for m in &mutations {
+            apply(&mut bytes, m);
+        }
+        let (as_superseded, in_full) = both_readings(name, bytes);
+        prop_assert_eq!(as_superseded, in_full);
     }
 
     #[test]

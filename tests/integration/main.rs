@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod catalogue;
+mod cross_check;
 mod discovery;
 mod exports;
 mod fidelity;

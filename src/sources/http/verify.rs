@@ -69,7 +69,8 @@ pub fn check(site_path: &str, body: &[u8]) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| e.to_string());
     }
-    let outcome = site_page::read(path, site_path, text).map_err(|e| e.to_string())?;
+    let outcome =
+        site_page::read(path, site_path, text, &crate::sources::NothingSuperseded).map_err(|e| e.to_string())?;
     let kind = match &outcome {
         Outcome::Parsed(parsed) => Some(parsed.kind),
         Outcome::Skipped(reason) => return Err(reason.clone()),

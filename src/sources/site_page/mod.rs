@@ -1,6 +1,7 @@
 //! Reads Mappings Explorer HTML pages: technique pages, framework landing / all-data pages and capability pages.
 
 mod advertised;
+pub mod cross_check;
 mod framework;
 mod guard;
 mod links;
@@ -15,7 +16,8 @@ use std::sync::LazyLock;
 use scraper::{Html, Selector};
 
 use crate::error::{Error, Result};
-use crate::sources::Outcome;
+use crate::model::{DatasetKey, SourceKind};
+use crate::sources::{Outcome, ParsedInput, Supersession};
 
 pub use advertised::{advertised_landing_pages, framework_of_page};
 pub use links::dataset_of_external_link;
@@ -26,8 +28,10 @@ static ALL_MAPPINGS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("#all
 static BREADCRUMB: LazyLock<Selector> = LazyLock::new(|| Selector::parse("div.breadcrumbs li").unwrap());
 static HEADING: LazyLock<Selector> = LazyLock::new(|| Selector::parse("h1").unwrap());
 
-/// Reads one HTML document, recognized by its content; `name` is its rows' `source`.
-pub fn read(path: &Path, name: &str, html: &str) -> Result<Outcome> {
+/// Reads one HTML document, recognized by its content; `name` is its rows' `source`. A technique
+/// page whose every dataset `supersession` says a better source supplies is read for its
+/// cross-check alone, from its tokens ([`cross_check`]).
+pub fn read(path: &Path, name: &str, html: &str, supersession: &dyn Supersession) -> Result<Outcome> {
     if let Some(framework) = name.strip_suffix("index.html").and_then(framework_of_page) {
         return Ok(Outcome::NoMappings(format!(
             "the framework page of {framework}: it advertises the framework's datasets, and its default view repeats one of their landing pages"
@@ -57,7 +61,14 @@ pub fn read(path: &Path, name: &str, html: &str) -> Result<Outcome> {
             ),
         });
     }
-    let document = Html::parse_document(&markup::escape_stray_tags_in_notes(html));
+    let html = markup::escape_stray_tags_in_notes(html);
+    let superseded = |dataset: &DatasetKey| supersession.supersedes(dataset, SourceKind::TechniquePage);
+    if let Some(superseded) = cross_check::read(&html, &superseded) {
+        let mut parsed = ParsedInput::empty(SourceKind::TechniquePage);
+        parsed.superseded = superseded;
+        return Ok(Outcome::Parsed(parsed));
+    }
+    let document = Html::parse_document(&html);
     let titled_by_site = document.select(&SITE_NAME).any(|e| {
         e.value()
             .attr("content")

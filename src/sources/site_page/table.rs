@@ -52,7 +52,12 @@ fn column_key(th: ElementRef) -> String {
     if let Some(field) = attrs.id().and_then(|id| id.strip_prefix("data-field=")) {
         return field.trim().to_string();
     }
-    match cell_text(th).as_str() {
+    column_key_of(&cell_text(th))
+}
+
+/// The field a header cell's label stands for (`Capability ID` → `capability_id`), else the label.
+pub fn column_key_of(label: &str) -> String {
+    match label {
         "Capability ID" => "capability_id",
         "Capability Description" => "capability_description",
         "Mapping Type" => "mapping_type",
@@ -60,7 +65,7 @@ fn column_key(th: ElementRef) -> String {
         "ATT&CK Name" | "Technique Name" => "attack_object_name",
         "Category" => "score_category",
         "Value" => "score_value",
-        other => return other.to_string(),
+        other => other,
     }
     .to_string()
 }
