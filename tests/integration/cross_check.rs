@@ -1,6 +1,6 @@
-//! A technique page read for its cross-check alone, from its tokens, tells exactly what the full
-//! reader tells once its rows are reduced: on every page of the fixtures (traps and hostile text
-//! included) and every technique page of the snapshot.
+//! A page read for its cross-check alone, from its tokens, tells exactly what the full reader tells
+//! once its rows are reduced: on every page of the fixtures (traps and hostile text included) and
+//! every page of the snapshot (mutated pages: `fuzz.rs`).
 
 use std::path::Path;
 
@@ -56,19 +56,23 @@ fn every_fixture_page_reads_alike_either_way() {
 }
 
 #[test]
-fn every_technique_page_of_the_snapshot_reads_alike_and_almost_all_from_tokens() {
-    let Some(techniques) = shared("site/attack/attack-16.1/domain-enterprise/techniques") else {
-        return;
-    };
-    let pages = html_files_under(&techniques);
-    assert_eq!(pages.len(), 659, "658 technique pages and the index");
+fn every_page_of_the_snapshot_reads_alike_and_almost_all_from_tokens() {
+    let Some(site) = shared("site") else { return };
+    let pages = html_files_under(&site);
+    assert_eq!(
+        pages.len(),
+        680,
+        "658 technique pages, the index, 21 framework and capability pages"
+    );
     let mut from_tokens = 0;
     for page in &pages {
         let (as_superseded, in_full) = both_readings(page, std::fs::read(page).unwrap());
         assert_eq!(as_superseded, in_full, "{}", page.display());
         let text = std::fs::read_to_string(page).unwrap();
-        from_tokens += usize::from(cross_check::read(&text, &|_| true).is_some());
+        from_tokens += usize::from(cross_check::read(&text, &|_, _| true).is_some());
     }
-    // The index has no mapping table; a page with stray tags in a note is read from its escaped text.
-    assert!(from_tokens >= 650, "{from_tokens} of 659 pages read from their tokens");
+    // Not from tokens: the technique index and the capability pages (no mapping table of the
+    // shapes read so), and pages with a note whose stray tags are escaped before either reading.
+    eprintln!("{from_tokens} of 680 pages read from their tokens");
+    assert!(from_tokens >= 655, "{from_tokens} of 680 pages read from their tokens");
 }

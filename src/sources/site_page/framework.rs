@@ -61,7 +61,7 @@ pub fn read_capability_page(document: &Html, source: &str) -> Option<ParsedInput
 }
 
 /// "… only downloaded the first 550 of 5,314 mappings." → 550 of 5314.
-fn cut_from_notice(notice: &str) -> Option<Cut> {
+pub(super) fn cut_from_notice(notice: &str) -> Option<Cut> {
     let (_, rest) = notice.split_once("first ")?;
     let mut words = rest.split_whitespace();
     let number = |word: &str| word.replace(',', "").parse::<usize>().ok();

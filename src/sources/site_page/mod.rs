@@ -16,8 +16,8 @@ use std::sync::LazyLock;
 use scraper::{Html, Selector};
 
 use crate::error::{Error, Result};
-use crate::model::{DatasetKey, SourceKind};
-use crate::sources::{Outcome, ParsedInput, Supersession};
+use crate::model::DatasetKey;
+use crate::sources::{Outcome, Supersession};
 
 pub use advertised::{advertised_landing_pages, framework_of_page};
 pub use links::dataset_of_external_link;
@@ -28,8 +28,8 @@ static ALL_MAPPINGS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("#all
 static BREADCRUMB: LazyLock<Selector> = LazyLock::new(|| Selector::parse("div.breadcrumbs li").unwrap());
 static HEADING: LazyLock<Selector> = LazyLock::new(|| Selector::parse("h1").unwrap());
 
-/// Reads one HTML document, recognized by its content; `name` is its rows' `source`. A technique
-/// page whose every dataset `supersession` says a better source supplies is read for its
+/// Reads one HTML document, recognized by its content; `name` is its rows' `source`. A technique or
+/// framework page whose every dataset `supersession` says a better source supplies is read for its
 /// cross-check alone, from its tokens ([`cross_check`]).
 pub fn read(path: &Path, name: &str, html: &str, supersession: &dyn Supersession) -> Result<Outcome> {
     if let Some(framework) = name.strip_suffix("index.html").and_then(framework_of_page) {
@@ -62,10 +62,8 @@ pub fn read(path: &Path, name: &str, html: &str, supersession: &dyn Supersession
         });
     }
     let html = markup::escape_stray_tags_in_notes(html);
-    let superseded = |dataset: &DatasetKey| supersession.supersedes(dataset, SourceKind::TechniquePage);
-    if let Some(superseded) = cross_check::read(&html, &superseded) {
-        let mut parsed = ParsedInput::empty(SourceKind::TechniquePage);
-        parsed.superseded = superseded;
+    let superseded = |dataset: &DatasetKey, kind| supersession.supersedes(dataset, kind);
+    if let Some(parsed) = cross_check::read(&html, &superseded) {
         return Ok(Outcome::Parsed(parsed));
     }
     let document = Html::parse_document(&html);

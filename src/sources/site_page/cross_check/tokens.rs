@@ -1,131 +1,68 @@
-//! A technique page read for its cross-check alone, when better sources supply every dataset it
-//! shows: each table's rows counted and their (capability, technique) edges taken from html5ever's
-//! tokens, no tree built (building the tree was half the cost of reading a page). Only the site's
-//! own shape is read this way; anything else (a row without a capability link, a row the full
-//! reader would reject, a table out of shape, a dataset no better source supplies, foreign or
-//! script content in a table) is left to the full reader, so the two agree:
-//! `tests/integration/cross_check.rs` holds them to it on every technique page of the snapshot and
-//! the fixtures.
+//! What a page's tokens show: its title, breadcrumbs and heading, and the tables of its mapping
+//! sections with their header keys and body cells, gathered from html5ever's tokenizer alone. Any
+//! markup off the site's shape marks the page `out_of_shape`, for the full reader to read.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
 
 use html5ever::tokenizer::states::RawKind;
 use html5ever::tokenizer::{BufferQueue, Tag, TagKind, Token, TokenSink, TokenSinkResult, Tokenizer, TokenizerOpts};
 
-use super::links::dataset_of_external_link;
-use super::table::column_key_of;
-use crate::model::DatasetKey;
-use crate::sources::SupersededRows;
+use super::super::table::column_key_of;
 use crate::transforms::normalize;
 
-/// The page's rows as superseded rows, by dataset; `None` when the full reader must read it.
-pub fn read(html: &str, superseded: &dyn Fn(&DatasetKey) -> bool) -> Option<Vec<SupersededRows>> {
+/// The page `html` as its tokens show it.
+pub fn page(html: &str) -> Page {
     let tokenizer = Tokenizer::new(Sink::default(), TokenizerOpts::default());
     let input = BufferQueue::default();
     input.push_back(html.into());
     let _ = tokenizer.feed(&input);
     tokenizer.end();
-    let page = tokenizer.sink.page.into_inner();
-    let unclosed = page.section.is_some() || page.table.is_some();
-    if page.out_of_shape || unclosed || page.all_mappings || !page.titled_by_site {
-        return None;
-    }
-    let is_technique_page = page.breadcrumbs.iter().any(|b| b == "ATT&CK Techniques")
-        && page
-            .heading
-            .as_deref()
-            .and_then(|h| h.split_whitespace().next())
-            .is_some_and(normalize::is_technique_id);
-    if !is_technique_page {
-        return None;
-    }
-    let mut reduced: BTreeMap<DatasetKey, SupersededRows> = BTreeMap::new();
-    for table in page.tables {
-        for cells in &table.rows {
-            let (dataset, edge) = row_edge(&table.columns, cells)?;
-            if !superseded(&dataset) {
-                return None;
-            }
-            let rows = reduced.entry(dataset).or_insert_with_key(|dataset| SupersededRows {
-                dataset: dataset.clone(),
-                rows: 0,
-                edges: BTreeSet::new(),
-            });
-            rows.rows += 1;
-            rows.edges.extend(edge);
-        }
-    }
-    Some(reduced.into_values().collect())
-}
-
-/// A row's dataset and edge, as the full reader would read them (`rows::mapping_row`); `None` where
-/// it would reject the row or need the section's badges.
-fn row_edge(columns: &[String], cells: &[Cell]) -> Option<(DatasetKey, Option<(String, String)>)> {
-    let cell = |key: &str| columns.iter().position(|c| c == key).and_then(|i| cells.get(i));
-    let value = |key: &str| {
-        let text = normalize::text(&cell(key)?.text);
-        (!text.is_empty() && text != "None").then_some(text)
-    };
-    let capability_id = value("capability_id");
-    let attack_object_id = value("attack_object_id");
-    if capability_id.is_none() && attack_object_id.is_none() {
-        return None;
-    }
-    if attack_object_id
-        .as_deref()
-        .is_some_and(|id| !normalize::is_technique_id(id))
-    {
-        return None;
-    }
-    let dataset = dataset_of_external_link(cell("capability_id")?.link.as_deref()?)?;
-    let mapping_type = match value("mapping_type") {
-        Some(label) => Some(normalize::mapping_type(&label)),
-        None if columns.iter().any(|c| c == "score_category") => Some(normalize::SCORED_MAPPING_TYPE.to_string()),
-        None => None,
-    };
-    let edge = match (capability_id, attack_object_id) {
-        _ if mapping_type.as_deref() == Some("non_mappable") => None,
-        (Some(capability), Some(technique)) => Some((capability, technique)),
-        _ => None,
-    };
-    Some((dataset, edge))
+    let mut page = tokenizer.sink.page.into_inner();
+    page.out_of_shape |= page.section.is_some() || page.table.is_some() || page.notice.is_some();
+    page
 }
 
 /// What the tokens of a page showed.
 #[derive(Default)]
-struct Page {
+pub struct Page {
     /// Markup the full reader might read otherwise: it decides.
-    out_of_shape: bool,
-    titled_by_site: bool,
-    all_mappings: bool,
+    pub out_of_shape: bool,
+    pub titled_by_site: bool,
+    /// An element has the id `all-mapping-table`: a framework page.
+    pub all_mappings: bool,
     title: Option<String>,
     divs: usize,
     /// The `div` depth of `div.breadcrumbs` while inside it.
     breadcrumbs_at: Option<usize>,
     breadcrumb: Option<String>,
-    breadcrumbs: Vec<String>,
-    heading: Option<String>,
+    pub breadcrumbs: Vec<String>,
+    pub heading: Option<String>,
     in_heading: bool,
     /// `svg` / `math` elements open: foreign content, whose tokens follow other rules.
     foreign: usize,
     /// Open `section`s, ours or not.
     sections: usize,
-    /// The mapping section being read: the section depth it opened at, and whether its table was seen.
-    section: Option<(usize, bool)>,
+    /// The mapping section being read: the section depth it opened at, its id, and whether its
+    /// table was seen.
+    section: Option<(usize, Option<String>, bool)>,
     table: Option<Table>,
-    tables: Vec<Table>,
+    /// The first table of each mapping section (`section.mapping-table` but `#attack-table`), with
+    /// the section's id.
+    pub tables: Vec<(Option<String>, Table)>,
+    /// The text of `#all-mapping-table p.notice` while it is read, then in `notice_text`.
+    notice: Option<String>,
+    pub notice_text: Option<String>,
 }
 
 #[derive(Default)]
-struct Table {
+pub struct Table {
     part: Part,
-    columns: Vec<String>,
+    pub columns: Vec<String>,
     /// The header cell being read: its `data-field` (however the tokenizer placed it) and text.
     header: Option<(Option<String>, String)>,
     row: Option<Vec<Cell>>,
     cell: Option<Cell>,
-    rows: Vec<Vec<Cell>>,
+    pub rows: Vec<Vec<Cell>>,
 }
 
 #[derive(Default, PartialEq)]
@@ -138,9 +75,9 @@ enum Part {
 
 /// A body cell: its text (`<br>` as a line break) and its first link.
 #[derive(Default)]
-struct Cell {
-    text: String,
-    link: Option<String>,
+pub struct Cell {
+    pub text: String,
+    pub link: Option<String>,
 }
 
 #[derive(Default)]
@@ -168,6 +105,11 @@ fn attribute<'a>(tag: &'a Tag, name: &str) -> Option<&'a str> {
     tag.attrs.iter().find(|a| &*a.name.local == name).map(|a| &*a.value)
 }
 
+/// The ids of a framework page's tables, which the full reader finds on any element.
+fn is_framework_table(id: Option<&str>) -> bool {
+    matches!(id, Some("all-mapping-table" | "nonmappable-table"))
+}
+
 fn has_class(tag: &Tag, class: &str) -> bool {
     attribute(tag, "class").is_some_and(|classes| classes.split_ascii_whitespace().any(|c| c == class))
 }
@@ -175,8 +117,18 @@ fn has_class(tag: &Tag, class: &str) -> bool {
 impl Page {
     fn start(&mut self, tag: &Tag) -> TokenSinkResult<()> {
         let name = &*tag.name;
-        if attribute(tag, "id") == Some("all-mapping-table") {
+        // Inside the notice only the inline markup the site writes: a block would end the paragraph.
+        if self.notice.is_some() && !matches!(name, "strong" | "a" | "b" | "i" | "em" | "span" | "br" | "code") {
+            self.out_of_shape = true;
+        }
+        let id = attribute(tag, "id");
+        if id == Some("all-mapping-table") {
+            // Twice, the full reader would read the first such element's table, wherever it is.
+            self.out_of_shape |= self.all_mappings;
             self.all_mappings = true;
+        }
+        if is_framework_table(id) && name != "section" {
+            self.out_of_shape = true;
         }
         if self.foreign > 0 || matches!(name, "svg" | "math") {
             self.foreign += usize::from(!tag.self_closing && matches!(name, "svg" | "math"));
@@ -227,12 +179,16 @@ impl Page {
             "br" => self.text("\n"),
             "section" => {
                 self.sections += 1;
-                let ours = has_class(tag, "mapping-table") && attribute(tag, "id") != Some("attack-table");
-                if self.section.is_some() {
+                let id = attribute(tag, "id");
+                let ours = has_class(tag, "mapping-table") && id != Some("attack-table");
+                if self.section.is_some() || (!ours && is_framework_table(id)) {
                     self.out_of_shape = true;
                 } else if ours {
-                    self.section = Some((self.sections, false));
+                    self.section = Some((self.sections, id.map(String::from), false));
                 }
+            }
+            "p" if has_class(tag, "notice") && self.in_section("all-mapping-table") && self.notice_text.is_none() => {
+                self.notice = Some(String::new());
             }
             _ => self.start_in_table(tag),
         }
@@ -242,8 +198,9 @@ impl Page {
     fn start_in_table(&mut self, tag: &Tag) {
         let name = &*tag.name;
         if name == "table" {
+            self.end_notice();
             match &mut self.section {
-                Some((_, seen)) if self.table.is_none() && !*seen => {
+                Some((_, _, seen)) if self.table.is_none() && !*seen => {
                     *seen = true;
                     self.table = Some(Table::default());
                 }
@@ -315,16 +272,22 @@ impl Page {
             "li" | "ol" | "ul" => self.end_breadcrumb(),
             "h1" => self.in_heading = false,
             "section" => {
-                if self.section.is_some_and(|(depth, _)| depth == self.sections) {
+                if self
+                    .section
+                    .as_ref()
+                    .is_some_and(|(depth, _, _)| *depth == self.sections)
+                {
                     self.out_of_shape |= self.table.is_some();
                     self.section = None;
                 }
                 self.sections = self.sections.saturating_sub(1);
             }
+            "p" => self.end_notice(),
             "table" => {
                 if let Some(mut table) = self.table.take() {
                     table.end_row();
-                    self.tables.push(table);
+                    let id = self.section.as_ref().and_then(|(_, id, _)| id.clone());
+                    self.tables.push((id, table));
                 }
             }
             _ => {
@@ -348,6 +311,9 @@ impl Page {
         if let Some(title) = &mut self.title {
             title.push_str(text);
         }
+        if let Some(notice) = &mut self.notice {
+            notice.push_str(text);
+        }
         if let Some(breadcrumb) = &mut self.breadcrumb {
             breadcrumb.push_str(text);
         }
@@ -361,6 +327,18 @@ impl Page {
             if let Some(cell) = &mut table.cell {
                 cell.text.push_str(text);
             }
+        }
+    }
+
+    fn in_section(&self, id: &str) -> bool {
+        self.section
+            .as_ref()
+            .is_some_and(|(_, section, _)| section.as_deref() == Some(id))
+    }
+
+    fn end_notice(&mut self) {
+        if let Some(notice) = self.notice.take() {
+            self.notice_text = Some(notice);
         }
     }
 

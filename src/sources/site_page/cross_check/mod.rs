@@ -1,0 +1,137 @@
+//! A page read for its cross-check alone, when better sources supply every dataset it shows: each
+//! table's rows counted and their (capability, technique) edges taken from html5ever's tokens, no
+//! tree built (building the tree was half the cost of reading a page). Technique pages and framework
+//! pages (landing and all-data) are read so when they keep to the site's shape; anything else (a
+//! row without a capability link, a row the full reader would reject, a table out of shape, a
+//! dataset no better source supplies, foreign or script content in a table) is left to the full
+//! reader, so the two agree: `tests/integration/cross_check.rs` holds them to it on every page of
+//! the snapshot and the fixtures, and on mutated ones.
+
+mod tokens;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::framework::cut_from_notice;
+use super::links::dataset_of_external_link;
+use crate::model::{DatasetKey, SourceKind};
+use crate::sources::{ParsedInput, SupersededRows};
+use crate::transforms::normalize;
+use tokens::{Cell, Table};
+
+/// The page as superseded rows, by dataset; `None` when the full reader must read it.
+/// `superseded` says whether a better kind of source than this page's supplies a dataset.
+pub fn read(html: &str, superseded: &dyn Fn(&DatasetKey, SourceKind) -> bool) -> Option<ParsedInput> {
+    let page = tokens::page(html);
+    if page.out_of_shape || !page.titled_by_site {
+        return None;
+    }
+    let (kind, cut, tables): (SourceKind, _, Vec<(&Table, RowKind)>) = if page.all_mappings {
+        let cut = page
+            .notice_text
+            .as_deref()
+            .and_then(|notice| cut_from_notice(&normalize::text(notice)));
+        let kind = if cut.is_some() {
+            SourceKind::LandingPage
+        } else {
+            SourceKind::AllDataPage
+        };
+        // The first table of each: `#all-mapping-table table`, `#nonmappable-table table`.
+        let first = |id: &str| page.tables.iter().find(|(section, _)| section.as_deref() == Some(id));
+        let tables = [
+            ("all-mapping-table", RowKind::Mapping),
+            ("nonmappable-table", RowKind::NonMappable),
+        ]
+        .into_iter()
+        .filter_map(|(id, rows)| first(id).map(|(_, table)| (table, rows)))
+        .collect();
+        (kind, cut, tables)
+    } else {
+        let is_technique_page = page.breadcrumbs.iter().any(|b| b == "ATT&CK Techniques")
+            && page
+                .heading
+                .as_deref()
+                .and_then(|h| h.split_whitespace().next())
+                .is_some_and(normalize::is_technique_id);
+        if !is_technique_page {
+            return None;
+        }
+        let tables = page.tables.iter().map(|(_, table)| (table, RowKind::Mapping)).collect();
+        (SourceKind::TechniquePage, None, tables)
+    };
+    let mut reduced: BTreeMap<DatasetKey, SupersededRows> = BTreeMap::new();
+    for (table, row_kind) in tables {
+        for cells in &table.rows {
+            let (dataset, edge) = match row_kind {
+                RowKind::Mapping => mapping_row(&table.columns, cells)?,
+                RowKind::NonMappable => (non_mappable_row(&table.columns, cells)?, None),
+            };
+            if !superseded(&dataset, kind) {
+                return None;
+            }
+            let rows = reduced.entry(dataset).or_insert_with_key(|dataset| SupersededRows {
+                dataset: dataset.clone(),
+                rows: 0,
+                edges: BTreeSet::new(),
+            });
+            rows.rows += 1;
+            rows.edges.extend(edge);
+        }
+    }
+    let mut parsed = ParsedInput::empty(kind);
+    parsed.cut = cut;
+    parsed.superseded = reduced.into_values().collect();
+    Some(parsed)
+}
+
+/// The rows a table holds: mappings, or a framework page's non-mappable capabilities.
+#[derive(Clone, Copy)]
+enum RowKind {
+    Mapping,
+    NonMappable,
+}
+
+/// The cell under column `key`.
+fn cell<'a>(columns: &[String], cells: &'a [Cell], key: &str) -> Option<&'a Cell> {
+    columns.iter().position(|c| c == key).and_then(|i| cells.get(i))
+}
+
+/// A cell's text as a value, as `rows::value_text` reads it.
+fn value(columns: &[String], cells: &[Cell], key: &str) -> Option<String> {
+    let text = normalize::text(&cell(columns, cells, key)?.text);
+    (!text.is_empty() && text != "None").then_some(text)
+}
+
+/// A mapping row's dataset and edge, as the full reader would read them (`rows::mapping_row`);
+/// `None` where it would reject the row or need the page's other links.
+fn mapping_row(columns: &[String], cells: &[Cell]) -> Option<(DatasetKey, Option<(String, String)>)> {
+    let capability_id = value(columns, cells, "capability_id");
+    let attack_object_id = value(columns, cells, "attack_object_id");
+    if capability_id.is_none() && attack_object_id.is_none() {
+        return None;
+    }
+    if attack_object_id
+        .as_deref()
+        .is_some_and(|id| !normalize::is_technique_id(id))
+    {
+        return None;
+    }
+    let dataset = dataset_of_external_link(cell(columns, cells, "capability_id")?.link.as_deref()?)?;
+    let mapping_type = match value(columns, cells, "mapping_type") {
+        Some(label) => Some(normalize::mapping_type(&label)),
+        None if columns.iter().any(|c| c == "score_category") => Some(normalize::SCORED_MAPPING_TYPE.to_string()),
+        None => None,
+    };
+    let edge = match (capability_id, attack_object_id) {
+        _ if mapping_type.as_deref() == Some("non_mappable") => None,
+        (Some(capability), Some(technique)) => Some((capability, technique)),
+        _ => None,
+    };
+    Some((dataset, edge))
+}
+
+/// A non-mappable capability's dataset, as `rows::non_mappable_rows` reads it; `None` where it would
+/// reject the row or need the page's other links.
+fn non_mappable_row(columns: &[String], cells: &[Cell]) -> Option<DatasetKey> {
+    value(columns, cells, "id")?;
+    dataset_of_external_link(cell(columns, cells, "id")?.link.as_deref()?)
+}
