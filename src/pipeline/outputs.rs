@@ -1,0 +1,176 @@
+//! The outputs of a build, written side by side into a staging directory and published whole.
+
+use std::path::Path;
+
+use polars::prelude::{DataFrame, ParquetReader, SerReader};
+
+use super::{
+    timed, Build, Format, CSV_FILE, GAPS_FILE, HEATMAPS_DIR, NAVIGATOR_DIR, PARQUET_FILE, REPORT_FILE, STIX_DIR,
+    WAREHOUSE_DIR,
+};
+use crate::error::{Error, Result};
+use crate::fs::create_dir;
+use crate::publish;
+use crate::sinks::csv::CsvOptions;
+use crate::sinks::heatmap::HeatmapCounts;
+use crate::sinks::navigator::LayerCounts;
+use crate::sinks::report_html::{Page, RunFacts};
+use crate::sinks::stix::{BundleCounts, Versioning};
+use crate::sinks::warehouse::WarehouseFile;
+use crate::sinks::{self, report::Exports};
+use crate::sources::attack_stix::AttackCatalog;
+use crate::transforms::gaps;
+
+/// What `write_outputs` writes, and how.
+pub struct OutputOptions<'a> {
+    pub formats: &'a [Format],
+    /// The ATT&CK catalogue the STIX bundles and the warehouse resolve techniques with.
+    pub attack: &'a AttackCatalog,
+    pub csv: CsvOptions,
+    /// How the STIX objects whose content changed since the previous run are dated.
+    pub versioning: Versioning,
+}
+
+/// Writes the outputs as a whole: into a staging directory beside `out`, seeded with the previous
+/// outputs (so the formats not asked for and the change feed stay), then swapped into place. A
+/// failure midway leaves `out` exactly as it was. The caller holds the lock ([`publish::Lock`]).
+pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> Result<()> {
+    publish::check_out_is_ours(out)?;
+    publish::remove_stale_staging(out);
+    let staging = publish::staging_for(out);
+    let _ = std::fs::remove_dir_all(&staging);
+    let written = (|| {
+        if out.is_dir() {
+            publish::link_tree(out, &staging)?;
+        }
+        write_outputs(build, options, &staging)?;
+        let changes = crate::refresh::compare_listing(
+            published_table(out).as_ref(),
+            &build.frame,
+            sinks::report_html::LISTED_CHANGES,
+        )?;
+        let warnings = build.report.has_warnings();
+        let run = RunFacts {
+            command: "build",
+            exit_status: if warnings { 3 } else { 0 },
+            warnings: build.report.export_warnings(),
+            refresh: None,
+        };
+        let page = Page::of(build, &run, &changes, options.attack);
+        sinks::report_html::write(&page, &staging)?;
+        publish::swap_into_place(&staging, out)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written
+}
+
+/// The table `out` holds, if it holds one that reads: the previous publish, to compare with.
+pub fn published_table(out: &Path) -> Option<DataFrame> {
+    let file = std::fs::File::open(out.join(PARQUET_FILE)).ok()?;
+    ParquetReader::new(file).finish().ok()
+}
+
+/// Writes every output into `out`, each file atomically: the table as CSV and Parquet, STIX bundles
+/// in `stix/`, Navigator layers in `navigator/`, the warehouse dataset in `warehouse/`, and last the
+/// report, which lists the exports. Files of earlier runs that this run did not write are removed
+/// from `stix/`, `navigator/` and the warehouse's tables (its change feed is kept).
+pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> Result<()> {
+    let OutputOptions {
+        formats,
+        attack,
+        csv,
+        versioning,
+    } = options;
+    let csv = *csv;
+    create_dir(out)?;
+    let wanted = |format: Format| formats.contains(&format);
+    let built: &Build = build;
+    // The sinks share nothing but the table they read: they run side by side (each also spreads its
+    // own work over the cores), and each one's time is logged at debug level (`-vv`).
+    let mut table: Result<()> = Ok(());
+    let mut stix: Result<Option<Vec<BundleCounts>>> = Ok(None);
+    let mut navigator: Result<Option<(Vec<LayerCounts>, Vec<HeatmapCounts>)>> = Ok(None);
+    let mut warehouse: Result<Option<Vec<WarehouseFile>>> = Ok(None);
+    rayon::scope(|scope| {
+        scope.spawn(|_| {
+            table = timed("csv and parquet", || {
+                if wanted(Format::Csv) {
+                    sinks::csv::write(&built.frame, &out.join(CSV_FILE), csv)?;
+                    sinks::csv::write(&gaps::frame(&built.gaps)?, &out.join(GAPS_FILE), csv)?;
+                }
+                if wanted(Format::Parquet) {
+                    sinks::parquet::write(&built.frame, &out.join(PARQUET_FILE))?;
+                }
+                Ok(())
+            })
+        });
+        scope.spawn(|_| {
+            stix = timed("stix", || {
+                if !wanted(Format::Stix) {
+                    return Ok(None);
+                }
+                let stix_dir = out.join(STIX_DIR);
+                create_dir(&stix_dir)?;
+                let (bundles, ledger) = sinks::stix::write_all(&built.rows, attack, &stix_dir, versioning)?;
+                remove_others(&stix_dir, "json", bundles.iter().map(|b| b.file.as_str()))?;
+                sinks::stix::ledger::write(&ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
+                Ok(Some(bundles))
+            })
+        });
+        scope.spawn(|_| {
+            navigator = timed("navigator and heatmaps", || {
+                if !wanted(Format::Navigator) {
+                    return Ok(None);
+                }
+                let navigator_dir = out.join(NAVIGATOR_DIR);
+                create_dir(&navigator_dir)?;
+                let layers = sinks::navigator::write_all(&built.rows, &navigator_dir)?;
+                remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
+                let heatmaps_dir = out.join(HEATMAPS_DIR);
+                create_dir(&heatmaps_dir)?;
+                let heatmaps = sinks::heatmap::write_all(&navigator_dir, &layers, attack, &heatmaps_dir)?;
+                remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
+                Ok(Some((layers, heatmaps)))
+            })
+        });
+        scope.spawn(|_| {
+            warehouse = timed("warehouse", || {
+                if !wanted(Format::Warehouse) {
+                    return Ok(None);
+                }
+                sinks::warehouse::write_all(built, attack, &out.join(WAREHOUSE_DIR)).map(Some)
+            })
+        });
+    });
+    table?;
+    let (layers, heatmaps) = navigator?.unwrap_or_default();
+    build.report.exports = Exports {
+        attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
+        stix: stix?.unwrap_or_default(),
+        navigator: layers,
+        heatmaps,
+        warehouse: warehouse?.unwrap_or_default(),
+    };
+    build.report.write(&out.join(REPORT_FILE))
+}
+
+/// Removes the `.{extension}` files of `dir` that are not in `keep`: exports of datasets no longer built.
+fn remove_others<'a>(dir: &Path, extension: &str, keep: impl Iterator<Item = &'a str>) -> Result<()> {
+    let keep: std::collections::BTreeSet<&str> = keep.collect();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::WriteOutput {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(&format!(".{extension}")) && !keep.contains(name.as_str()) {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::WriteOutput {
+                path: entry.path(),
+                reason: format!("removing a stale export: {e}"),
+            })?;
+        }
+    }
+    Ok(())
+}
