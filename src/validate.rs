@@ -37,14 +37,16 @@ pub struct Checked {
     pub problems: Vec<String>,
 }
 
-/// Checks every `.json` file named or found (recursively) under `paths`.
+/// Checks every `.json` file named or found (recursively) under `paths`, side by side; the verdicts
+/// in the order of the files.
 pub fn validate_paths(paths: &[PathBuf]) -> Result<Vec<Checked>> {
+    use rayon::prelude::*;
     let files: Vec<PathBuf> = crate::sources::discover(paths)?
         .into_iter()
         .filter(|f| !f.is_link && f.path.extension().is_some_and(|e| e == "json"))
         .map(|f| f.path)
         .collect();
-    files.iter().map(|f| validate_file(f)).collect()
+    files.par_iter().map(|f| validate_file(f)).collect()
 }
 
 pub fn validate_file(path: &Path) -> Result<Checked> {
