@@ -82,25 +82,42 @@ impl ParsedInput {
     /// stay, in order.
     pub fn supersede(&mut self, supersession: &dyn Supersession) {
         let kind = self.kind;
-        let mut reduced: BTreeMap<DatasetKey, SupersededRows> = BTreeMap::new();
+        let mut tally = SupersededTally::default();
         self.rows.retain(|row| {
             let dataset = row.dataset();
             if !supersession.supersedes(&dataset, kind) {
                 return true;
             }
-            let superseded = reduced.entry(dataset).or_insert_with_key(|dataset| SupersededRows {
-                dataset: dataset.clone(),
-                rows: 0,
-                edges: BTreeSet::new(),
-            });
-            superseded.rows += 1;
-            if let Some((capability, technique)) = row.edge() {
-                superseded.edges.insert((capability.to_string(), technique.to_string()));
-            }
+            let edge = row
+                .edge()
+                .map(|(capability, technique)| (capability.to_string(), technique.to_string()));
+            tally.count(dataset, edge);
             false
         });
         self.rows.shrink_to_fit();
-        self.superseded.extend(reduced.into_values());
+        self.superseded.extend(tally.into_rows());
+    }
+}
+
+/// Superseded rows counted one by one, by dataset.
+#[derive(Default)]
+pub struct SupersededTally(BTreeMap<DatasetKey, SupersededRows>);
+
+impl SupersededTally {
+    /// Counts a row of `dataset`, and its edge when it maps one.
+    pub fn count(&mut self, dataset: DatasetKey, edge: Option<(String, String)>) {
+        let rows = self.0.entry(dataset).or_insert_with_key(|dataset| SupersededRows {
+            dataset: dataset.clone(),
+            rows: 0,
+            edges: BTreeSet::new(),
+        });
+        rows.rows += 1;
+        rows.edges.extend(edge);
+    }
+
+    /// The rows counted, in dataset order.
+    pub fn into_rows(self) -> Vec<SupersededRows> {
+        self.0.into_values().collect()
     }
 }
 

@@ -23,11 +23,7 @@ pub fn read_framework_page(document: &Html, source: &str) -> Result<ParsedInput>
         .select(&NOTICE)
         .next()
         .and_then(|notice| cut_from_notice(&table::cell_text(notice)));
-    let kind = if cut.is_some() {
-        SourceKind::LandingPage
-    } else {
-        SourceKind::AllDataPage
-    };
+    let kind = framework_page_kind(cut);
     let context = PageContext {
         source,
         kind,
@@ -58,6 +54,15 @@ pub fn read_capability_page(document: &Html, source: &str) -> Option<ParsedInput
     let mut parsed = ParsedInput::empty(SourceKind::CapabilityPage);
     mapping_rows(&table, &context, "Mappings", &mut parsed.rows, &mut parsed.rejected);
     Some(parsed)
+}
+
+/// A framework page cut by the site is a landing page; uncut, it lists every mapping.
+pub(super) fn framework_page_kind(cut: Option<Cut>) -> SourceKind {
+    if cut.is_some() {
+        SourceKind::LandingPage
+    } else {
+        SourceKind::AllDataPage
+    }
 }
 
 /// "… only downloaded the first 550 of 5,314 mappings." → 550 of 5314.

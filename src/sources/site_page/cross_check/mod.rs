@@ -9,12 +9,10 @@
 
 mod tokens;
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use super::framework::cut_from_notice;
+use super::framework::{cut_from_notice, framework_page_kind};
 use super::links::dataset_of_external_link;
 use crate::model::{DatasetKey, SourceKind};
-use crate::sources::{ParsedInput, SupersededRows};
+use crate::sources::{ParsedInput, SupersededTally};
 use crate::transforms::normalize;
 use tokens::{Cell, Table};
 
@@ -30,11 +28,7 @@ pub fn read(html: &str, superseded: &dyn Fn(&DatasetKey, SourceKind) -> bool) ->
             .notice_text
             .as_deref()
             .and_then(|notice| cut_from_notice(&normalize::text(notice)));
-        let kind = if cut.is_some() {
-            SourceKind::LandingPage
-        } else {
-            SourceKind::AllDataPage
-        };
+        let kind = framework_page_kind(cut);
         // The first table of each: `#all-mapping-table table`, `#nonmappable-table table`.
         let first = |id: &str| page.tables.iter().find(|(section, _)| section.as_deref() == Some(id));
         let tables = [
@@ -58,7 +52,7 @@ pub fn read(html: &str, superseded: &dyn Fn(&DatasetKey, SourceKind) -> bool) ->
         let tables = page.tables.iter().map(|(_, table)| (table, RowKind::Mapping)).collect();
         (SourceKind::TechniquePage, None, tables)
     };
-    let mut reduced: BTreeMap<DatasetKey, SupersededRows> = BTreeMap::new();
+    let mut tally = SupersededTally::default();
     for (table, row_kind) in tables {
         for cells in &table.rows {
             let (dataset, edge) = match row_kind {
@@ -68,18 +62,12 @@ pub fn read(html: &str, superseded: &dyn Fn(&DatasetKey, SourceKind) -> bool) ->
             if !superseded(&dataset, kind) {
                 return None;
             }
-            let rows = reduced.entry(dataset).or_insert_with_key(|dataset| SupersededRows {
-                dataset: dataset.clone(),
-                rows: 0,
-                edges: BTreeSet::new(),
-            });
-            rows.rows += 1;
-            rows.edges.extend(edge);
+            tally.count(dataset, edge);
         }
     }
     let mut parsed = ParsedInput::empty(kind);
     parsed.cut = cut;
-    parsed.superseded = reduced.into_values().collect();
+    parsed.superseded = tally.into_rows();
     Some(parsed)
 }
 
