@@ -284,6 +284,28 @@ impl MappingRow {
         }
     }
 
+    /// The order of the rows' [`DatasetKey`]s, from the fields in place: nothing copied.
+    pub fn dataset_cmp(&self, other: &MappingRow) -> std::cmp::Ordering {
+        fn key(r: &MappingRow) -> (&str, &str, &str, &str) {
+            (&r.framework, &r.framework_version, &r.attack_version, &r.domain)
+        }
+        key(self).cmp(&key(other))
+    }
+
+    /// The order of the rows' [`MappingRow::grain_key`]s, from the fields in place: nothing copied.
+    pub fn grain_cmp(&self, other: &MappingRow) -> std::cmp::Ordering {
+        type Rest<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+        fn rest(r: &MappingRow) -> Rest<'_> {
+            (
+                r.capability_id.as_deref(),
+                r.attack_object_id.as_deref(),
+                r.mapping_type.as_deref(),
+                r.score_category.as_deref(),
+            )
+        }
+        self.dataset_cmp(other).then_with(|| rest(self).cmp(&rest(other)))
+    }
+
     /// A row that maps no capability to no technique: kept in the table, marked and counted.
     pub fn is_non_mappable(&self) -> bool {
         self.capability_id.is_none()
@@ -336,6 +358,28 @@ mod tests {
         assert_eq!(key(Some("SC-08")).mapping_id(), key(Some("SC-08")).mapping_id());
         assert_ne!(key(None).mapping_id(), key(Some("")).mapping_id());
         assert_eq!(key(Some("SC-08")).mapping_id().len(), 36);
+        let row = |capability: Option<&str>, version: &str| {
+            let mut row = crate::test_support::MappingRowBuilder::new("nist_800_53", version)
+                .technique("T1562")
+                .build();
+            row.capability_id = capability.map(String::from);
+            row
+        };
+        let rows = [
+            row(None, "rev5"),
+            row(Some(""), "rev5"),
+            row(Some("SC-08"), "rev5"),
+            row(Some("AC-01"), "rev4"),
+        ];
+        for a in &rows {
+            for b in &rows {
+                assert_eq!(
+                    a.grain_cmp(b),
+                    a.grain_key().cmp(&b.grain_key()),
+                    "grain_cmp orders as the keys do"
+                );
+            }
+        }
         // The id is UUIDv5 over the key as a JSON array: published ids never change.
         let array = serde_json::json!([
             "nist_800_53",

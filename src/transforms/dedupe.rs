@@ -4,7 +4,7 @@
 //! value keeps the highest (counted as a conflict, with every value kept in `score_values`). The
 //! result is sorted by grain key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -35,71 +35,71 @@ pub struct Deduplicated {
     pub counts: BTreeMap<DatasetKey, DedupeCounts>,
 }
 
-struct Group {
-    merged: MappingRow,
-    /// Fingerprints of the source records collapsed so far.
-    fingerprints: Vec<u64>,
-    conflict: bool,
-}
-
-pub fn dedupe(rows: Vec<MappingRow>) -> Deduplicated {
+/// Collapses the repeats of `rows`, in place: a stable sort by grain key puts each mapping's rows
+/// side by side in input order, and each is merged into the first of its run. No index, no second
+/// table: the memory of the rows and the sort's buffer.
+pub fn dedupe(mut rows: Vec<MappingRow>) -> Deduplicated {
     let mut counts: BTreeMap<DatasetKey, DedupeCounts> = BTreeMap::new();
-    // Each mapping's group once, in a vector sized for the worst case; the map only finds a key's.
-    let mut groups: Vec<Group> = Vec::with_capacity(rows.len());
-    let mut index: HashMap<GrainKey, usize> = HashMap::with_capacity(rows.len());
-    for mut row in rows {
+    for row in &mut rows {
         row.score_values = row.score_value.iter().cloned().collect();
-        let key = row.grain_key();
-        let dataset_counts = match counts.get_mut(&key.dataset) {
-            Some(dataset_counts) => dataset_counts,
-            None => counts.entry(key.dataset.clone()).or_default(),
+    }
+    rows.sort_by(MappingRow::grain_cmp);
+    for run in rows.chunk_by(|a, b| a.dataset_cmp(b).is_eq()) {
+        counts.entry(run[0].dataset()).or_default().source_rows += run.len();
+    }
+    // What is known of the mapping being collapsed: its source records' fingerprints, and whether
+    // its repeats disagree on the score.
+    let mut fingerprints: Vec<u64> = rows.first().map(|r| r.source_fingerprint).into_iter().collect();
+    let mut conflicts: Vec<(DatasetKey, GrainKey)> = Vec::new();
+    let mut conflict = false;
+    let mut repeats: BTreeMap<DatasetKey, (usize, usize)> = BTreeMap::new();
+    rows.dedup_by(|repeat, first| {
+        if repeat.grain_cmp(first).is_ne() {
+            if std::mem::take(&mut conflict) {
+                conflicts.push((first.dataset(), first.grain_key()));
+            }
+            fingerprints.clear();
+            fingerprints.push(repeat.source_fingerprint);
+            return false;
+        }
+        let (exact, differing) = match repeats.get_mut(&first.dataset()) {
+            Some(counted) => counted,
+            None => repeats.entry(first.dataset()).or_default(),
         };
-        dataset_counts.source_rows += 1;
-        match index.get(&key) {
-            None => {
-                index.insert(key, groups.len());
-                groups.push(Group {
-                    fingerprints: vec![row.source_fingerprint],
-                    merged: row,
-                    conflict: false,
-                });
-            }
-            Some(&at) => {
-                let group = &mut groups[at];
-                dataset_counts.repeats_collapsed += 1;
-                if group.fingerprints.contains(&row.source_fingerprint) {
-                    dataset_counts.exact_duplicates += 1;
-                } else {
-                    dataset_counts.differing_repeats += 1;
-                }
-                if row.score_value.is_some()
-                    && group.merged.score_value.is_some()
-                    && row.score_value != group.merged.score_value
-                {
-                    group.conflict = true;
-                }
-                merge(&mut group.merged, &row);
-                group.fingerprints.push(row.source_fingerprint);
-            }
+        if fingerprints.contains(&repeat.source_fingerprint) {
+            *exact += 1;
+        } else {
+            *differing += 1;
         }
-    }
-
-    let mut keyed: Vec<(GrainKey, usize)> = index.into_iter().collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut groups: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(keyed.len());
-    for (key, at) in keyed {
-        let group = groups[at].take().expect("each group is taken once");
-        let dataset_counts = counts.get_mut(&key.dataset).expect("counted above");
-        dataset_counts.mappings += 1;
-        if group.conflict {
-            dataset_counts.score_conflicts += 1;
-            dataset_counts.score_conflict_ids.push(key.mapping_id());
+        if repeat.score_value.is_some() && first.score_value.is_some() && repeat.score_value != first.score_value {
+            conflict = true;
         }
-        dataset_counts.non_mappable += usize::from(group.merged.is_non_mappable());
-        out.push(group.merged);
+        merge(first, repeat);
+        fingerprints.push(repeat.source_fingerprint);
+        true
+    });
+    if conflict {
+        let last = rows.last().expect("a conflict needs rows");
+        conflicts.push((last.dataset(), last.grain_key()));
     }
-    Deduplicated { rows: out, counts }
+    for (dataset, (exact, differing)) in repeats {
+        let dataset_counts = counts.get_mut(&dataset).expect("counted above");
+        dataset_counts.exact_duplicates = exact;
+        dataset_counts.differing_repeats = differing;
+        dataset_counts.repeats_collapsed = exact + differing;
+    }
+    for (dataset, key) in conflicts {
+        let dataset_counts = counts.get_mut(&dataset).expect("counted above");
+        dataset_counts.score_conflicts += 1;
+        dataset_counts.score_conflict_ids.push(key.mapping_id());
+    }
+    for run in rows.chunk_by(|a, b| a.dataset_cmp(b).is_eq()) {
+        let dataset_counts = counts.get_mut(&run[0].dataset()).expect("counted above");
+        dataset_counts.mappings += run.len();
+        dataset_counts.non_mappable += run.iter().filter(|r| r.is_non_mappable()).count();
+    }
+    rows.shrink_to_fit();
+    Deduplicated { rows, counts }
 }
 
 fn merge(into: &mut MappingRow, repeat: &MappingRow) {
