@@ -38,7 +38,8 @@ impl ChangeKind {
 pub struct Change {
     pub change: ChangeKind,
     pub mapping_id: String,
-    pub key: BTreeMap<String, Option<String>>,
+    /// The grain columns, by name.
+    pub key: BTreeMap<&'static str, Option<String>>,
     /// For `changed`: the columns whose values differ.
     pub columns: Vec<String>,
 }
@@ -244,7 +245,7 @@ impl Keys {
             .iter()
             .map(|(name, values)| {
                 let value = values.as_ref().and_then(|v| v.get(row as usize)).map(String::from);
-                (name.to_string(), value)
+                (*name, value)
             })
             .collect();
         Change {
