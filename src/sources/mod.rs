@@ -40,7 +40,7 @@ pub struct ParsedInput {
     pub rejected: Vec<RejectedRow>,
     pub cut: Option<Cut>,
     /// Rows of datasets that a better kind of source supplies, reduced as they were read to what the
-    /// cross-check needs (`transforms::select::supersede`).
+    /// cross-check needs ([`ParsedInput::supersede`]).
     pub superseded: Vec<SupersededRows>,
 }
 
@@ -82,6 +82,10 @@ impl ParsedInput {
     /// stay, in order.
     pub fn supersede(&mut self, supersession: &dyn Supersession) {
         let kind = self.kind;
+        // Nothing ranks above a mapping file: its rows are not even looked at.
+        if kind == SourceKind::MappingFile {
+            return;
+        }
         let mut tally = SupersededTally::default();
         self.rows.retain(|row| {
             let dataset = row.dataset();
@@ -267,6 +271,7 @@ pub fn read_bytes(path: &Path, name: &str, bytes: Vec<u8>, supersession: &dyn Su
     Ok(outcome)
 }
 
+/// [`read_bytes`] but the reduction of whole inputs' rows.
 fn read_text(path: &Path, name: &str, bytes: Vec<u8>, supersession: &dyn Supersession) -> Result<Outcome> {
     let mut text = String::from_utf8(bytes).map_err(|e| Error::NotText {
         path: path.to_path_buf(),

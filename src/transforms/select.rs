@@ -3,8 +3,8 @@
 //! Ranking: mapping file, then all-data page, then landing page (cut, so flagged incomplete), then
 //! technique pages, then capability pages. Rows of the other kinds are not lost: they are counted as
 //! superseded and their (capability, technique) edges compared with the selected ones. Where the
-//! better kind is known before a page is read (mapping files are read first), [`supersede`] reduces
-//! the page's rows to that count and those edges at once (`ParsedInput::supersede`).
+//! better kind is known before a page is read (mapping files are read first, [`best_kinds`]), the
+//! page's rows are reduced to that count and those edges at once (`ParsedInput::supersede`).
 
 use std::collections::{BTreeMap, BTreeSet};
 

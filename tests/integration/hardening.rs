@@ -146,6 +146,24 @@ const HOSTILE_LINKS: &str = r#"
 <a href="https://example.org/elsewhere/">elsewhere</a>
 "#;
 
+/// `attackmap fetch` from `server` into the sandbox's `raw/`, unthrottled, with `extra` flags.
+fn fetch_into_sandbox(sandbox: &Sandbox, server: &TestServer, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_attackmap"))
+        .current_dir(sandbox.work())
+        .args([
+            "fetch",
+            "--base-url",
+            &server.base_url,
+            "--raw",
+            "raw",
+            "--rate-limit",
+            "1000",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 /// The fixtures' technique index with [`HOSTILE_LINKS`] added.
 fn hostile_index() -> Vec<u8> {
     let index = fixture("served/attack/attack-16.1/domain-enterprise/techniques/index.html");
@@ -159,19 +177,7 @@ fn unsafe_links_in_pages_are_never_followed_and_are_reported() {
     let sandbox = Sandbox::new();
     let server = TestServer::serving(&[fixture("served"), fixture("site")]);
     server.replace("attack/attack-16.1/domain-enterprise/techniques/", hostile_index());
-    let output = Command::new(env!("CARGO_BIN_EXE_attackmap"))
-        .current_dir(sandbox.work())
-        .args([
-            "fetch",
-            "--base-url",
-            &server.base_url,
-            "--raw",
-            "raw",
-            "--rate-limit",
-            "1000",
-        ])
-        .output()
-        .unwrap();
+    let output = fetch_into_sandbox(&sandbox, &server, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not followed"), "{stderr}");
     assert!(stderr.contains("\"..\" segment"), "{stderr}");
@@ -207,21 +213,7 @@ fn a_framework_page_advertising_paths_out_of_raw_is_never_followed() {
     let sandbox = Sandbox::new();
     let server = TestServer::serving(&[fixture("served"), fixture("site")]);
     server.replace("external/nist/", hostile_framework_page());
-    let output = Command::new(env!("CARGO_BIN_EXE_attackmap"))
-        .current_dir(sandbox.work())
-        .args([
-            "fetch",
-            "--base-url",
-            &server.base_url,
-            "--raw",
-            "raw",
-            "--rate-limit",
-            "1000",
-            "--framework",
-            "nist_800_53",
-        ])
-        .output()
-        .unwrap();
+    let output = fetch_into_sandbox(&sandbox, &server, &["--framework", "nist_800_53"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains("not followed"),

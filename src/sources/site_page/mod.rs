@@ -16,7 +16,6 @@ use std::sync::LazyLock;
 use scraper::{Html, Selector};
 
 use crate::error::{Error, Result};
-use crate::model::DatasetKey;
 use crate::sources::{Outcome, Supersession};
 
 pub use advertised::{advertised_landing_pages, framework_of_page};
@@ -62,8 +61,7 @@ pub fn read(path: &Path, name: &str, html: &str, supersession: &dyn Supersession
         });
     }
     let html = markup::escape_stray_tags_in_notes(html);
-    let superseded = |dataset: &DatasetKey, kind| supersession.supersedes(dataset, kind);
-    if let Some(parsed) = cross_check::read(&html, &superseded) {
+    if let Some(parsed) = cross_check::read(&html, supersession) {
         return Ok(Outcome::Parsed(parsed));
     }
     let document = Html::parse_document(&html);

@@ -63,11 +63,7 @@ fn mapping_row(table: &PageTable, cells: &[ElementRef], context: &PageContext) -
         .or_else(|| context.dataset.clone())
         .ok_or("no capability link names the framework and its version")?;
 
-    let (mapping_type, mapping_type_label) = match text("mapping_type") {
-        Some(label) => (Some(normalize::mapping_type(&label)), Some(label)),
-        None if table.has_column("score_category") => (Some(normalize::SCORED_MAPPING_TYPE.to_string()), None),
-        None => (None, None),
-    };
+    let (mapping_type, mapping_type_label) = mapping_type_of(text("mapping_type"), table.has_column("score_category"));
     let (comments, references) = table.cell(cells, "Notes").map(table::notes).unwrap_or_default();
 
     Ok(MappingRow {
@@ -116,10 +112,25 @@ fn raw_fingerprint(cells: &[ElementRef]) -> u64 {
     hasher.finish()
 }
 
-/// A cell's text as a value: the site renders a missing value as the word `None` (Python's null).
+/// A cell's text as a value.
 fn value_text(cell: ElementRef) -> Option<String> {
-    let text = table::cell_text(cell);
+    as_value(table::cell_text(cell))
+}
+
+/// A cell's normalized text as a value: the site renders a missing value as the word `None`
+/// (Python's null).
+pub(super) fn as_value(text: String) -> Option<String> {
     (!text.is_empty() && text != "None").then_some(text)
+}
+
+/// A row's mapping type key and label, from its Mapping Type cell; a table with a Category column
+/// (security stacks) and no Mapping Type scores techniques.
+pub(super) fn mapping_type_of(label: Option<String>, scored: bool) -> (Option<String>, Option<String>) {
+    match label {
+        Some(label) => (Some(normalize::mapping_type(&label)), Some(label)),
+        None if scored => (Some(normalize::SCORED_MAPPING_TYPE.to_string()), None),
+        None => (None, None),
+    }
 }
 
 /// Reads a framework page's Non-Mappable Capabilities table (columns id, label).

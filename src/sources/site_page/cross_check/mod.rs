@@ -11,14 +11,15 @@ mod tokens;
 
 use super::framework::{cut_from_notice, framework_page_kind};
 use super::links::dataset_of_external_link;
-use crate::model::{DatasetKey, SourceKind};
-use crate::sources::{ParsedInput, SupersededTally};
+use super::rows::{as_value, mapping_type_of};
+use crate::model::{DatasetKey, MappingRow, SourceKind};
+use crate::sources::{ParsedInput, SupersededTally, Supersession};
 use crate::transforms::normalize;
 use tokens::{Cell, Table};
 
-/// The page as superseded rows, by dataset; `None` when the full reader must read it.
-/// `superseded` says whether a better kind of source than this page's supplies a dataset.
-pub fn read(html: &str, superseded: &dyn Fn(&DatasetKey, SourceKind) -> bool) -> Option<ParsedInput> {
+/// The page as superseded rows, by dataset; `None` when the full reader must read it, among others
+/// when `supersession` does not say a better kind of source supplies each of its datasets.
+pub fn read(html: &str, supersession: &dyn Supersession) -> Option<ParsedInput> {
     let page = tokens::page(html);
     if page.out_of_shape || !page.titled_by_site {
         return None;
@@ -59,7 +60,7 @@ pub fn read(html: &str, superseded: &dyn Fn(&DatasetKey, SourceKind) -> bool) ->
                 RowKind::Mapping => mapping_row(&table.columns, cells)?,
                 RowKind::NonMappable => (non_mappable_row(&table.columns, cells)?, None),
             };
-            if !superseded(&dataset, kind) {
+            if !supersession.supersedes(&dataset, kind) {
                 return None;
             }
             tally.count(dataset, edge);
@@ -83,10 +84,9 @@ fn cell<'a>(columns: &[String], cells: &'a [Cell], key: &str) -> Option<&'a Cell
     columns.iter().position(|c| c == key).and_then(|i| cells.get(i))
 }
 
-/// A cell's text as a value, as `rows::value_text` reads it.
+/// A cell's text as a value, as the full reader reads it.
 fn value(columns: &[String], cells: &[Cell], key: &str) -> Option<String> {
-    let text = normalize::text(&cell(columns, cells, key)?.text);
-    (!text.is_empty() && text != "None").then_some(text)
+    as_value(normalize::text(&cell(columns, cells, key)?.text))
 }
 
 /// A mapping row's dataset and edge, as the full reader would read them (`rows::mapping_row`);
@@ -104,16 +104,17 @@ fn mapping_row(columns: &[String], cells: &[Cell]) -> Option<(DatasetKey, Option
         return None;
     }
     let dataset = dataset_of_external_link(cell(columns, cells, "capability_id")?.link.as_deref()?)?;
-    let mapping_type = match value(columns, cells, "mapping_type") {
-        Some(label) => Some(normalize::mapping_type(&label)),
-        None if columns.iter().any(|c| c == "score_category") => Some(normalize::SCORED_MAPPING_TYPE.to_string()),
-        None => None,
+    let scored = columns.iter().any(|c| c == "score_category");
+    // The fields the edge rule reads, so that the rule is the full reader's own.
+    let row = MappingRow {
+        capability_id,
+        attack_object_id,
+        mapping_type: mapping_type_of(value(columns, cells, "mapping_type"), scored).0,
+        ..MappingRow::default()
     };
-    let edge = match (capability_id, attack_object_id) {
-        _ if mapping_type.as_deref() == Some("non_mappable") => None,
-        (Some(capability), Some(technique)) => Some((capability, technique)),
-        _ => None,
-    };
+    let edge = row
+        .edge()
+        .map(|(capability, technique)| (capability.to_string(), technique.to_string()));
     Some((dataset, edge))
 }
 
