@@ -18,7 +18,7 @@ use crate::sinks;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::http::crawl::{self, DatasetFetch, FetchState};
+use crate::sources::http::crawl::{self, DatasetFetch, FetchState, FrameworkReleases};
 use crate::sources::http::Fetcher;
 use crate::taxii;
 use crate::validate;
@@ -320,6 +320,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 crawl.datasets.len(),
                 crawl.failures.len()
             );
+            print_framework_releases(&crawl.framework_releases);
             print_site_datasets(&crawl.datasets);
             for failure in &crawl.failures {
                 complain!("attackmap: failed {}: {}", failure.url, failure.reason);
@@ -398,6 +399,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                         done.manifest.run_id,
                         done.changes.summary()
                     );
+                    print_framework_releases(&done.manifest.framework_releases);
                     print_site_datasets(&done.manifest.site_datasets);
                     for warning in &done.manifest.export_warnings {
                         complain!("attackmap: warning: {warning}");
@@ -424,6 +426,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 }
             }
         }
+    }
+}
+
+/// Per framework, the ATT&CK version the site publishes as current and the older ones, a line each.
+fn print_framework_releases(releases: &[FrameworkReleases]) {
+    if releases.is_empty() {
+        return;
+    }
+    say!("ATT&CK versions per framework (current, then older ones the site still publishes):");
+    for release in releases {
+        say!("  {:<16} {}", release.framework, release.describe());
     }
 }
 

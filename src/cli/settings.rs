@@ -15,10 +15,11 @@ pub const DEFAULT_CONFIG: &str = "attackmap.toml";
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct SelectionArgs {
-    /// ATT&CK versions to fetch (default 16.1); `all`: every version the site's framework pages advertise.
+    /// ATT&CK versions to fetch: `latest` (default), each framework at the newest ATT&CK version the
+    /// site publishes it for; a list (16.1,17.1); or `all`, every version the framework pages advertise.
     #[arg(long = "attack-version", env = "ATTACKMAP_ATTACK_VERSION", value_delimiter = ',')]
     pub attack_versions: Vec<String>,
-    /// ATT&CK domains: enterprise, mobile, ics, or all (default enterprise).
+    /// ATT&CK domains: enterprise, mobile, ics, or all (default: every domain of the selection).
     #[arg(long = "domain", env = "ATTACKMAP_DOMAIN", value_delimiter = ',')]
     pub domains: Vec<String>,
     /// Frameworks by id (nist_800_53, aws …; default all, also spelled `all`).
@@ -126,6 +127,8 @@ fn list(given: &[String], file: &Option<Vec<String>>, default: &[&str]) -> Vec<S
 
 /// The selector value for every version, domain or framework the site publishes.
 const ALL: &str = "all";
+/// The ATT&CK version selector for each framework's newest release on the site.
+const LATEST: &str = "latest";
 
 /// The bounds of the fetch settings: values past them are refused at start (exit 2), never wrapped
 /// or turned into a wait of hours.
@@ -138,9 +141,21 @@ const MAX_BODY_BYTES: u64 = 1 << 34;
 impl FetchArgs {
     /// The selection, each value checked against its field's pattern.
     pub fn selection(&self, file: &ConfigFile) -> Result<DatasetSelection, String> {
+        let mut attack_versions = list(&self.selection.attack_versions, &file.attack_versions, &[LATEST]);
+        let latest = attack_versions.iter().any(|v| v == LATEST);
+        if latest {
+            if attack_versions.len() > 1 {
+                return Err(format!(
+                    "--attack-version {}: latest stands alone (each framework at its newest ATT&CK version)",
+                    attack_versions.join(",")
+                ));
+            }
+            attack_versions.clear();
+        }
         let selection = DatasetSelection {
-            attack_versions: list(&self.selection.attack_versions, &file.attack_versions, &["16.1"]),
-            domains: list(&self.selection.domains, &file.domains, &["enterprise"]),
+            attack_versions,
+            latest,
+            domains: list(&self.selection.domains, &file.domains, &[]),
             frameworks: list(&self.selection.frameworks, &file.frameworks, &[]),
         };
         selection.check()?;
@@ -245,7 +260,12 @@ mod tests {
         assert_eq!(settings.retries, 7, "then the file");
         assert_eq!(settings.max_body_bytes, 64 << 20, "then the default");
         assert_eq!(args.selection(&file).unwrap().domains, ["mobile"]);
-        assert_eq!(args.selection(&file).unwrap().attack_versions, ["16.1"]);
+        let default = FetchArgs::default().selection(&ConfigFile::default()).unwrap();
+        assert!(default.latest, "each framework at its newest ATT&CK version by default");
+        assert!(
+            default.attack_versions.is_empty() && default.domains.is_empty(),
+            "every domain"
+        );
         let everything = FetchArgs {
             selection: SelectionArgs {
                 attack_versions: vec!["all".into()],
@@ -323,6 +343,10 @@ mod tests {
             .unwrap_err()
             .contains("--attack-version"));
         assert!(with(&["mobile"], &["15.1"]).selection(&file).is_ok());
+        assert!(with(&[], &["latest", "16.1"])
+            .selection(&file)
+            .unwrap_err()
+            .contains("latest stands alone"));
     }
 
     #[test]

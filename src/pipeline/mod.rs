@@ -70,19 +70,23 @@ pub struct Build {
 /// domain and version found among the inputs.
 /// `progress` counts the inputs read (a bar on a terminal, hidden elsewhere).
 pub fn build(inputs: &[PathBuf], explicit: AttackCatalog, progress: &indicatif::ProgressBar) -> Result<Build> {
-    build_selected(inputs, &|_| true, explicit, progress)
+    build_selected(inputs, &|available| available.clone(), explicit, progress)
 }
 
-/// Like [`build`], keeping only the datasets `keep` admits; the others' rows are counted as unselected.
+/// Which of the datasets the inputs hold a build keeps.
+pub type Choose<'a> = dyn Fn(&BTreeSet<DatasetKey>) -> BTreeSet<DatasetKey> + 'a;
+
+/// Like [`build`], keeping only the datasets `choose` picks from those the inputs hold; the others'
+/// rows are counted as unselected.
 pub fn build_selected(
     inputs: &[PathBuf],
-    keep: &dyn Fn(&DatasetKey) -> bool,
+    choose: &Choose,
     explicit: AttackCatalog,
     progress: &indicatif::ProgressBar,
 ) -> Result<Build> {
     let files = sources::discover(inputs)?;
     let read = timed("read", || read_in_two_passes(files, progress))?;
-    timed("build", || build_from(read, keep, explicit))
+    timed("build", || build_from(read, choose, explicit))
 }
 
 /// Reads the JSON files first, then the others: the datasets the mapping files supply let every page
@@ -102,7 +106,7 @@ fn read_in_two_passes(files: Vec<InputFile>, progress: &indicatif::ProgressBar) 
 }
 
 /// Builds the table from inputs already read. Pure: no I/O.
-pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explicit: AttackCatalog) -> Result<Build> {
+pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) -> Result<Build> {
     let all_sources: Vec<String> = inputs.iter().map(|i| i.path.display().to_string()).collect();
     let mut counts = InputCounts {
         files: inputs.len(),
@@ -165,7 +169,8 @@ pub fn build_from(inputs: Vec<Input>, keep: &dyn Fn(&DatasetKey) -> bool, explic
         .datasets
         .retain(|dataset, _| identifiers::check_dataset(dataset).is_ok());
     let available: BTreeSet<DatasetKey> = selection.datasets.keys().cloned().collect();
-    selection.datasets.retain(|dataset, _| keep(dataset));
+    let chosen = choose(&available);
+    selection.datasets.retain(|dataset, _| chosen.contains(dataset));
     // Rows of a dataset whose identifiers failed are rejected (counted above); the others that
     // leave here are outside the selection.
     let mut unselected_rows = 0;

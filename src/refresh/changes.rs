@@ -54,9 +54,19 @@ pub struct Changes {
     /// warehouse's change feed carries them as updates, so a MERGE reproduces the table exactly.
     #[serde(skip)]
     pub source_only: Vec<String>,
+    /// Frameworks that moved to a newer ATT&CK release: the rows above list the retired dataset's
+    /// mappings as removed and the new one's as added (their ids name the release); a move counts
+    /// which of them the new release carried, changed, added and removed.
+    pub moves: Vec<super::moves::DatasetMove>,
 }
 
 impl Changes {
+    /// The removals that are not a move's carried or changed mappings: what `--max-removed-share` weighs.
+    pub fn removed_beyond_moves(&self) -> usize {
+        self.removed
+            .saturating_sub(self.moves.iter().map(super::moves::DatasetMove::kept).sum())
+    }
+
     /// True when the new table equals the previous one, byte for byte.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty() && self.source_only.is_empty()
@@ -72,6 +82,9 @@ impl Changes {
         );
         if !self.source_only.is_empty() {
             summary.push_str(&format!(", {} now read from another file", self.source_only.len()));
+        }
+        for moved in &self.moves {
+            summary.push_str(&format!("; moved {}", moved.summary()));
         }
         summary
     }

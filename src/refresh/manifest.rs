@@ -14,7 +14,7 @@ use crate::pipeline::Build;
 use crate::sinks::report_html::{RefreshFacts, RunFacts};
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
-use crate::sources::http::crawl::{Crawl, DatasetFetch, DatasetSelection, RefusedLink};
+use crate::sources::http::crawl::{Crawl, DatasetFetch, DatasetSelection, FrameworkReleases, RefusedLink};
 use crate::sources::http::raw_store::{RawStore, Sidecar};
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +34,12 @@ pub struct Manifest {
     /// The datasets of the selection the site advertises (its framework pages) or links to (its
     /// technique pages), and whether each was fetched completely; empty for an offline run.
     pub site_datasets: Vec<DatasetFetch>,
+    /// Per framework, the ATT&CK version the site publishes as current (its newest) and the older
+    /// ones it still publishes; offline, of the datasets `raw/` holds.
+    pub framework_releases: Vec<FrameworkReleases>,
+    /// Frameworks published at an older ATT&CK version than the site's current one, because their
+    /// current datasets could not be fetched tonight (`--allow-partial`): a warning.
+    pub held_back: Vec<String>,
     pub datasets: Vec<DatasetEntry>,
     pub outputs: Vec<OutputEntry>,
     pub changes: ChangeCounts,
@@ -89,6 +95,8 @@ pub struct ChangeCounts {
     pub added: usize,
     pub removed: usize,
     pub changed: usize,
+    /// Frameworks moved to a newer ATT&CK release, each counted by mapping (see changes.json).
+    pub moves: Vec<super::DatasetMove>,
     /// Rows whose only difference is the file they were read from (updates in the change feed).
     pub read_from_another_file: usize,
 }
@@ -107,6 +115,8 @@ impl Manifest {
             warehouse_schema_version: crate::sinks::warehouse::schema::VERSION.to_string(),
             inputs: Vec::new(),
             site_datasets: Vec::new(),
+            framework_releases: Vec::new(),
+            held_back: Vec::new(),
             datasets: Vec::new(),
             outputs: Vec::new(),
             changes: ChangeCounts::default(),
@@ -133,6 +143,7 @@ impl Manifest {
                 .filter(|r| r.into_the_site)
                 .map(|r| format!("not followed: {} in {}: {}", r.link, r.page, r.reason)),
         );
+        warnings.extend(self.held_back.iter().cloned());
         warnings.extend(
             self.retired
                 .iter()
@@ -152,6 +163,7 @@ impl Manifest {
                 stale: self.inputs.iter().filter(|i| i.stale).count(),
                 durations_ms: self.durations_ms.clone(),
                 site_datasets: self.site_datasets.clone(),
+                framework_releases: self.framework_releases.clone(),
             }),
         }
     }
@@ -199,11 +211,31 @@ impl Manifest {
             added: changes.added,
             removed: changes.removed,
             changed: changes.changed,
+            moves: changes.moves.clone(),
             read_from_another_file: changes.source_only.len(),
         };
         self.export_warnings = build.report.export_warnings();
         self.missing_catalogues = crawl.missing_catalogues.clone();
         self.site_datasets = crawl.datasets.clone();
+        self.framework_releases = if crawl.framework_releases.is_empty() {
+            let mut versions: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+            let selected = build
+                .available
+                .iter()
+                .filter(|d| self.selection.includes_framework(&d.framework));
+            for dataset in selected {
+                versions
+                    .entry(dataset.framework.clone())
+                    .or_default()
+                    .insert(dataset.attack_version.clone());
+            }
+            FrameworkReleases::of(&versions)
+        } else {
+            crawl.framework_releases.clone()
+        };
+        if self.selection.latest {
+            self.held_back = held_back(&self.framework_releases, &build.report.datasets);
+        }
         self.refused_links = crawl.refused_links.clone();
         self.refused_links.sort();
         self.refused_links.dedup();
@@ -245,4 +277,29 @@ impl Manifest {
         }
         write_json(&staging.join(MANIFEST), self)
     }
+}
+
+/// With `latest`: the frameworks whose published datasets are all older than the site's current
+/// ATT&CK version for them, as `framework stays at ATT&CK 15.1: …`.
+fn held_back(releases: &[FrameworkReleases], published: &[crate::sinks::report::DatasetReport]) -> Vec<String> {
+    releases
+        .iter()
+        .filter_map(|release| {
+            let mut versions: Vec<&str> = published
+                .iter()
+                .filter(|d| d.key.framework == release.framework)
+                .map(|d| d.key.attack_version.as_str())
+                .collect();
+            versions.dedup();
+            let stale = !versions.is_empty() && !versions.contains(&release.current.as_str());
+            stale.then(|| {
+                format!(
+                    "{} stays at ATT&CK {}: its datasets at {}, the site's current version, could not be fetched",
+                    release.framework,
+                    versions.join(", "),
+                    release.current
+                )
+            })
+        })
+        .collect()
 }

@@ -7,8 +7,10 @@
 mod changes;
 mod feed;
 mod manifest;
+mod moves;
 
 use crate::escape::terminal;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
@@ -23,10 +25,11 @@ use crate::sinks::csv::CsvOptions;
 use crate::sinks::report_html::Page;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::http::crawl::{self, Crawl, DatasetSelection};
+use crate::sources::http::crawl::{self, Crawl, DatasetSelection, FetchState};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
 pub use changes::{compare, compare_listing, Change, ChangeKind, Changes};
 pub use manifest::Manifest;
+pub use moves::DatasetMove;
 
 /// What a refresh needs to know.
 pub struct RefreshOptions {
@@ -151,9 +154,22 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let clock = Instant::now();
     let explicit = AttackCatalog::load(&options.attack_stix)?;
     let selection = options.selection.clone();
+    // A dataset that failed tonight is not chosen over its framework's older release: a move to a
+    // newer ATT&CK version happens only once the new datasets arrived (with --allow-partial).
+    let failed: BTreeSet<&str> = crawl
+        .datasets
+        .iter()
+        .filter(|d| d.state == FetchState::Failed)
+        .map(|d| d.dataset.as_str())
+        .collect();
     let mut build = pipeline::build_selected(
         std::slice::from_ref(&options.raw),
-        &|d| selection.includes(d),
+        &|available| {
+            let candidates = available
+                .iter()
+                .filter(|d| selection.includes(d) && !failed.contains(d.to_string().as_str()));
+            selection.narrowed(candidates)
+        },
         explicit,
         progress,
     )?;
@@ -196,12 +212,16 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
 
     let clock = Instant::now();
     let previous = pipeline::published_table(&options.out);
-    let changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    let mut changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    if let Some(previous) = &previous {
+        changes.moves = moves::moves(previous, &build.frame).map_err(Error::from)?;
+    }
     let previous_rows = previous.as_ref().map_or(0, DataFrame::height);
-    if previous_rows > 0 && changes.removed as f64 > options.max_removed_share * previous_rows as f64 {
+    let removed = changes.removed_beyond_moves();
+    if previous_rows > 0 && removed as f64 > options.max_removed_share * previous_rows as f64 {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(RefreshError::TooManyRemoved {
-            removed: changes.removed,
+            removed,
             previous: previous_rows,
             max_share: options.max_removed_share,
         });
@@ -218,6 +238,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
 
     manifest.fill(&build, &crawl, &changes);
     let warnings = build.report.has_warnings()
+        || !manifest.held_back.is_empty()
         || !crawl.failures.is_empty()
         || crawl.refused_links.iter().any(|r| r.into_the_site)
         || !crawl.unadvertised_datasets().is_empty()

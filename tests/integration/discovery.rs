@@ -167,7 +167,13 @@ fn a_dataset_technique_pages_link_to_but_no_framework_page_advertises_is_fetched
     assert_ne!(only_14_1, page);
     server.replace("external/nist/", only_14_1.into_bytes());
     let job = Job::new();
-    let output = job.refresh(&server);
+    // 16.1 named: with `latest`, the framework page's 14.1 would be the newest, and only 14.1's
+    // technique pages would be read.
+    let only_16_1_enterprise = ["--attack-version", "16.1", "--domain", "enterprise"];
+    let output = job.refresh_from(
+        &server,
+        &[&["--framework", "nist_800_53"], &only_16_1_enterprise[..]].concat(),
+    );
     assert_eq!(code(&output), 3, "{}", explain(&output));
     assert_eq!(
         site_dataset(&job.json("manifest.json"), REV5)["advertised_by"],

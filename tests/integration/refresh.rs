@@ -364,7 +364,8 @@ fn fetching_the_whole_site_gives_the_table_of_building_it_directly() {
     let Some(served) = shared_site_as_served() else { return };
     let server = TestServer::serving(&served);
     let job = Job::new();
-    let output = job.refresh_from(&server, &["--concurrency", "4"]);
+    let the_snapshot = ["--attack-version", "16.1", "--domain", "enterprise"];
+    let output = job.refresh_from(&server, &[&the_snapshot[..], &["--concurrency", "4"]].concat());
     assert_eq!(code(&output), 0, "{}", explain(&output));
     let manifest = job.json("manifest.json");
     let datasets = manifest["site_datasets"].as_array().unwrap();

@@ -106,7 +106,7 @@ fn the_whole_site_from_a_server_failing_one_request_in_seven_still_gives_a_good_
     let server = TestServer::serving(&site);
     server.fail_one_request_in(7);
     let job = Job::new();
-    let output = job.refresh_from(&server, &[]);
+    let output = job.refresh_from(&server, &["--attack-version", "16.1", "--domain", "enterprise"]);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     let failed = server.seen().iter().filter(|s| s.status == 500).count();
     assert!(failed > 50, "the server failed {failed} requests");

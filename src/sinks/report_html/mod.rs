@@ -22,7 +22,7 @@ use crate::refresh::Changes;
 use crate::sinks::report::Report;
 use crate::sinks::{count_of, write_atomically};
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::http::crawl::{DatasetFetch, FetchState};
+use crate::sources::http::crawl::{DatasetFetch, FetchState, FrameworkReleases};
 
 pub const REPORT_HTML: &str = "report.html";
 /// The changes listed per kind; the rest are in `changes.json`.
@@ -50,6 +50,7 @@ pub struct RefreshFacts {
     pub stale: usize,
     pub durations_ms: BTreeMap<String, u128>,
     pub site_datasets: Vec<DatasetFetch>,
+    pub framework_releases: Vec<FrameworkReleases>,
 }
 
 /// Everything the page shows.
@@ -167,6 +168,9 @@ fn run_section(out: &mut String, page: &Page) {
         ),
     );
     let _ = writeln!(out, "</table>");
+    if let Some(refresh) = run.refresh.as_ref().filter(|r| !r.framework_releases.is_empty()) {
+        framework_releases_table(out, &refresh.framework_releases);
+    }
     if let Some(refresh) = run.refresh.as_ref().filter(|r| !r.site_datasets.is_empty()) {
         site_datasets_table(out, &refresh.site_datasets);
     }
@@ -194,6 +198,23 @@ fn run_section(out: &mut String, page: &Page) {
         let _ = writeln!(out, "</ul>");
     }
     let _ = writeln!(out, "</section>");
+}
+
+fn framework_releases_table(out: &mut String, releases: &[FrameworkReleases]) {
+    let _ = writeln!(
+        out,
+        "<h3>ATT&amp;CK releases per framework</h3><table><tr><th>framework</th><th>current ATT&amp;CK version</th><th>older versions the site still publishes</th></tr>"
+    );
+    for r in releases {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html(&r.framework),
+            html(&r.current),
+            html(&r.older.join(", "))
+        );
+    }
+    let _ = writeln!(out, "</table>");
 }
 
 fn site_datasets_table(out: &mut String, datasets: &[DatasetFetch]) {
@@ -280,6 +301,29 @@ fn changes_section(out: &mut String, page: &Page) {
             ""
         }
     );
+    if !changes.moves.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h3>Frameworks moved to a newer ATT&amp;CK release</h3><p>Mappings match across releases by capability, technique, mapping type and score category; the lists below name the retired mappings as removed and the new ones as added, since their ids name the release.</p><table><tr><th>framework</th><th>domain</th><th>ATT&amp;CK</th><th>retired</th><th>published</th><th>carried</th><th>changed</th><th>added</th><th>removed</th></tr>"
+        );
+        for moved in &changes.moves {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                html(&moved.framework),
+                html(&moved.domain),
+                html(&moved.from_attack_version),
+                html(&moved.to_attack_version),
+                html(&moved.retired.join(", ")),
+                html(&moved.published.join(", ")),
+                moved.carried,
+                moved.changed,
+                moved.added,
+                moved.removed
+            );
+        }
+        let _ = writeln!(out, "</table>");
+    }
     let rows = RowLookup::new(page.frame);
     let mut by_kind: BTreeMap<&str, Vec<&crate::refresh::Change>> = BTreeMap::new();
     for change in &changes.changes {
@@ -408,9 +452,10 @@ fn coverage_section(out: &mut String, page: &Page, dir: &Path) {
             .replace("url(#", &format!("url(#{prefix}-"));
         let _ = writeln!(
             out,
-            "<h3><a href=\"heatmaps/{}\">{}</a></h3><div class=\"scroll\">{inline}</div>",
+            "<h3><a href=\"heatmaps/{}\">{}</a></h3><p>Frameworks: {}</p><div class=\"scroll\">{inline}</div>",
             html(file),
-            html(file)
+            html(file),
+            html(&frameworks_covered(page.report, prefix).join(", "))
         );
     }
     for (title, svg) in chart::tactic_charts(page.rows, page.attack) {
@@ -421,6 +466,17 @@ fn coverage_section(out: &mut String, page: &Page, dir: &Path) {
         );
     }
     let _ = writeln!(out, "</section>");
+}
+
+/// The framework versions (`nist_800_53-rev5`) whose datasets a coverage layer (`coverage_attack-16.1-enterprise`)
+/// covers: those of its ATT&CK version and domain.
+fn frameworks_covered<'a>(report: &'a Report, coverage: &str) -> Vec<&'a str> {
+    let suffix = format!("_{}", coverage.trim_start_matches("coverage_"));
+    report
+        .datasets
+        .iter()
+        .filter_map(|d| d.dataset.strip_suffix(suffix.as_str()))
+        .collect()
 }
 
 /// Every output file, linked relative to `out/` (the change feed's partitions counted, not listed).

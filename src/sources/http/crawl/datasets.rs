@@ -1,12 +1,12 @@
 //! The datasets a crawl finds — advertised by their framework page's version selector, linked from
 //! technique pages, or both — and, once fetched, whether each arrived complete, stale or not at all.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use super::links::RefusedLink;
-use super::selection::DatasetSelection;
+use super::selection::{DatasetSelection, FrameworkReleases};
 use super::FetchFailure;
 use crate::identifiers;
 use crate::model::DatasetKey;
@@ -16,6 +16,9 @@ use crate::sources::site_page::dataset_of_external_link;
 #[derive(Debug, Default)]
 pub(super) struct Found {
     pub(super) by_landing_page: BTreeMap<String, Finding>,
+    /// Every ATT&CK version the site publishes each selected framework for, whatever the selection
+    /// of versions and domains.
+    attack_versions_by_framework: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug)]
@@ -55,6 +58,12 @@ impl Found {
             });
             return;
         }
+        if selection.includes_framework(&dataset.framework) {
+            self.attack_versions_by_framework
+                .entry(dataset.framework.clone())
+                .or_default()
+                .insert(dataset.attack_version.clone());
+        }
         if !selection.includes(&dataset) {
             return;
         }
@@ -72,6 +81,19 @@ impl Found {
             }
             Via::TechniquePage => finding.linked_from_technique_pages = true,
         }
+    }
+
+    /// Keeps what the selection keeps of the datasets found: with `latest`, each framework's at its
+    /// newest ATT&CK version.
+    pub(super) fn narrow(&mut self, selection: &DatasetSelection) {
+        let kept = selection.narrowed(self.by_landing_page.values().map(|f| &f.dataset));
+        self.by_landing_page
+            .retain(|_, finding| kept.contains(&finding.dataset));
+    }
+
+    /// Per selected framework, its newest ATT&CK version on the site and the older ones.
+    pub(super) fn framework_releases(&self) -> Vec<FrameworkReleases> {
+        FrameworkReleases::of(&self.attack_versions_by_framework)
     }
 
     /// The (ATT&CK version, domain) pairs of the datasets found.

@@ -22,7 +22,7 @@ pub use datasets::{DatasetFetch, FetchState};
 use datasets::{Found, Via};
 use links::site_links;
 pub use links::RefusedLink;
-pub use selection::DatasetSelection;
+pub use selection::{compare_attack_versions, DatasetSelection, FrameworkReleases};
 
 /// The site's list of mapping frameworks, whose links lead to each framework's page.
 pub const FRAMEWORKS_PAGE: &str = "external/";
@@ -34,6 +34,9 @@ pub struct Crawl {
     pub failures: Vec<FetchFailure>,
     /// Every selected dataset the site advertises or links to, and whether it was fetched.
     pub datasets: Vec<DatasetFetch>,
+    /// Per selected framework, the ATT&CK version the site publishes it for as current (its newest)
+    /// and the older ones it still publishes.
+    pub framework_releases: Vec<FrameworkReleases>,
     /// Links that were not followed because they are unsafe: another scheme (`javascript:`,
     /// `file:` …), or a site link whose path or dataset could leave raw/.
     pub refused_links: Vec<RefusedLink>,
@@ -145,17 +148,17 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
         }
     }
 
-    // The ATT&CK versions and domains to read technique pages of: those selected, or with `all`,
-    // those of the datasets advertised.
-    let pairs: Vec<(String, String)> = if selection.attack_versions.is_empty() || selection.domains.is_empty() {
-        found.attack_versions_and_domains()
-    } else {
+    // With `latest`, each framework at its newest ATT&CK version advertised.
+    found.narrow(selection);
+    // The ATT&CK versions and domains to read technique pages of: those of the datasets advertised,
+    // and those named explicitly (a version and a domain both listed).
+    let mut pairs: BTreeSet<(String, String)> = found.attack_versions_and_domains().into_iter().collect();
+    pairs.extend(
         selection
             .attack_versions
             .iter()
-            .flat_map(|v| selection.domains.iter().map(move |d| (v.clone(), d.clone())))
-            .collect()
-    };
+            .flat_map(|v| selection.domains.iter().map(move |d| (v.clone(), d.clone()))),
+    );
     let versions: BTreeSet<&str> = pairs.iter().map(|(v, _)| v.as_str()).collect();
     fetch_catalogues(fetcher, selection, &versions, &mut crawl, &fetch_step);
 
@@ -183,6 +186,11 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
             }
         }
     }
+
+    // A framework only technique pages name is narrowed to its newest version too; one they name at an
+    // older version than its framework page advertises leaves the selection again.
+    found.narrow(selection);
+    crawl.framework_releases = found.framework_releases();
 
     // Each dataset's landing page, all-data page when the landing page is cut, and mapping file.
     let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -1,4 +1,8 @@
-//! Which datasets a run is about: ATT&CK versions, domains and frameworks, each list empty for "all".
+//! Which datasets a run is about: ATT&CK versions (or each framework's newest), domains and
+//! frameworks, each list empty for "all".
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -9,6 +13,10 @@ use crate::model::DatasetKey;
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DatasetSelection {
     pub attack_versions: Vec<String>,
+    /// `--attack-version latest` (the default): each framework at the newest ATT&CK version the site
+    /// publishes it for, every domain and framework version published there; `attack_versions` is
+    /// then empty, and [`DatasetSelection::narrowed`] keeps the newest of what is found.
+    pub latest: bool,
     pub domains: Vec<String>,
     pub frameworks: Vec<String>,
 }
@@ -48,6 +56,21 @@ impl DatasetSelection {
         unmatched
     }
 
+    /// Of `datasets` (all of them included), those the selection keeps: with `latest`, each
+    /// framework's datasets at its newest ATT&CK version; else every one.
+    pub fn narrowed<'a>(&self, datasets: impl Iterator<Item = &'a DatasetKey>) -> BTreeSet<DatasetKey> {
+        let datasets: Vec<&DatasetKey> = datasets.collect();
+        if !self.latest {
+            return datasets.into_iter().cloned().collect();
+        }
+        let newest = newest_attack_version_per_framework(datasets.iter().copied());
+        datasets
+            .into_iter()
+            .filter(|d| newest.get(d.framework.as_str()) == Some(&d.attack_version.as_str()))
+            .cloned()
+            .collect()
+    }
+
     pub fn includes(&self, dataset: &DatasetKey) -> bool {
         self.includes_attack_version(&dataset.attack_version)
             && self.includes_domain(&dataset.domain)
@@ -71,6 +94,65 @@ fn admits(list: &[String], value: &str) -> bool {
     list.is_empty() || list.iter().any(|v| v == value)
 }
 
+/// Each framework's newest ATT&CK version among `datasets`.
+fn newest_attack_version_per_framework<'a>(
+    datasets: impl Iterator<Item = &'a DatasetKey>,
+) -> BTreeMap<&'a str, &'a str> {
+    let mut newest: BTreeMap<&str, &str> = BTreeMap::new();
+    for dataset in datasets {
+        let version = newest
+            .entry(dataset.framework.as_str())
+            .or_insert(&dataset.attack_version);
+        if compare_attack_versions(&dataset.attack_version, version) == Ordering::Greater {
+            *version = &dataset.attack_version;
+        }
+    }
+    newest
+}
+
+/// ATT&CK versions in release order: `8.2` < `16.1` < `17.1` (numbers compared part by part).
+pub fn compare_attack_versions(a: &str, b: &str) -> Ordering {
+    let parts = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    parts(a).cmp(&parts(b)).then_with(|| a.cmp(b))
+}
+
+/// One framework's ATT&CK releases on the site: the newest (its current picture) and the older ones
+/// the site still publishes, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FrameworkReleases {
+    pub framework: String,
+    pub current: String,
+    pub older: Vec<String>,
+}
+
+impl FrameworkReleases {
+    /// Per framework (in id order), from the ATT&CK versions it is published for.
+    pub fn of(versions: &BTreeMap<String, BTreeSet<String>>) -> Vec<FrameworkReleases> {
+        versions
+            .iter()
+            .filter_map(|(framework, versions)| {
+                let mut versions: Vec<&String> = versions.iter().collect();
+                versions.sort_by(|a, b| compare_attack_versions(b, a));
+                let (current, older) = versions.split_first()?;
+                Some(FrameworkReleases {
+                    framework: framework.clone(),
+                    current: current.to_string(),
+                    older: older.iter().map(|v| v.to_string()).collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// `16.1 (also published: 15.1, 14.1)`.
+    pub fn describe(&self) -> String {
+        if self.older.is_empty() {
+            self.current.clone()
+        } else {
+            format!("{} (also published: {})", self.current, self.older.join(", "))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,7 +164,7 @@ mod tests {
         let mut selection = DatasetSelection {
             attack_versions: vec!["16.1".into()],
             domains: vec!["enterprise".into()],
-            frameworks: vec![],
+            ..DatasetSelection::default()
         };
         assert!(selection.includes(&nist));
         selection.frameworks = vec!["aws".into()];
@@ -91,5 +173,59 @@ mod tests {
             DatasetSelection::default().includes(&nist),
             "empty lists select everything"
         );
+    }
+
+    fn key(framework: &str, attack_version: &str, domain: &str) -> DatasetKey {
+        DatasetKey {
+            framework: framework.into(),
+            framework_version: "v1".into(),
+            attack_version: attack_version.into(),
+            domain: domain.into(),
+        }
+    }
+
+    #[test]
+    fn latest_keeps_each_framework_at_its_newest_attack_version_in_every_domain() {
+        let found = [
+            key("nist_800_53", "8.2", "enterprise"),
+            key("nist_800_53", "16.1", "enterprise"),
+            key("kev", "15.1", "mobile"),
+            key("kev", "16.1", "enterprise"),
+            key("kev", "16.1", "mobile"),
+            key("csa_ccm", "17.1", "enterprise"),
+        ];
+        let latest = DatasetSelection {
+            latest: true,
+            ..DatasetSelection::default()
+        };
+        let kept: Vec<String> = latest.narrowed(found.iter()).iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            kept,
+            [
+                "csa_ccm-v1_attack-17.1-enterprise",
+                "kev-v1_attack-16.1-enterprise",
+                "kev-v1_attack-16.1-mobile",
+                "nist_800_53-v1_attack-16.1-enterprise"
+            ]
+        );
+        assert_eq!(
+            DatasetSelection::default().narrowed(found.iter()).len(),
+            6,
+            "all keeps everything"
+        );
+    }
+
+    #[test]
+    fn attack_versions_compare_as_releases_not_as_text() {
+        assert_eq!(compare_attack_versions("8.2", "16.1"), Ordering::Less);
+        assert_eq!(compare_attack_versions("18.1", "17.1"), Ordering::Greater);
+        let versions = BTreeMap::from([(
+            "nist_800_53".to_string(),
+            BTreeSet::from(["8.2".to_string(), "16.1".to_string(), "10.1".to_string()]),
+        )]);
+        let releases = FrameworkReleases::of(&versions);
+        assert_eq!(releases[0].current, "16.1");
+        assert_eq!(releases[0].older, ["10.1", "8.2"]);
+        assert_eq!(releases[0].describe(), "16.1 (also published: 10.1, 8.2)");
     }
 }

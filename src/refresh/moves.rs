@@ -1,0 +1,231 @@
+//! A framework that moves to a newer ATT&CK release, seen as one move: the retired and the new
+//! datasets' mappings matched by capability, technique, mapping type and score category, so that a
+//! night says "5,000 carried, 12 added, 3 removed" instead of 5,000 removals and 5,000 additions.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::sources::http::crawl::compare_attack_versions;
+
+/// One framework's datasets of one domain, moved from an older ATT&CK version to a newer one between
+/// two runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetMove {
+    pub framework: String,
+    pub domain: String,
+    pub from_attack_version: String,
+    pub to_attack_version: String,
+    /// The datasets the move retired (`kev-02.13.2025_attack-15.1-enterprise`).
+    pub retired: Vec<String>,
+    /// The datasets it published instead.
+    pub published: Vec<String>,
+    /// Mappings in both, the same in every column that describes the mapping.
+    pub carried: usize,
+    /// Mappings in both whose description changed (a name, a score, a comment, references …).
+    pub changed: usize,
+    /// Mappings only the new release has.
+    pub added: usize,
+    /// Mappings only the retired release had.
+    pub removed: usize,
+}
+
+impl DatasetMove {
+    /// The mappings the move keeps (carried or changed): not removals, whatever their ids.
+    pub fn kept(&self) -> usize {
+        self.carried + self.changed
+    }
+
+    /// `kev enterprise 15.1 → 16.1: 400 carried, 2 changed, 10 added, 5 removed`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {} {} → {}: {} carried, {} changed, {} added, {} removed",
+            self.framework,
+            self.domain,
+            self.from_attack_version,
+            self.to_attack_version,
+            self.carried,
+            self.changed,
+            self.added,
+            self.removed
+        )
+    }
+}
+
+/// What matches a mapping across ATT&CK releases.
+const MATCHED_BY: &[&str] = &["capability_id", "attack_object_id", "mapping_type", "score_category"];
+/// What describes a mapping: a difference here is a change carried across the move. The ATT&CK and
+/// framework versions, dates, sources and the catalogue's verdict belong to the release, not the mapping.
+const DESCRIBED_BY: &[&str] = &[
+    "capability_description",
+    "capability_group",
+    "capability_group_name",
+    "mapping_type_label",
+    "attack_object_name",
+    "score_value",
+    "related_score",
+    "non_mappable",
+    "status",
+    "comments",
+    "references",
+];
+const DATASET: &[&str] = &["framework", "framework_version", "attack_version", "domain"];
+
+type Dataset = [String; 4];
+
+/// The moves between the `previous` table and the `current` one: per framework and domain, datasets
+/// that left and datasets at a newer ATT&CK version that arrived.
+pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<DatasetMove>> {
+    let before = datasets_of(previous)?;
+    let now = datasets_of(current)?;
+    let mut retired: BTreeMap<(&str, &str), Vec<&Dataset>> = BTreeMap::new();
+    for dataset in before.difference(&now) {
+        retired.entry((&dataset[0], &dataset[3])).or_default().push(dataset);
+    }
+    let mut arrived: BTreeMap<(&str, &str), Vec<&Dataset>> = BTreeMap::new();
+    for dataset in now.difference(&before) {
+        arrived.entry((&dataset[0], &dataset[3])).or_default().push(dataset);
+    }
+    let mut moves = Vec::new();
+    for ((framework, domain), old) in retired {
+        let Some(new) = arrived.get(&(framework, domain)) else {
+            continue;
+        };
+        let newest = |sets: &[&Dataset]| -> String {
+            sets.iter()
+                .map(|d| d[2].clone())
+                .max_by(|a, b| compare_attack_versions(a, b))
+                .unwrap_or_default()
+        };
+        let (from, to) = (newest(&old), newest(new));
+        if compare_attack_versions(&to, &from).is_le() {
+            continue;
+        }
+        let old_rows = mappings_of(previous, &old)?;
+        let new_rows = mappings_of(current, new)?;
+        let mut counted = DatasetMove {
+            framework: framework.to_string(),
+            domain: domain.to_string(),
+            from_attack_version: from,
+            to_attack_version: to,
+            retired: old.iter().map(|d| name(d)).collect(),
+            published: new.iter().map(|d| name(d)).collect(),
+            carried: 0,
+            changed: 0,
+            added: 0,
+            removed: 0,
+        };
+        for (key, description) in &new_rows {
+            match old_rows.get(key) {
+                Some(before) if before == description => counted.carried += 1,
+                Some(_) => counted.changed += 1,
+                None => counted.added += 1,
+            }
+        }
+        counted.removed = old_rows.keys().filter(|key| !new_rows.contains_key(*key)).count();
+        moves.push(counted);
+    }
+    Ok(moves)
+}
+
+fn name(dataset: &Dataset) -> String {
+    format!("{}-{}_attack-{}-{}", dataset[0], dataset[1], dataset[2], dataset[3])
+}
+
+/// The datasets (framework, framework version, ATT&CK version, domain) a table holds.
+fn datasets_of(frame: &DataFrame) -> PolarsResult<BTreeSet<Dataset>> {
+    let unique = frame
+        .select(DATASET.iter().copied())?
+        .unique_stable(None, UniqueKeepStrategy::First, None)?;
+    let columns: Vec<&StringChunked> = DATASET
+        .iter()
+        .map(|name| unique.column(name).and_then(|c| c.str()))
+        .collect::<PolarsResult<_>>()?;
+    Ok((0..unique.height())
+        .map(|row| std::array::from_fn(|i| columns[i].get(row).unwrap_or_default().to_string()))
+        .collect())
+}
+
+/// The mappings of `datasets` in `frame`, each by what matches it across releases, with what describes it.
+fn mappings_of(frame: &DataFrame, datasets: &[&Dataset]) -> PolarsResult<HashMap<Vec<Option<String>>, String>> {
+    let strings = |names: &[&str]| -> PolarsResult<Vec<StringChunked>> {
+        names
+            .iter()
+            .map(|name| Ok(frame.column(name)?.str()?.clone()))
+            .collect()
+    };
+    let (dataset_columns, matched) = (strings(DATASET)?, strings(MATCHED_BY)?);
+    let described: Vec<Series> = DESCRIBED_BY
+        .iter()
+        .map(|name| Ok(frame.column(name)?.as_materialized_series().clone()))
+        .collect::<PolarsResult<_>>()?;
+    let mut mappings = HashMap::new();
+    for row in 0..frame.height() {
+        let ours = datasets.iter().any(|dataset| {
+            dataset
+                .iter()
+                .zip(&dataset_columns)
+                .all(|(value, column)| column.get(row) == Some(value.as_str()))
+        });
+        if !ours {
+            continue;
+        }
+        let key = matched.iter().map(|column| column.get(row).map(String::from)).collect();
+        let mut description = String::new();
+        for series in &described {
+            description.push_str(&series.get(row)?.to_string());
+            description.push('\u{1f}');
+        }
+        mappings.insert(key, description);
+    }
+    Ok(mappings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::MappingRowBuilder;
+
+    fn kev(attack_version: &str, framework_version: &str, technique: &str, comment: &str) -> crate::model::MappingRow {
+        let mut row = MappingRowBuilder::new("kev", framework_version)
+            .capability("CVE-2024-0001")
+            .technique(technique)
+            .comment(comment)
+            .build();
+        row.attack_version = attack_version.to_string();
+        row
+    }
+
+    #[test]
+    fn a_framework_moving_to_a_newer_release_is_one_move_counted_by_mapping() {
+        let before = crate::table::to_dataframe(&[
+            kev("15.1", "02.13.2025", "T1190", "same"),
+            kev("15.1", "02.13.2025", "T1059", "old words"),
+            kev("15.1", "02.13.2025", "T1068", "gone"),
+        ])
+        .unwrap();
+        let after = crate::table::to_dataframe(&[
+            kev("16.1", "07.28.2025", "T1190", "same"),
+            kev("16.1", "07.28.2025", "T1059", "new words"),
+            kev("16.1", "07.28.2025", "T1203", "new"),
+        ])
+        .unwrap();
+        let moves = moves(&before, &after).unwrap();
+        assert_eq!(moves.len(), 1);
+        let kev = &moves[0];
+        assert_eq!((kev.carried, kev.changed, kev.added, kev.removed), (1, 1, 1, 1));
+        assert_eq!(kev.retired, ["kev-02.13.2025_attack-15.1-enterprise"]);
+        assert_eq!(kev.published, ["kev-07.28.2025_attack-16.1-enterprise"]);
+        assert_eq!(kev.kept(), 2);
+        assert_eq!(
+            kev.summary(),
+            "kev enterprise 15.1 → 16.1: 1 carried, 1 changed, 1 added, 1 removed"
+        );
+        assert!(
+            super::moves(&after, &before).unwrap().is_empty(),
+            "an older release arriving is no move"
+        );
+        assert!(super::moves(&after, &after).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,137 @@
+//! Following upstream: by default each framework is published at the newest ATT&CK version the site
+//! publishes it for, and the night a framework moves to a newer release is one move, counted by
+//! mapping, never a mass removal.
+
+use crate::helpers::*;
+use crate::refresh::{code, explain, fixture_site, Job};
+use crate::server::TestServer;
+
+const NIST_16_1: &str = "nist_800_53-rev5_attack-16.1-enterprise";
+const NIST_17_1: &str = "nist_800_53-rev5_attack-17.1-enterprise";
+
+/// The fixture site, then the same site the night NIST rev5 is also published at ATT&CK 17.1: its
+/// framework page advertises 17.1, whose landing page, mapping file, technique index and bundle appear.
+fn upstream_moves_nist_to_17_1(server: &TestServer) {
+    let moved = fixture("moved");
+    for file in files_under(&moved) {
+        let path = file.to_string_lossy().replace('\\', "/");
+        let path = path.strip_suffix("index.html").unwrap_or(&path);
+        server.replace(path, std::fs::read(moved.join(&file)).unwrap());
+    }
+}
+
+fn published_datasets(job: &Job) -> Vec<String> {
+    job.json("report.json")["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["dataset"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn by_default_each_framework_is_published_at_its_newest_attack_version() {
+    let server = fixture_site();
+    upstream_moves_nist_to_17_1(&server);
+    let job = Job::new();
+    let output = job.refresh_from(&server, &["--framework", "nist_800_53", "--timeout", "1"]);
+    assert_eq!(code(&output), 0, "{}", explain(&output));
+    assert_eq!(published_datasets(&job), [NIST_17_1]);
+    let manifest = job.json("manifest.json");
+    assert_eq!(manifest["selection"]["latest"], true);
+    assert_eq!(
+        manifest["framework_releases"],
+        serde_json::json!([{"framework": "nist_800_53", "current": "17.1", "older": ["16.1", "14.1"]}])
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("nist_800_53      17.1 (also published: 16.1, 14.1)"),
+        "{stdout}"
+    );
+    let requested: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
+    assert!(
+        !requested
+            .iter()
+            .any(|p| p.contains("attack-16.1/domain-enterprise/nist-rev5")),
+        "the older release is not fetched: {requested:?}"
+    );
+    let report = std::fs::read_to_string(job.out().join("report.html")).unwrap();
+    assert!(report.contains("<tr><td>nist_800_53</td><td>17.1</td><td>16.1, 14.1</td></tr>"));
+}
+
+#[test]
+fn a_framework_moving_to_a_newer_attack_release_is_one_move_not_a_mass_removal() {
+    let server = fixture_site();
+    let job = Job::new();
+    let night_1 = job.refresh_from(&server, &["--framework", "nist_800_53", "--timeout", "1"]);
+    assert_eq!(code(&night_1), 0, "{}", explain(&night_1));
+    assert_eq!(published_datasets(&job), [NIST_16_1]);
+
+    upstream_moves_nist_to_17_1(&server);
+    let night_2 = job.refresh_from(&server, &["--framework", "nist_800_53", "--timeout", "1"]);
+    assert_eq!(
+        code(&night_2),
+        0,
+        "every mapping is replaced, yet none is lost: {}",
+        explain(&night_2)
+    );
+    assert_eq!(published_datasets(&job), [NIST_17_1], "the old release is retired");
+
+    let changes = job.json("changes.json");
+    let moves = changes["moves"].as_array().unwrap();
+    assert_eq!(moves.len(), 1, "{changes}");
+    let nist = &moves[0];
+    assert_eq!(nist["framework"], "nist_800_53");
+    assert_eq!(
+        (nist["from_attack_version"].as_str(), nist["to_attack_version"].as_str()),
+        (Some("16.1"), Some("17.1"))
+    );
+    assert_eq!(nist["retired"], serde_json::json!([NIST_16_1]));
+    assert_eq!(nist["published"], serde_json::json!([NIST_17_1]));
+    assert_eq!(nist["changed"], 1, "CM-02's comment was rewritten");
+    assert_eq!(nist["added"], 0);
+    assert_eq!(nist["removed"], 0);
+    let carried = nist["carried"].as_u64().unwrap();
+    assert!(carried >= 3, "{nist}");
+    assert_eq!(
+        changes["removed"].as_u64(),
+        Some(carried + 1),
+        "by id, every old mapping left"
+    );
+    let stdout = String::from_utf8_lossy(&night_2.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "moved nist_800_53 enterprise 16.1 → 17.1: {carried} carried, 1 changed, 0 added, 0 removed"
+        )),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(job.out().join("report.html")).unwrap();
+    assert!(report.contains("Frameworks moved to a newer ATT&amp;CK release"));
+}
+
+#[test]
+fn a_move_whose_new_release_failed_keeps_the_old_one_published_with_a_warning() {
+    let server = fixture_site();
+    let job = Job::new();
+    let night_1 = job.refresh_from(&server, &["--framework", "nist_800_53", "--timeout", "1"]);
+    assert_eq!(code(&night_1), 0, "{}", explain(&night_1));
+
+    upstream_moves_nist_to_17_1(&server);
+    server.fail_always(
+        "data/nist_800_53/attack-17.1/nist_800_53-rev5/enterprise/nist_800_53-rev5_attack-17.1-enterprise.json",
+        crate::server::Fault::Status(500),
+    );
+    server.fail_always(
+        "external/nist/attack-17.1/domain-enterprise/nist-rev5/",
+        crate::server::Fault::Status(500),
+    );
+    let night_2 = job.refresh_from(
+        &server,
+        &["--framework", "nist_800_53", "--timeout", "1", "--allow-partial"],
+    );
+    assert_eq!(code(&night_2), 3, "{}", explain(&night_2));
+    assert_eq!(published_datasets(&job), [NIST_16_1], "the old release stays");
+    let manifest = job.json("manifest.json");
+    let held_back = manifest["held_back"][0].as_str().unwrap();
+    assert!(held_back.starts_with("nist_800_53 stays at ATT&CK 16.1"), "{held_back}");
+}
