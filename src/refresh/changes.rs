@@ -42,6 +42,10 @@ pub struct Change {
     pub key: BTreeMap<&'static str, Option<String>>,
     /// For `changed`: the columns whose values differ.
     pub columns: Vec<String>,
+    /// For a mapping of a framework that moved to a newer ATT&CK release: what the move did to it
+    /// (`carried`, `changed`, `added`, `removed`; see [`Changes::moves`]).
+    #[serde(rename = "move")]
+    pub moved: Option<super::moves::MoveRole>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -61,6 +65,22 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// Names, on each listed change of a moved framework's mappings, what the move did to it.
+    pub fn name_moves(&mut self, moves: Vec<super::moves::DatasetMove>) {
+        for change in &mut self.changes {
+            let key = |column: &str| change.key.get(column).cloned().flatten().unwrap_or_default();
+            let dataset = format!(
+                "{}-{}_attack-{}-{}",
+                key("framework"),
+                key("framework_version"),
+                key("attack_version"),
+                key("domain")
+            );
+            change.moved = super::moves::role_of(&moves, &dataset, &change.key);
+        }
+        self.moves = moves;
+    }
+
     /// The removals that are not a move's carried or changed mappings: what `--max-removed-share` weighs.
     pub fn removed_beyond_moves(&self) -> usize {
         self.removed
@@ -266,6 +286,7 @@ impl Keys {
             mapping_id: self.mapping_id(row),
             key,
             columns,
+            moved: None,
         }
     }
 }
@@ -297,6 +318,17 @@ pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path, csv: CsvOptio
         Series::new(
             "changed_columns".into(),
             changes.changes.iter().map(|c| c.columns.join(";")).collect::<Vec<_>>(),
+        )
+        .into(),
+    );
+    columns.push(
+        Series::new(
+            "move".into(),
+            changes
+                .changes
+                .iter()
+                .map(|c| c.moved.map_or("", |m| m.as_str()))
+                .collect::<Vec<_>>(),
         )
         .into(),
     );

@@ -214,7 +214,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let previous = pipeline::published_table(&options.out);
     let mut changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
     if let Some(previous) = &previous {
-        changes.moves = moves::moves(previous, &build.frame).map_err(Error::from)?;
+        changes.name_moves(moves::moves(previous, &build.frame).map_err(Error::from)?);
     }
     let previous_rows = previous.as_ref().map_or(0, DataFrame::height);
     let removed = changes.removed_beyond_moves();

@@ -29,9 +29,55 @@ pub struct DatasetMove {
     pub added: usize,
     /// Mappings only the retired release had.
     pub removed: usize,
+    /// What became of each mapping of the move, by dataset and what matches it: to name it in the
+    /// per-mapping change lists.
+    #[serde(skip)]
+    roles: HashMap<(String, MatchKey), MoveRole>,
+}
+
+/// What a move did to one mapping: carried over (`carried`, `changed`), or not (`added`, `removed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveRole {
+    Carried,
+    Changed,
+    Added,
+    Removed,
+}
+
+impl MoveRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MoveRole::Carried => "carried",
+            MoveRole::Changed => "changed",
+            MoveRole::Added => "added",
+            MoveRole::Removed => "removed",
+        }
+    }
+}
+
+type MatchKey = Vec<Option<String>>;
+
+/// What a move did to the mapping of `dataset` (`kev-02.13.2025_attack-15.1-enterprise`) that
+/// `grain` names (the grain columns by name), if a move involved it.
+pub fn role_of(moves: &[DatasetMove], dataset: &str, grain: &BTreeMap<&str, Option<String>>) -> Option<MoveRole> {
+    let key: MatchKey = MATCHED_BY.iter().map(|c| grain.get(c).cloned().flatten()).collect();
+    let key = (dataset.to_string(), key);
+    moves.iter().find_map(|m| m.roles.get(&key).copied())
 }
 
 impl DatasetMove {
+    /// Counts a mapping of a published dataset, and remembers what the move did to it.
+    fn count(&mut self, dataset: &str, key: &MatchKey, role: MoveRole) {
+        match role {
+            MoveRole::Carried => self.carried += 1,
+            MoveRole::Changed => self.changed += 1,
+            MoveRole::Added => self.added += 1,
+            MoveRole::Removed => self.removed += 1,
+        }
+        self.roles.insert((dataset.to_string(), key.clone()), role);
+    }
+
     /// The mappings the move keeps (carried or changed): not removals, whatever their ids.
     pub fn kept(&self) -> usize {
         self.carried + self.changed
@@ -115,15 +161,29 @@ pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<Data
             changed: 0,
             added: 0,
             removed: 0,
+            roles: HashMap::new(),
         };
-        for (key, description) in &new_rows {
-            match old_rows.get(key) {
-                Some(before) if before == description => counted.carried += 1,
-                Some(_) => counted.changed += 1,
-                None => counted.added += 1,
+        for (key, published) in &new_rows {
+            let retired = old_rows.get(key);
+            for (dataset, description) in published {
+                let role = match retired {
+                    Some(retired) if retired.iter().any(|(_, before)| before == description) => MoveRole::Carried,
+                    Some(_) => MoveRole::Changed,
+                    None => MoveRole::Added,
+                };
+                counted.count(dataset, key, role);
             }
         }
-        counted.removed = old_rows.keys().filter(|key| !new_rows.contains_key(*key)).count();
+        for (key, retired) in &old_rows {
+            let role = match new_rows.get(key) {
+                Some(published) => counted.roles[&(published[0].0.clone(), key.clone())],
+                None => MoveRole::Removed,
+            };
+            for (dataset, _) in retired {
+                counted.roles.insert((dataset.clone(), key.clone()), role);
+                counted.removed += usize::from(role == MoveRole::Removed);
+            }
+        }
         moves.push(counted);
     }
     Ok(moves)
@@ -147,8 +207,9 @@ fn datasets_of(frame: &DataFrame) -> PolarsResult<BTreeSet<Dataset>> {
         .collect())
 }
 
-/// The mappings of `datasets` in `frame`, each by what matches it across releases, with what describes it.
-fn mappings_of(frame: &DataFrame, datasets: &[&Dataset]) -> PolarsResult<HashMap<Vec<Option<String>>, String>> {
+/// The mappings of `datasets` in `frame`, by what matches them across releases, each with its
+/// dataset's name and what describes it.
+fn mappings_of(frame: &DataFrame, datasets: &[&Dataset]) -> PolarsResult<HashMap<MatchKey, Vec<(String, String)>>> {
     let strings = |names: &[&str]| -> PolarsResult<Vec<StringChunked>> {
         names
             .iter()
@@ -160,24 +221,24 @@ fn mappings_of(frame: &DataFrame, datasets: &[&Dataset]) -> PolarsResult<HashMap
         .iter()
         .map(|name| Ok(frame.column(name)?.as_materialized_series().clone()))
         .collect::<PolarsResult<_>>()?;
-    let mut mappings = HashMap::new();
+    let mut mappings: HashMap<MatchKey, Vec<(String, String)>> = HashMap::new();
     for row in 0..frame.height() {
-        let ours = datasets.iter().any(|dataset| {
+        let ours = datasets.iter().find(|dataset| {
             dataset
                 .iter()
                 .zip(&dataset_columns)
                 .all(|(value, column)| column.get(row) == Some(value.as_str()))
         });
-        if !ours {
+        let Some(dataset) = ours else {
             continue;
-        }
+        };
         let key = matched.iter().map(|column| column.get(row).map(String::from)).collect();
         let mut description = String::new();
         for series in &described {
             description.push_str(&series.get(row)?.to_string());
             description.push('\u{1f}');
         }
-        mappings.insert(key, description);
+        mappings.entry(key).or_default().push((name(dataset), description));
     }
     Ok(mappings)
 }

@@ -98,6 +98,23 @@ fn a_framework_moving_to_a_newer_attack_release_is_one_move_not_a_mass_removal()
         Some(carried + 1),
         "by id, every old mapping left"
     );
+    let roles: Vec<(&str, &str)> = changes["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["change"].as_str().unwrap(), c["move"].as_str().unwrap_or("none")))
+        .collect();
+    assert!(
+        roles.iter().all(|(_, role)| *role == "carried" || *role == "changed"),
+        "{roles:?}"
+    );
+    let csv = std::fs::read_to_string(job.out().join("changes.csv")).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",changed_columns,move"), "{csv}");
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("removed,") && l.ends_with(",changed")),
+        "{csv}"
+    );
     let stdout = String::from_utf8_lossy(&night_2.stdout);
     assert!(
         stdout.contains(&format!(
