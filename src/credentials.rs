@@ -144,8 +144,8 @@ pub fn refuse_in_url(setting: &str, text: &str, variables: Variables) -> Result<
         return Ok(());
     }
     Err(format!(
-        "{setting} {}: a URL with credentials (user:password@) is refused, so that they are never \
-         written to out/, raw/ or the logs; give them in {} and {}",
+        "{setting} {}: a URL with credentials (user:password@) is refused, since URLs are written \
+         to outputs, logs and errors; give the credentials in {} and {}",
         without_userinfo(text),
         variables.user,
         variables.password
