@@ -59,7 +59,8 @@ fn a_url_with_credentials_is_refused_by_every_command_before_anything_is_request
     let base = with_credentials(&server.base_url);
     let template = format!("{base}{{domain}}-attack-{{version}}.json");
     let in_the_file = format!("base_url = \"{base}\"\n");
-    let cases: [(&str, Vec<&str>, Vec<(&str, &str)>, Option<&str>); 6] = [
+    type Variables<'a> = Vec<(&'a str, &'a str)>;
+    let cases: [(&str, Vec<&str>, Variables, Option<&str>); 6] = [
         ("refresh --base-url", vec!["refresh", "--base-url", &base], vec![], None),
         ("fetch --base-url", vec!["fetch", "--base-url", &base], vec![], None),
         (

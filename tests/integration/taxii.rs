@@ -235,7 +235,8 @@ fn a_post_answered_by_a_redirect_is_a_failure_that_names_it() {
 
 #[test]
 fn a_post_answered_without_a_status_that_accounts_for_the_objects_is_a_failure() {
-    let cases: [(&str, fn(usize) -> Reply, &str); 4] = [
+    type Answer = fn(usize) -> Reply;
+    let cases: [(&str, Answer, &str); 4] = [
         (
             "200, empty body",
             |_| Reply {
