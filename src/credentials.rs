@@ -60,17 +60,14 @@ impl BasicAuth {
     /// answered 401 as if the password were wrong.
     pub fn from_env(variables: Variables) -> Result<Option<BasicAuth>, String> {
         let read = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let missing = |set: &str, unset: &str| {
+            format!("{set} is set but {unset} is not (or is empty): basic auth needs both; set {unset}, or unset {set}")
+        };
         match (read(variables.user), read(variables.password)) {
             (Some(user), Some(password)) => Ok(Some(BasicAuth { user, password })),
             (None, None) => Ok(None),
-            (Some(_), None) => Err(format!(
-                "{} is set but {} is not (or is empty): basic auth needs both; set {1}, or unset {0}",
-                variables.user, variables.password
-            )),
-            (None, Some(_)) => Err(format!(
-                "{} is set but {} is not (or is empty): basic auth needs both; set {1}, or unset {0}",
-                variables.password, variables.user
-            )),
+            (Some(_), None) => Err(missing(variables.user, variables.password)),
+            (None, Some(_)) => Err(missing(variables.password, variables.user)),
         }
     }
 
