@@ -21,7 +21,9 @@ Then, in temp dirs, with the binary given by --bin:
    capability's id has two versions (manifest, get_object with match[version]=all, versions endpoint),
    the newest modified 2026-01-06T00:00:00.000Z and named with the new text;
 3. the same again: 0 posted, the collection unchanged;
-4. a wrong password: exit 1, the output says 401, nothing posted.
+4. a wrong password: exit 1, the output says 401, nothing posted;
+5. a user without a password (exit 2, naming ATTACKMAP_TAXII_PASSWORD) and a directory without any bundle
+   (exit 1): neither sends a request.
 
 Prints one line per check and the numbers posted by each publish; exits 1 with every failure listed,
 0 when all hold.
@@ -531,6 +533,22 @@ def scenario(binary, sources, work):
               "wrong password: the server answered 401 to every request, accepted nothing",
               "; ".join(f"{r['method']} {r['path']} {r['status']}" for r in requests) or "no request")
         check_collection(server, password, both, "after the wrong password")
+
+        print("a user without a password; a directory without any bundle")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ATTACKMAP_TAXII_")}
+        env.update(ATTACKMAP_TAXII_USER=USER, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+        mark = server.mark()
+        command = [binary, "publish-taxii", "--api-root", server.api_root, "--collection", COLLECTION]
+        code, output = run(command + [str(out / "stix")], env=env)
+        check(code == 2 and "ATTACKMAP_TAXII_PASSWORD is not" in output,
+              "a user without a password: exit 2, the output names ATTACKMAP_TAXII_PASSWORD", f"exit {code}:\n{output}")
+        empty = work / "no-bundles"
+        empty.mkdir()
+        env.update(ATTACKMAP_TAXII_PASSWORD=password)
+        code, output = run(command + [str(empty)], env=env)
+        check(code == 1 and "no STIX bundle" in output, "a directory without any bundle: exit 1",
+              f"exit {code}:\n{output}")
+        check(not server.since(mark), "neither sent a request", describe(server.since(mark)))
 
 
 def _pages(func, **filters):

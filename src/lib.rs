@@ -4,6 +4,7 @@
 //! select and deduplicate them (pure functions), [`table`] builds the one DataFrame, and [`sinks`] write it.
 
 pub mod cli;
+pub mod credentials;
 pub mod error;
 pub mod escape;
 pub mod frameworks;

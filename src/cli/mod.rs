@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::credentials::{self, BasicAuth};
 use crate::escape;
 use crate::identifiers;
 use crate::model::Date;
@@ -152,10 +153,11 @@ pub enum Command {
     },
     /// Post the objects of STIX bundles (default out/stix/) to a TAXII 2.1 collection: only the
     /// versions (id + modified) it does not list yet. Basic auth from ATTACKMAP_TAXII_USER and
-    /// ATTACKMAP_TAXII_PASSWORD. Exit 0 when every object was accepted, 1 otherwise.
+    /// ATTACKMAP_TAXII_PASSWORD (https, or http to a loopback address). Exit 0 when the server's
+    /// status accounts for every object as stored, 3 when some are still pending, 1 otherwise.
     PublishTaxii {
-        /// The TAXII API root (https://taxii.example.org/api1/).
-        #[arg(long, env = "ATTACKMAP_TAXII_API_ROOT")]
+        /// The TAXII API root (https://taxii.example.org/api1/), without credentials.
+        #[arg(long, env = "ATTACKMAP_TAXII_API_ROOT", hide_env_values = true)]
         api_root: String,
         /// The collection's id.
         #[arg(long, env = "ATTACKMAP_TAXII_COLLECTION")]
@@ -266,29 +268,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             collection,
             bundles,
         } => {
-            let mut api_root = api_root;
-            if !api_root.ends_with('/') {
-                api_root.push('/');
-            }
-            let api_root = match reqwest::Url::parse(&api_root) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => url,
-                _ => {
-                    return Ok(usage_error(&format!(
-                        "--api-root {api_root}: expected an http or https URL"
-                    )))
-                }
-            };
-            let credentials = match (
-                std::env::var("ATTACKMAP_TAXII_USER"),
-                std::env::var("ATTACKMAP_TAXII_PASSWORD"),
-            ) {
-                (Ok(user), Ok(password)) => Some((user, password)),
-                _ => None,
-            };
-            let target = taxii::Target {
-                api_root,
-                collection,
-                credentials,
+            let target = match BasicAuth::from_env(credentials::TAXII)
+                .and_then(|auth| taxii::Target::new(&api_root, collection, auth))
+            {
+                Ok(target) => target,
+                Err(e) => return Ok(usage_error(&e)),
             };
             let published = taxii::publish(&target, &bundles)?;
             say!(
@@ -298,7 +282,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 target.collection,
                 published.skipped
             );
-            Ok(Status::Success)
+            for taxii::Pending { status_url, count } in &published.pending {
+                complain!(
+                    "attackmap: warning: {count} object(s) still pending at {status_url}: the next \
+                     publish posts again those the collection does not list by then"
+                );
+            }
+            Ok(if published.pending.is_empty() {
+                Status::Success
+            } else {
+                Status::Warnings
+            })
         }
         Command::Fetch { fetch } => {
             let file = match ConfigFile::load(fetch.config.as_deref()) {
@@ -362,8 +356,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             };
             // A flag or variable wins over the file, which wins over the default (false).
             let offline = offline.or(file.offline).unwrap_or(false);
-            let settings = if offline { None } else { Some(fetch.settings(&file)) };
-            let (settings, selection) = match (settings.transpose(), fetch.selection(&file)) {
+            let settings = if offline {
+                fetch.refuse_credentials_in_urls(&file).map(|()| None)
+            } else {
+                fetch.settings(&file).map(Some)
+            };
+            let (settings, selection) = match (settings, fetch.selection(&file)) {
                 (Ok(settings), Ok(selection)) => (settings, selection),
                 (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e)),
             };

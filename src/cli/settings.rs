@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use serde::Deserialize;
 
+use crate::credentials::{self, BasicAuth};
 use crate::sources::http::crawl::DatasetSelection;
 use crate::sources::http::FetchSettings;
 
@@ -31,8 +32,9 @@ pub struct SelectionArgs {
 pub struct FetchArgs {
     #[command(flatten)]
     pub selection: SelectionArgs,
-    /// The site root (default: the live Mappings Explorer).
-    #[arg(long, env = "ATTACKMAP_BASE_URL")]
+    /// The site root (default: the live Mappings Explorer). Without credentials: basic auth comes
+    /// from ATTACKMAP_HTTP_USER and ATTACKMAP_HTTP_PASSWORD.
+    #[arg(long, env = "ATTACKMAP_BASE_URL", hide_env_values = true)]
     pub base_url: Option<String>,
     /// Where fetched files are kept, at their site paths (default raw).
     #[arg(long, env = "ATTACKMAP_RAW")]
@@ -61,7 +63,7 @@ pub struct FetchArgs {
     pub deadline: Option<f64>,
     /// A second source of the ATT&CK bundles the site does not serve, off the site's host, so only
     /// when named: a URL with {domain} and {version}, e.g. MITRE's attack-stix-data repository.
-    #[arg(long, env = "ATTACKMAP_ATTACK_URL")]
+    #[arg(long, env = "ATTACKMAP_ATTACK_URL", hide_env_values = true)]
     pub attack_url: Option<String>,
     /// Settings file (default ./attackmap.toml when it exists).
     #[arg(long, env = "ATTACKMAP_CONFIG")]
@@ -169,8 +171,22 @@ impl FetchArgs {
             .unwrap_or_else(|| PathBuf::from("raw"))
     }
 
+    /// Refuses a base URL or `--attack-url` (flag, variable or file) with credentials in it: they
+    /// would be written wherever a URL is (see [`credentials`]). Checked offline too.
+    pub fn refuse_credentials_in_urls(&self, file: &ConfigFile) -> Result<(), String> {
+        if let Some(base) = self.base_url.as_ref().or(file.base_url.as_ref()) {
+            credentials::refuse_in_url("--base-url", base, credentials::SITE)?;
+        }
+        if let Some(template) = self.attack_url.as_ref().or(file.attack_url.as_ref()) {
+            credentials::refuse_in_url("--attack-url", template, credentials::SITE)
+                .map_err(|e| format!("{e} (which go to the --base-url's host only)"))?;
+        }
+        Ok(())
+    }
+
     /// The client's settings, each checked against its bounds (a message naming the flag when not).
     pub fn settings(&self, file: &ConfigFile) -> Result<FetchSettings, String> {
+        self.refuse_credentials_in_urls(file)?;
         let mut base = self
             .base_url
             .clone()
@@ -211,6 +227,9 @@ impl FetchArgs {
                 "--max-body-bytes {max_body_bytes}: expected 1 to {MAX_BODY_BYTES} (16 GiB)"
             ));
         }
+        let credentials = BasicAuth::from_env(credentials::SITE)?
+            .map(|auth| auth.scoped_to(&base_url, credentials::SITE))
+            .transpose()?;
         Ok(FetchSettings {
             base_url,
             concurrency,
@@ -234,6 +253,7 @@ impl FetchArgs {
                 }
                 None => None,
             },
+            credentials,
             run_deadline: match self.deadline.or(file.deadline) {
                 Some(value) if !(1.0..=86_400.0).contains(&value) => {
                     return Err(format!("--deadline {value}: expected seconds from 1 to 86400"))

@@ -1,5 +1,5 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for the fetch tests: serves directories (an overlay first),
-//! answers conditional requests with 304, and plays scripted faults per path.
+//! answers conditional requests with 304, plays scripted faults per path, and may ask for basic auth.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};
@@ -30,6 +30,8 @@ pub struct Seen {
     pub path: String,
     pub conditional: bool,
     pub status: u16,
+    /// The `Authorization` header sent, if any.
+    pub authorization: Option<String>,
 }
 
 #[derive(Default)]
@@ -40,6 +42,8 @@ struct State {
     always: HashMap<String, Fault>,
     /// Every n-th request (counted over all paths) answers 500.
     fail_every: Option<usize>,
+    /// The `Authorization` every request must carry, else 401.
+    authorization: Option<String>,
     seen: Vec<Seen>,
 }
 
@@ -87,6 +91,11 @@ impl TestServer {
         self.state.lock().unwrap().overrides.insert(path.to_string(), body);
     }
 
+    /// Every request without this user and password (basic auth) answers 401.
+    pub fn require_basic_auth(&self, user: &str, password: &str) {
+        self.state.lock().unwrap().authorization = Some(basic_authorization(user, password));
+    }
+
     pub fn seen(&self) -> Vec<Seen> {
         self.state.lock().unwrap().seen.clone()
     }
@@ -103,6 +112,7 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
         return;
     }
     let mut if_none_match = None;
+    let mut authorization = None;
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
@@ -111,6 +121,8 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
         if let Some((name, value)) = line.split_once(':') {
             if name.eq_ignore_ascii_case("if-none-match") {
                 if_none_match = Some(value.trim().to_string());
+            } else if name.eq_ignore_ascii_case("authorization") {
+                authorization = Some(value.trim().to_string());
             }
         }
     }
@@ -121,8 +133,9 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
         .trim_start_matches('/')
         .to_string();
 
-    let (fault, body) = {
+    let (fault, body, authorized) = {
         let mut state = state.lock().unwrap();
+        let authorized = state.authorization.is_none() || state.authorization == authorization;
         let flaky = state
             .fail_every
             .is_some_and(|n| (state.seen.len() + 1).is_multiple_of(n));
@@ -142,10 +155,11 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
                 .iter()
                 .find_map(|root| std::fs::read(root.join(&relative)).ok())
         });
-        (fault, body)
+        (fault, body, authorized)
     };
     let etag = body.as_ref().map(|b| format!("\"{:x}-{}\"", fnv(b), b.len()));
     let status = match (&fault, &body) {
+        _ if !authorized => 401,
         (Some(Fault::Status(code)), _) => *code,
         (Some(Fault::TooManyRequests { .. }), _) => 429,
         (Some(Fault::RedirectTo(_)), _) => 302,
@@ -158,6 +172,7 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
         path: path.clone(),
         conditional: if_none_match.is_some(),
         status,
+        authorization,
     });
 
     let mut head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
@@ -195,6 +210,27 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
     }
     let _ = stream.write_all(sent);
     let _ = stream.flush();
+}
+
+/// The `Authorization` header of basic auth: `Basic ` and the base64 of `user:password`.
+pub fn basic_authorization(user: &str, password: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = format!("{user}:{password}").into_bytes();
+    let mut encoded = String::from("Basic ");
+    for chunk in bytes.chunks(3) {
+        let triple = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            encoded.push(if i <= chunk.len() {
+                ALPHABET[(triple >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    encoded
 }
 
 /// FNV-1a: a content tag for ETags.

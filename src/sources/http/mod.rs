@@ -4,7 +4,8 @@
 //! times out; connection errors, time-outs, truncated bodies, 5xx and 429 are retried with exponential
 //! backoff and jitter (a 429's or 503's `Retry-After` is honoured); bodies are capped; conditional
 //! requests (`If-None-Match`, `If-Modified-Since`) keep the stored copy on 304. Only the configured
-//! host is ever requested: a redirect elsewhere is refused.
+//! host is ever requested: a redirect elsewhere is refused. Basic auth, when given, goes to that
+//! host only (see [`crate::credentials`]).
 
 pub mod crawl;
 pub mod raw_store;
@@ -22,6 +23,7 @@ use reqwest::header::{HeaderMap, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MO
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
 
+use crate::credentials::{self, same_origin, ScopedAuth};
 use crate::error::{Error, Result};
 use raw_store::{RawStore, Sidecar};
 
@@ -42,6 +44,8 @@ pub struct FetchSettings {
     /// A second source of ATT&CK bundles, for those the site does not serve (`--attack-url`, with
     /// `{domain}` and `{version}`): off the site's host, so only when named.
     pub attack_url: Option<String>,
+    /// Basic auth for the site's origin only (`ATTACKMAP_HTTP_USER` / `ATTACKMAP_HTTP_PASSWORD`).
+    pub credentials: Option<ScopedAuth>,
 }
 
 pub const USER_AGENT: &str = concat!(
@@ -194,6 +198,10 @@ impl Fetcher {
     fn attempt(&self, site_path: &str, url: &str, attempt: u32) -> Attempt {
         let stored = self.store.stored(site_path);
         let mut request = self.client.get(url);
+        let auth = self.settings.credentials.as_ref().and_then(|c| c.for_url(url));
+        if let Some(auth) = auth {
+            request = auth.apply(request);
+        }
         if let Some((_, sidecar)) = &stored {
             if let Some(etag) = &sidecar.etag {
                 request = request.header(IF_NONE_MATCH, etag);
@@ -251,6 +259,18 @@ impl Fetcher {
                 reason: format!("HTTP {s}"),
                 wait: None,
             },
+            StatusCode::UNAUTHORIZED => Attempt::Fail(match auth {
+                Some(_) => format!(
+                    "HTTP {status}: the server refused the credentials of {} / {}",
+                    credentials::SITE.user,
+                    credentials::SITE.password
+                ),
+                None => format!(
+                    "HTTP {status}: the server asks for credentials; give them in {} and {}",
+                    credentials::SITE.user,
+                    credentials::SITE.password
+                ),
+            }),
             s => Attempt::Fail(format!("HTTP {s}")),
         }
     }
@@ -340,12 +360,6 @@ fn retry_waits(first: Duration, retries: u32) -> impl Iterator<Item = Duration> 
         .with_max_times(retries as usize)
         .build()
         .map(|wait| wait.min(MAX_RETRY_AFTER))
-}
-
-fn same_origin(url: &Url, base: &Url) -> bool {
-    url.scheme() == base.scheme()
-        && url.host_str() == base.host_str()
-        && url.port_or_known_default() == base.port_or_known_default()
 }
 
 fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
