@@ -414,7 +414,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     complain!("attackmap: {e}");
                     Ok(Status::Locked)
                 }
-                Err(e @ RefreshError::Selection(_)) => Ok(usage_error(&e)),
+                Err(e @ (RefreshError::Selection(_) | RefreshError::Overlap(_))) => Ok(usage_error(&e)),
                 Err(e) => {
                     complain!(
                         "attackmap: error: {e}\nattackmap: the previous {} is unchanged",

@@ -10,6 +10,7 @@ mod fixtures;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod limits;
 mod lock;
 mod outputs;
 mod pictures;

@@ -18,6 +18,24 @@ pub struct Sidecar {
     pub fetched_at: String,
 }
 
+impl Sidecar {
+    /// The validators (`etag`, `last_modified`) that cannot be sent back in a request header: not
+    /// what a server's header held (visible ASCII), so a sidecar edited or corrupted by hand. Such
+    /// a validator is dropped and the file fetched without it; the answer writes a new sidecar.
+    pub fn unusable_validators(&self) -> Vec<&'static str> {
+        let usable = |value: &Option<String>| {
+            value.as_deref().is_none_or(|text| {
+                reqwest::header::HeaderValue::from_str(text).is_ok_and(|header| header.to_str().is_ok())
+            })
+        };
+        [("ETag", &self.etag), ("Last-Modified", &self.last_modified)]
+            .into_iter()
+            .filter(|(_, value)| !usable(value))
+            .map(|(name, _)| name)
+            .collect()
+    }
+}
+
 /// `raw/` and the site paths under it.
 #[derive(Debug, Clone)]
 pub struct RawStore {
@@ -103,6 +121,31 @@ impl RawStore {
             retired.push(file.name);
         }
         Ok(retired)
+    }
+
+    /// Removes the temporaries ([`crate::fs::write_atomically`]'s `.<name>.tmp-<pid>`) that a
+    /// process killed mid-write left anywhere under raw/, once that process no longer runs; never
+    /// through a link. Returns how many were removed.
+    pub fn remove_stale_temporaries(&self) -> usize {
+        let mut removed = 0;
+        for entry in walkdir::WalkDir::new(&self.root).into_iter().flatten() {
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Some(writer) = crate::fs::temporary_writer(&entry.file_name().to_string_lossy()) else {
+                continue;
+            };
+            if writer == std::process::id() || crate::fs::process_is_alive(writer) {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) => {
+                    tracing::warn!(path = %entry.path().display(), error = %e, "a stale temporary file could not be removed")
+                }
+            }
+        }
+        removed
     }
 
     /// Creates `dir` and its parents under the root, refusing to go through a symbolic link: a link
@@ -216,6 +259,25 @@ mod tests {
         assert!(store
             .file_of("external/aws/attack-16.1/domain-enterprise/aws-12.12.2024/all-data.html")
             .is_ok());
+    }
+
+    #[test]
+    fn a_validator_that_could_not_have_been_a_header_is_unusable() {
+        let with = |etag: &str, last_modified: &str| Sidecar {
+            url: "http://x/".into(),
+            etag: Some(etag.into()),
+            last_modified: Some(last_modified.into()),
+            sha256: String::new(),
+            fetched_at: String::new(),
+        };
+        assert!(with("\"abc-12\"", "Sat, 01 Nov 2025 00:00:00 GMT")
+            .unusable_validators()
+            .is_empty());
+        assert_eq!(with("\"abc\ndef\"", "ok").unusable_validators(), ["ETag"]);
+        assert_eq!(
+            with("\"caf\u{e9}\"", "\r").unusable_validators(),
+            ["ETag", "Last-Modified"]
+        );
     }
 
     #[cfg(unix)]

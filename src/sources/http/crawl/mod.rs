@@ -84,6 +84,14 @@ static LANDING_PAGE: LazyLock<Regex> =
 
 pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicatif::ProgressBar) -> Crawl {
     let mut crawl = Crawl::default();
+    let removed = fetcher.store.remove_stale_temporaries();
+    if removed > 0 {
+        tracing::warn!(
+            removed,
+            raw = %fetcher.store.root.display(),
+            "removed temporary files that runs killed mid-write left in raw/"
+        );
+    }
     // Fetches a step's paths, then once more those that failed (after the others: a server that
     // was briefly down has had time to recover). A path that still fails falls back to its previous
     // good copy, marked stale; without one it is a failure. Reads back the text only of the pages
