@@ -152,3 +152,55 @@ fn a_move_whose_new_release_failed_keeps_the_old_one_published_with_a_warning() 
     let held_back = manifest["held_back"][0].as_str().unwrap();
     assert!(held_back.starts_with("nist_800_53 stays at ATT&CK 16.1"), "{held_back}");
 }
+
+/// The real site as a full rendering serves it: `site/` with its framework pages and the 15.1 and
+/// 17.1 releases (`site-next/`) laid over it, and every ATT&CK bundle at `data/attack/`.
+fn the_real_site_with_every_release() -> Option<TestServer> {
+    let mut roots = vec![shared("site-next")?];
+    roots.extend(shared_site_as_served()?);
+    let server = TestServer::serving(&roots);
+    server.mount("data/attack/", shared("attack")?);
+    Some(server)
+}
+
+#[test]
+fn the_default_refresh_of_the_real_site_publishes_every_framework_at_its_newest_release() {
+    let Some(server) = the_real_site_with_every_release() else {
+        return;
+    };
+    let job = Job::new();
+    let output = job.refresh_from(&server, &["--concurrency", "8"]);
+    assert_eq!(
+        code(&output),
+        0,
+        "a healthy night of the real site: {}",
+        explain(&output)
+    );
+    let published = published_datasets(&job);
+    let at = |framework: &str| -> Vec<&str> {
+        published
+            .iter()
+            .filter(|d| d.starts_with(&format!("{framework}-")))
+            .map(|d| d.rsplit_once("_attack-").unwrap().1)
+            .collect()
+    };
+    assert_eq!(published.len(), 13, "{published:?}");
+    assert_eq!(at("csa_ccm"), ["17.1-enterprise"]);
+    assert_eq!(at("intel-vpro"), ["15.1-enterprise"]);
+    assert_eq!(at("kev"), ["16.1-enterprise", "16.1-mobile"]);
+    assert_eq!(at("veris"), ["16.1-enterprise", "16.1-ics", "16.1-mobile"]);
+    assert_eq!(
+        at("nist_800_53"),
+        ["16.1-enterprise"],
+        "rev4 stopped at 14.1 and left with it"
+    );
+    let releases = &job.json("manifest.json")["framework_releases"];
+    let kev = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["framework"] == "kev")
+        .unwrap();
+    assert_eq!(kev["current"], "16.1");
+    assert_eq!(kev["older"], serde_json::json!(["15.1"]));
+}
