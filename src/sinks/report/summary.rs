@@ -75,6 +75,14 @@ impl Report {
         if !e.attack_bundles.is_empty() {
             line(format!("ATT&CK catalogue: {} bundles", e.attack_bundles.len()));
         }
+        if !i.not_inputs.is_empty() {
+            let kinds: Vec<String> = i
+                .not_inputs
+                .iter()
+                .map(|(kind, count)| format!("{count} {}", kind.plural()))
+                .collect();
+            line(format!("not inputs, not read: {}", kinds.join(", ")));
+        }
         for skipped in self.skipped.iter().take(LISTED) {
             line(format!("skipped {}: {}", skipped.path, skipped.reason));
         }

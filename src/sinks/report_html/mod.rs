@@ -153,6 +153,14 @@ fn run_section(out: &mut String, page: &Page) {
             count_of(i.attack_bundles, "ATT&CK bundle", "ATT&CK bundles")
         ),
     );
+    if !i.not_inputs.is_empty() {
+        let kinds: Vec<String> = i
+            .not_inputs
+            .iter()
+            .map(|(kind, count)| format!("{count} {}", kind.plural()))
+            .collect();
+        row(out, "not inputs, not read", &kinds.join(", "));
+    }
     let t = &report.totals;
     row(
         out,
