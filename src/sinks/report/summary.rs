@@ -76,12 +76,13 @@ impl Report {
             line(format!("ATT&CK catalogue: {} bundles", e.attack_bundles.len()));
         }
         if !i.not_inputs.is_empty() {
-            let kinds: Vec<String> = i
-                .not_inputs
-                .iter()
-                .map(|(kind, count)| format!("{count} {}", kind.plural()))
-                .collect();
-            line(format!("not inputs, not read: {}", kinds.join(", ")));
+            line(format!(
+                "not inputs, not read: {} files, listed in report.json",
+                self.not_inputs.len()
+            ));
+            for (kind, count) in &i.not_inputs {
+                line(format!("  {count} {}", kind.plural()));
+            }
         }
         for skipped in self.skipped.iter().take(LISTED) {
             line(format!("skipped {}: {}", skipped.path, skipped.reason));
