@@ -77,6 +77,14 @@ pub(super) fn site_links(fetcher: &Fetcher, page_path: &str, html: &str) -> Page
         };
         match percent_decoded(&path).and_then(|decoded| check_site_path(&decoded).map(|()| decoded)) {
             Ok(decoded) => site_paths.push(decoded),
+            Err(reason) if path.contains('%') => refuse(
+                written,
+                format!(
+                    "a site path with {reason}, once decoded from {}",
+                    crate::identifiers::shown(&path)
+                ),
+                true,
+            ),
             Err(reason) => refuse(written, format!("a site path with {reason}"), true),
         }
     }
