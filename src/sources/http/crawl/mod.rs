@@ -169,6 +169,9 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
     let earlier_failures = crawl.failures.len();
     let index_pages = fetch_step(indexes, &mut crawl, true);
     crawl.technique_indexes_missing = take_not_found(&mut crawl.failures, earlier_failures);
+    for missing in &crawl.technique_indexes_missing {
+        tracing::info!(url = %terminal(&missing.url), "no technique pages: the datasets of this ATT&CK version and domain are published from their mapping files, not cross-checked");
+    }
     let mut technique_paths = BTreeSet::new();
     for (path, html) in &index_pages {
         let links = crawl.follow(fetcher, path, html);
