@@ -161,3 +161,60 @@ fn only_a_missing_bundle_a_selected_dataset_is_of_is_a_warning() {
     assert!(stderr.contains("mobile-attack-16.1.json"), "{stderr}");
     assert!(!stderr.contains("ics-attack-16.1.json"), "{stderr}");
 }
+
+/// The real site's current releases as served on loopback: `site-next/` (15.1 and 17.1) over the
+/// framework pages and the 16.1 snapshot, and a second host serving `../shared/attack/` for the
+/// bundles the snapshot does not repeat (`--attack-url`); `None` (and a printed reason) without it.
+fn real_site_with_its_other_releases() -> Option<(TestServer, TestServer)> {
+    let mut roots = vec![shared("site-next")?];
+    roots.extend(shared_site_as_served()?);
+    Some((TestServer::serving(&roots), TestServer::serving(&[shared("attack")?])))
+}
+
+/// `attackmap refresh` of the real site with `selection`, the bundles it lacks from `attack`.
+fn refresh_real(job: &Job, site: &TestServer, attack: &TestServer, selection: &[&str]) -> Output {
+    let template = format!("{}{{domain}}-attack-{{version}}.json", attack.base_url);
+    let mut args = vec!["--attack-url", template.as_str(), "--concurrency", "8"];
+    args.extend_from_slice(selection);
+    job.refresh_from(site, &args)
+}
+
+#[test]
+fn the_real_intel_vpro_and_kev_mobile_at_15_1_are_published_and_exit_0() {
+    let Some((site, attack)) = real_site_with_its_other_releases() else {
+        return;
+    };
+    let job = Job::new();
+    let output = refresh_real(&job, &site, &attack, &["--attack-version", "15.1", "--domain", "all"]);
+    assert_eq!(code(&output), 0, "{}", explain(&output));
+    assert_eq!(
+        published_datasets(&job),
+        [
+            "intel-vpro-08.20.2024_attack-15.1-enterprise",
+            "kev-02.13.2025_attack-15.1-enterprise",
+            "kev-02.13.2025_attack-15.1-mobile",
+        ]
+    );
+    let manifest = job.json("manifest.json");
+    let mobile = site_dataset(&manifest, "kev-02.13.2025_attack-15.1-mobile");
+    assert_eq!(
+        mobile["not_cross_checked"],
+        "no technique pages at attack/attack-15.1/domain-mobile/techniques/"
+    );
+}
+
+#[test]
+fn the_real_csa_ccm_at_17_1_is_followed_through_its_ampersands_and_exits_0() {
+    let Some((site, attack)) = real_site_with_its_other_releases() else {
+        return;
+    };
+    let job = Job::new();
+    let output = refresh_real(&job, &site, &attack, &["--attack-version", "17.1"]);
+    assert_eq!(code(&output), 0, "{}", explain(&output));
+    let manifest = job.json("manifest.json");
+    assert_eq!(manifest["refused_links"], serde_json::json!([]));
+    let csa = site_dataset(&manifest, "csa_ccm-4.1_attack-17.1-enterprise");
+    assert_eq!(csa["linked_from_technique_pages"], true, "{csa}");
+    let report = job.json("report.json");
+    assert_eq!(report["datasets"][0]["counts"]["mappings"], 938);
+}
