@@ -57,20 +57,21 @@ impl NotAnInput {
             .map(|(_, kind)| kind)
     }
 
-    /// Several of the kind, as a count reads them (`3 Excel exports`).
-    pub fn plural(self) -> &'static str {
-        match self {
-            NotAnInput::ExcelExport => "Excel exports",
-            NotAnInput::CsvExport => "CSV exports",
-            NotAnInput::YamlExport => "YAML exports",
-            NotAnInput::JsonExport => "JSON copies of mapping files",
-            NotAnInput::StixExport => "STIX exports",
-            NotAnInput::NavigatorLayerExport => "Navigator layer exports",
-            NotAnInput::StyleSheet => "style sheets",
-            NotAnInput::Script => "scripts",
-            NotAnInput::Image => "images",
-            NotAnInput::Font => "fonts",
-        }
+    /// `count` files of the kind, as a person reads it (`1 style sheet`, `3 Excel exports`).
+    pub fn counted(self, count: usize) -> String {
+        let (one, many) = match self {
+            NotAnInput::ExcelExport => ("Excel export", "Excel exports"),
+            NotAnInput::CsvExport => ("CSV export", "CSV exports"),
+            NotAnInput::YamlExport => ("YAML export", "YAML exports"),
+            NotAnInput::JsonExport => ("JSON copy of a mapping file", "JSON copies of mapping files"),
+            NotAnInput::StixExport => ("STIX export", "STIX exports"),
+            NotAnInput::NavigatorLayerExport => ("Navigator layer export", "Navigator layer exports"),
+            NotAnInput::StyleSheet => ("style sheet", "style sheets"),
+            NotAnInput::Script => ("script", "scripts"),
+            NotAnInput::Image => ("image", "images"),
+            NotAnInput::Font => ("font", "fonts"),
+        };
+        format!("{count} {}", if count == 1 { one } else { many })
     }
 
     /// What a person reads of it (`a site export of a mapping file (Excel)`).
@@ -112,5 +113,7 @@ mod tests {
         assert_eq!(NotAnInput::of_name("static/Logo.PNG"), Some(NotAnInput::Image));
         assert_eq!(NotAnInput::of_name("attack/attack-16.1/index.html"), None);
         assert_eq!(NotAnInput::of_name("data/attack/enterprise-attack-16.1.json"), None);
+        assert_eq!(NotAnInput::StyleSheet.counted(1), "1 style sheet");
+        assert_eq!(NotAnInput::JsonExport.counted(15), "15 JSON copies of mapping files");
     }
 }

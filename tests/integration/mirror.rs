@@ -81,7 +81,7 @@ fn a_mirror_with_the_sites_exports_and_assets_builds_without_a_warning() {
         "{}",
         built.stdout
     );
-    assert!(built.stdout.contains("1 Excel exports"), "{}", built.stdout);
+    assert!(built.stdout.contains("1 Excel export"), "{}", built.stdout);
 }
 
 #[test]

@@ -81,7 +81,7 @@ impl Report {
                 self.not_inputs.len()
             ));
             for (kind, count) in &i.not_inputs {
-                line(format!("  {count} {}", kind.plural()));
+                line(format!("  {}", kind.counted(*count)));
             }
         }
         for skipped in self.skipped.iter().take(LISTED) {

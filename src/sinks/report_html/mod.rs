@@ -154,11 +154,7 @@ fn run_section(out: &mut String, page: &Page) {
         ),
     );
     if !i.not_inputs.is_empty() {
-        let kinds: Vec<String> = i
-            .not_inputs
-            .iter()
-            .map(|(kind, count)| format!("{count} {}", kind.plural()))
-            .collect();
+        let kinds: Vec<String> = i.not_inputs.iter().map(|(kind, count)| kind.counted(*count)).collect();
         row(out, "not inputs, not read", &kinds.join(", "));
     }
     let t = &report.totals;
