@@ -79,6 +79,10 @@ pub struct FetchFailure {
     #[serde(skip)]
     pub site_path: String,
     pub reason: String,
+    /// The server answered 404 Not Found or 410 Gone: the site does not publish this path (not a
+    /// fault of the night, which other answers may be).
+    #[serde(skip)]
+    pub not_found: bool,
 }
 
 /// The client, its raw store and its politeness state.
@@ -93,8 +97,13 @@ pub struct Fetcher {
 
 enum Attempt {
     Done(Fetched),
-    Retry { reason: String, wait: Option<Duration> },
+    Retry {
+        reason: String,
+        wait: Option<Duration>,
+    },
     Fail(String),
+    /// 404 or 410: the site does not publish the path.
+    NotFound(String),
 }
 
 impl Fetcher {
@@ -139,9 +148,9 @@ impl Fetcher {
         &self.settings
     }
 
-    /// The URL of a site path on the configured host.
+    /// The URL of a site path on the configured host, what a URL path cannot hold percent-encoded.
     pub fn url_of(&self, site_path: &str) -> String {
-        format!("{}{site_path}", self.settings.base_url)
+        format!("{}{}", self.settings.base_url, crate::escape::url_path(site_path))
     }
 
     /// Fetches site paths with at most `concurrency` in flight; results in the order of `paths`.
@@ -178,6 +187,7 @@ impl Fetcher {
             url: url.clone(),
             site_path: site_path.to_string(),
             reason,
+            not_found: false,
         };
         if let Err(reason) = raw_store::check_site_path(site_path) {
             return Err(fail(format!("refused, never requested: the path has {reason}")));
@@ -194,6 +204,12 @@ impl Fetcher {
             match self.attempt(site_path, &url, stored.clone(), attempt) {
                 Attempt::Done(fetched) => return Ok(fetched),
                 Attempt::Fail(reason) => return Err(fail(reason)),
+                Attempt::NotFound(reason) => {
+                    return Err(FetchFailure {
+                        not_found: true,
+                        ..fail(reason)
+                    })
+                }
                 Attempt::Retry { reason, wait } => {
                     let Some(backoff) = backoff.next() else {
                         return Err(fail(format!("gave up after {attempt} attempts: {reason}")));
@@ -308,6 +324,7 @@ impl Fetcher {
                     credentials::SITE.password
                 ),
             }),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Attempt::NotFound(format!("HTTP {status}")),
             s => Attempt::Fail(format!("HTTP {s}")),
         }
     }

@@ -182,9 +182,10 @@ impl RawStore {
 const MAX_SITE_PATH: usize = 1024;
 const MAX_SEGMENT: usize = 200;
 
-/// Whether a site path (relative to the site root, as in `attack/…/T1562/`) may become a file
-/// under raw/: segments of ASCII letters, digits and `._-+~=,` only (no `%`, so no encoded dots), no
-/// empty, `.` or `..` segment, no leading `/`, and bounded lengths. The site's own paths all pass.
+/// Whether a site path (relative to the site root, as in `attack/…/T1562/`, decoded: `I&S-03`, not
+/// `I&amp;S-03` or `I%26S-03`) may become a file under raw/: segments of ASCII letters, digits and
+/// `._-+~=,&` only (no `%`, so no encoded dots), no empty, `.` or `..` segment, no leading `/`, and
+/// bounded lengths. The site's own paths all pass, CSA CCM's capability ids (`I&S-03`) among them.
 pub fn check_site_path(site_path: &str) -> Result<(), String> {
     if site_path.len() > MAX_SITE_PATH {
         return Err(format!("more than {MAX_SITE_PATH} characters"));
@@ -203,10 +204,10 @@ pub fn check_site_path(site_path: &str) -> Result<(), String> {
         if segment.len() > MAX_SEGMENT {
             return Err(format!("a segment of more than {MAX_SEGMENT} characters"));
         }
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-+~=,".contains(&b);
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-+~=,&".contains(&b);
         if !segment.bytes().all(allowed) {
             return Err(format!(
-                "a segment {} with a character outside letters, digits and ._-+~=,",
+                "a segment {} with a character outside letters, digits and ._-+~=,&",
                 crate::identifiers::shown(segment)
             ));
         }
@@ -230,6 +231,13 @@ mod tests {
             ))
         );
         assert_eq!(store.file_of("data/x/y.json"), Ok(PathBuf::from("raw/data/x/y.json")));
+        assert_eq!(
+            store.file_of("external/csa_ccm/attack-17.1/domain-enterprise/csa_ccm-4.1/I&S-03/"),
+            Ok(PathBuf::from(
+                "raw/external/csa_ccm/attack-17.1/domain-enterprise/csa_ccm-4.1/I&S-03/index.html"
+            )),
+            "a capability id of the real data has its file"
+        );
         assert_eq!(
             RawStore::sidecar_of(Path::new("raw/a/index.html")),
             PathBuf::from("raw/a/.index.html.fetch.json")
