@@ -53,6 +53,9 @@ pub struct Crawl {
     /// site publishes KEV's Mobile 15.1 mapping file, and no Mobile 15.1 technique page). A fact of
     /// the site, told per dataset, not a warning.
     pub technique_indexes_missing: Vec<FetchFailure>,
+    /// Landing pages the site does not publish (404 or 410) of datasets whose mapping file arrived:
+    /// the mapping file supplies the dataset, which is published, not cross-checked.
+    pub landing_pages_missing: Vec<FetchFailure>,
 }
 
 impl Crawl {
@@ -231,7 +234,20 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
         mapping_files.push(file);
     }
     fetch_step(mapping_files, &mut crawl, false);
+    crawl.landing_pages_missing = landing_pages_a_mapping_file_stands_for(&mut crawl.failures, &paths);
     crawl.datasets = found.outcomes(&paths, &crawl.failures, &crawl.stale, &crawl.technique_indexes_missing);
+    for dataset in &mut crawl.datasets {
+        if crawl
+            .landing_pages_missing
+            .iter()
+            .any(|m| m.site_path == dataset.landing_page)
+        {
+            tracing::info!(dataset = %dataset.dataset, "no landing page: published from its mapping file, not cross-checked");
+            dataset
+                .not_cross_checked
+                .get_or_insert_with(|| format!("no landing page at {}", dataset.landing_page));
+        }
+    }
     crawl
 }
 
@@ -242,6 +258,33 @@ fn technique_index_path(attack_version: &str, domain: &str) -> String {
 
 /// Takes out of `failures[from..]` those the server answered 404 or 410 (the site does not publish
 /// them), leaving the others.
+/// Takes out of `failures` the landing pages (and their all-data pages) the site does not publish
+/// (404 or 410) whose dataset's mapping file arrived: a page cross-checks a dataset its mapping file
+/// supplies, it is no condition for publishing it. `paths` holds each landing page's own paths, its
+/// mapping file last.
+fn landing_pages_a_mapping_file_stands_for(
+    failures: &mut Vec<FetchFailure>,
+    paths: &BTreeMap<String, Vec<String>>,
+) -> Vec<FetchFailure> {
+    let failed = |path: &str, failures: &[FetchFailure]| failures.iter().any(|f| f.site_path == path);
+    let mut missing = Vec::new();
+    for (landing_page, own) in paths {
+        let Some(mapping_file) = own.last() else { continue };
+        let pages_not_found = own[..own.len() - 1]
+            .iter()
+            .all(|p| !failed(p, failures) || failures.iter().any(|f| f.site_path == *p && f.not_found));
+        if failed(mapping_file, failures) || !failed(landing_page, failures) || !pages_not_found {
+            continue;
+        }
+        let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(failures)
+            .into_iter()
+            .partition(|f| own[..own.len() - 1].contains(&f.site_path));
+        *failures = kept;
+        missing.extend(taken);
+    }
+    missing
+}
+
 fn take_not_found(failures: &mut Vec<FetchFailure>, from: usize) -> Vec<FetchFailure> {
     let step: Vec<FetchFailure> = failures.drain(from..).collect();
     let (not_found, others): (Vec<_>, Vec<_>) = step.into_iter().partition(|f| f.not_found);
