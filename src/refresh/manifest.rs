@@ -45,7 +45,8 @@ pub struct Manifest {
     /// Raw files this crawl no longer reached (the site removed or stopped linking them), moved
     /// into `raw/.retired/`: their rows are gone from out/ and listed as removed in the changes.
     pub retired: Vec<String>,
-    /// Warnings about the exports, as `build` prints them (attack-patterns that are stand-ins).
+    /// The warnings `build` prints: pages that disagree with the source that supplied their
+    /// dataset, attack-patterns that are stand-ins.
     pub export_warnings: Vec<String>,
     /// ATT&CK bundles of the selection that neither the site nor `--attack-url` served.
     pub missing_catalogues: Vec<crate::sources::http::FetchFailure>,
@@ -201,7 +202,7 @@ impl Manifest {
             changed: changes.changed,
             read_from_another_file: changes.source_only.len(),
         };
-        self.export_warnings = build.report.export_warnings();
+        self.export_warnings = build.report.warnings();
         self.missing_catalogues = crawl.missing_catalogues.clone();
         self.site_datasets = crawl.datasets.clone();
         self.refused_links = crawl.refused_links.clone();

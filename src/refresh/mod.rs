@@ -43,6 +43,9 @@ pub struct RefreshOptions {
     pub run_date: Date,
     /// The largest share of the published mappings one run may remove (0 to 1; default 0.2).
     pub max_removed_share: f64,
+    /// `run_date` may be earlier than the newest published partition, or more than a day ahead of
+    /// today: the user says this run rebuilds the change feed's history.
+    pub rebuild_history: bool,
 }
 
 /// How a refresh ended without failing.
@@ -71,6 +74,9 @@ pub enum RefreshError {
     /// A selector matches nothing: a usage error (exit 2), never an empty table published.
     #[error("{0}; nothing was published")]
     Selection(String),
+    /// `--run-date` out of the feed's order: a usage error (exit 2).
+    #[error("--run-date {run_date} {reason}: replaying the change feed in date order would no longer rebuild the table; nothing was published (pass --rebuild-history if this run rebuilds the feed's history)")]
+    RunDate { run_date: Date, reason: String },
     #[error("this run would remove {removed} of the {previous} published mappings ({:.1} %), more than --max-removed-share {:.1} %; nothing was published (raise --max-removed-share to accept it)", *.removed as f64 * 100.0 / *.previous as f64, .max_share * 100.0)]
     TooManyRemoved {
         removed: usize,
@@ -102,6 +108,9 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     publish::check_out_is_ours(&options.out)?;
     let _lock = Lock::acquire(&publish::lock_path(&options.out))?;
     publish::remove_stale_staging(&options.out);
+    if !options.rebuild_history {
+        check_run_date(options.run_date, &options.out, started)?;
+    }
     let mut manifest = Manifest::start(started, options);
 
     let clock = Instant::now();
@@ -181,7 +190,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         formats: Format::ALL,
         attack: &attack,
         csv: options.csv,
-        versioning: Versioning::from_published(&options.out, Some(format!("{}T00:00:00.000Z", options.run_date))),
+        versioning: Versioning::from_published(&options.out, Some(format!("{}T00:00:00.000Z", options.run_date)))?,
     };
     pipeline::write_outputs(&mut build, &outputs, &staging)?;
     manifest.stage("export", clock);
@@ -240,6 +249,27 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         warnings,
         manifest,
     })
+}
+
+/// A run date is the feed's next partition: not earlier than the newest one published (the same day
+/// composes with it), and not more than a day after today (UTC, a day of slack for time zones).
+fn check_run_date(run_date: Date, out: &Path, now: SystemTime) -> Result<(), RefreshError> {
+    if let Some(newest) = feed::newest_partition(out) {
+        if run_date < newest {
+            return Err(RefreshError::RunDate {
+                run_date,
+                reason: format!("is earlier than the newest published partition, run_date={newest}"),
+            });
+        }
+    }
+    let tomorrow = Date::of(now + std::time::Duration::from_secs(24 * 60 * 60));
+    if run_date > tomorrow {
+        return Err(RefreshError::RunDate {
+            run_date,
+            reason: format!("is more than a day after today ({} UTC)", Date::of(now)),
+        });
+    }
+    Ok(())
 }
 
 pub const CHANGES_JSON: &str = "changes.json";

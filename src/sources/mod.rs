@@ -4,6 +4,7 @@ pub mod attack_stix;
 pub mod http;
 pub mod mapping_file;
 pub mod site_page;
+pub mod strict_json;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -289,7 +290,7 @@ fn read_text(path: &Path, name: &str, bytes: Vec<u8>, supersession: &dyn Superse
             Recognized::Attack(bundle) => return Ok(Outcome::AttackBundle(bundle)),
             Recognized::Other(text) => text,
         };
-        let document: serde_json::Value = serde_json::from_str(&content).map_err(|e| Error::MappingFile {
+        let document: serde_json::Value = strict_json::parse(&content).map_err(|e| Error::MappingFile {
             path: path.to_path_buf(),
             element: format!("line {} column {}", e.line(), e.column()),
             reason: format!("not valid JSON: {e}"),

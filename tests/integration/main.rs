@@ -21,5 +21,6 @@ mod stale_cache;
 mod stix_versions;
 mod technique_status;
 mod terminal;
+mod trust;
 mod upstream_removed;
 mod warehouse;
