@@ -45,6 +45,9 @@ pub struct Manifest {
     /// Raw files this crawl no longer reached (the site removed or stopped linking them), moved
     /// into `raw/.retired/`: their rows are gone from out/ and listed as removed in the changes.
     pub retired: Vec<String>,
+    /// Files of raw/ that no fetch put there (no sidecar: placed by hand, or left by an older
+    /// attackmap), moved into `raw/.retired/` by an online refresh: a warning.
+    pub retired_strays: Vec<String>,
     /// The warnings `build` prints: pages that disagree with the source that supplied their
     /// dataset, attack-patterns that are stand-ins.
     pub export_warnings: Vec<String>,
@@ -114,6 +117,7 @@ impl Manifest {
             refused_links: Vec::new(),
             off_host_links: 0,
             retired: Vec::new(),
+            retired_strays: Vec::new(),
             export_warnings: Vec::new(),
             missing_catalogues: Vec::new(),
             durations_ms: BTreeMap::new(),
@@ -139,6 +143,9 @@ impl Manifest {
                 .iter()
                 .map(|path| format!("retired: the site no longer links to {path}")),
         );
+        warnings.extend(self.retired_strays.iter().map(|path| {
+            format!("retired from raw/: {path} (no fetch put it there, and a refresh builds from what its crawl saw)")
+        }));
         RunFacts {
             command: "refresh",
             exit_status,

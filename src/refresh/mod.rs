@@ -147,8 +147,12 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
                 failures: crawl.failures,
             });
         }
+        let reached = crawl.fetched.iter().map(|f| f.path.clone()).collect();
+        manifest.retired_strays = fetcher.store.retire_strays(&reached)?;
+        for path in &manifest.retired_strays {
+            tracing::warn!(path = %terminal(path), "retired from raw/: no fetch put it there (it has no sidecar), and a refresh builds from what its crawl saw");
+        }
         if crawl.failures.is_empty() {
-            let reached = crawl.fetched.iter().map(|f| f.path.clone()).collect();
             manifest.retired = fetcher.store.retire_unreached(&reached)?;
             for path in &manifest.retired {
                 tracing::info!(path = %terminal(path), "retired: the site no longer links to it");
@@ -230,7 +234,8 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         || !crawl.failures.is_empty()
         || crawl.refused_links.iter().any(|r| r.into_the_site)
         || !crawl.unadvertised_datasets().is_empty()
-        || !crawl.stale.is_empty();
+        || !crawl.stale.is_empty()
+        || !manifest.retired_strays.is_empty();
     let run = manifest.run_facts(if warnings {
         3
     } else if changes.is_empty() {

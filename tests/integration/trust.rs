@@ -204,3 +204,31 @@ fn a_mapping_file_with_a_duplicate_key_is_malformed_fetched_or_built() {
         built.stderr
     );
 }
+
+#[test]
+fn a_stray_file_in_raw_is_retired_by_an_online_refresh_and_named_never_published() {
+    let server = fixture_site();
+    let job = Job::new();
+    assert_eq!(code(&job.refresh(&server)), 0);
+    // A dataset of the selection that the site does not publish, placed by hand.
+    let stray = "data/nist_800_53/attack-16.1/nist_800_53-rev4/enterprise/nist_800_53-rev4_attack-16.1-enterprise.json";
+    let placed = job.dir.path().join("raw").join(stray);
+    std::fs::create_dir_all(placed.parent().unwrap()).unwrap();
+    std::fs::copy(fixture("framework-only").join(stray), &placed).unwrap();
+
+    let output = job.refresh(&server);
+    assert_eq!(code(&output), 3, "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("retired from raw/") && stderr.contains(stray),
+        "{stderr}"
+    );
+    assert!(!std::fs::read_to_string(job.out().join("mappings.csv"))
+        .unwrap()
+        .contains("rev4"));
+    assert_eq!(job.json("manifest.json")["retired_strays"], serde_json::json!([stray]));
+    assert!(!placed.exists());
+    assert!(job.dir.path().join("raw/.retired").join(stray).exists(), "kept at hand");
+    let page = std::fs::read_to_string(job.out().join("report.html")).unwrap();
+    assert!(page.contains(stray), "report.html names it");
+}
