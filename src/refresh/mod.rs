@@ -4,6 +4,7 @@
 //! place ([`publish`]), so a failed or killed run leaves the previous `out/` exactly as it was. A lock
 //! beside `out/` keeps runs from overlapping.
 
+mod catalogue;
 mod changes;
 mod feed;
 mod manifest;
@@ -25,6 +26,7 @@ use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, DatasetSelection};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
+pub use catalogue::{CatalogueChange, CatalogueChangeKind};
 pub use changes::{compare, compare_listing, Change, ChangeKind, Changes};
 pub use manifest::Manifest;
 
@@ -209,7 +211,12 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
 
     let clock = Instant::now();
     let previous = pipeline::published_table(&options.out);
-    let changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    let mut changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    changes.catalogue = catalogue::compare(
+        catalogue::techniques_of(&options.out.join(pipeline::WAREHOUSE_DIR)).as_ref(),
+        catalogue::techniques_of(&staging.join(pipeline::WAREHOUSE_DIR)).as_ref(),
+    )
+    .map_err(Error::from)?;
     let previous_rows = previous.as_ref().map_or(0, DataFrame::height);
     if previous_rows > 0 && changes.removed as f64 > options.max_removed_share * previous_rows as f64 {
         let _ = std::fs::remove_dir_all(&staging);
@@ -227,6 +234,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     )?;
     let run_feed = feed::feed(previous.as_ref(), &build.frame, &changes).map_err(Error::from)?;
     let feed_file = feed::publish(&run_feed, &options.out, &staging, options.run_date)?;
+    changes.outputs_changed = manifest::changed_outputs(&options.out, &staging)?;
     manifest.stage("changes", clock);
 
     manifest.fill(&build, &crawl, &changes);

@@ -232,3 +232,73 @@ fn a_stray_file_in_raw_is_retired_by_an_online_refresh_and_named_never_published
     let page = std::fs::read_to_string(job.out().join("report.html")).unwrap();
     assert!(page.contains(stray), "report.html names it");
 }
+
+const ENTERPRISE_BUNDLE: &str = "data/attack/enterprise-attack-16.1.json";
+
+/// The sample's Enterprise ATT&CK bundle with technique `id` renamed `name`.
+fn attack_bundle_renaming(id: &str, name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("raw")
+        .join(ENTERPRISE_BUNDLE);
+    let mut bundle: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let technique = bundle["objects"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|o| {
+            o["type"] == "attack-pattern"
+                && o["external_references"]
+                    .as_array()
+                    .is_some_and(|refs| refs.iter().any(|r| r["external_id"] == id))
+        })
+        .unwrap();
+    technique["name"] = name.into();
+    serde_json::to_vec_pretty(&bundle).unwrap()
+}
+
+#[test]
+fn a_technique_renamed_in_attack_is_a_change_reported_never_exit_4() {
+    let (job, _, before, output, _) = after_a_good_run(|s| {
+        s.replace(
+            ENTERPRISE_BUNDLE,
+            attack_bundle_renaming("T1562", "Impair Defenses Renamed"),
+        )
+    });
+    assert_eq!(code(&output), 0, "published files changed: {}", explain(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ATT&CK techniques: 1 renamed"), "{stdout}");
+    assert_ne!(
+        before[&job.out().join("stix/nist_800_53-rev5_attack-16.1-enterprise.json")],
+        std::fs::read(job.out().join("stix/nist_800_53-rev5_attack-16.1-enterprise.json")).unwrap(),
+        "the bundle carries ATT&CK's new name"
+    );
+    let changes = job.json("changes.json");
+    assert_eq!(changes["added"], 0);
+    let renamed = &changes["catalogue"][0];
+    assert_eq!(renamed["change"], "renamed", "{changes}");
+    assert_eq!(renamed["technique_id"], "T1562");
+    assert_eq!(renamed["name_before"], "Impair Defenses");
+    assert_eq!(renamed["name_after"], "Impair Defenses Renamed");
+    let manifest = job.json("manifest.json");
+    assert_eq!(manifest["changes"]["catalogue"], 1);
+    assert!(manifest["changes"]["outputs_changed"].as_u64().unwrap() > 0);
+    let page = std::fs::read_to_string(job.out().join("report.html")).unwrap();
+    assert!(page.contains("Impair Defenses Renamed") && page.contains("renamed"));
+
+    let again = job.refresh(&fixture_site_renaming());
+    assert_eq!(
+        code(&again),
+        4,
+        "the same again: nothing published changed: {}",
+        explain(&again)
+    );
+}
+
+fn fixture_site_renaming() -> crate::server::TestServer {
+    let server = fixture_site();
+    server.replace(
+        ENTERPRISE_BUNDLE,
+        attack_bundle_renaming("T1562", "Impair Defenses Renamed"),
+    );
+    server
+}
