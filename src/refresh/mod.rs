@@ -113,6 +113,8 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     if !options.rebuild_history {
         check_run_date(options.run_date, &options.out, started)?;
     }
+    // Read before the fetch: a ledger that does not read fails the run before it spends the night.
+    let versioning = Versioning::from_published(&options.out, Some(format!("{}T00:00:00.000Z", options.run_date)))?;
     let mut manifest = Manifest::start(started, options);
 
     let clock = Instant::now();
@@ -196,7 +198,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         formats: Format::ALL,
         attack: &attack,
         csv: options.csv,
-        versioning: Versioning::from_published(&options.out, Some(format!("{}T00:00:00.000Z", options.run_date)))?,
+        versioning,
     };
     pipeline::write_outputs(&mut build, &outputs, &staging)?;
     manifest.stage("export", clock);
