@@ -301,7 +301,15 @@ fn read_text(path: &Path, name: &str, bytes: Vec<u8>, supersession: &dyn Superse
                     .into(),
             ));
         }
-        return mapping_file::read(path, name, &document).map(Outcome::Parsed);
+        let parsed = mapping_file::read(path, name, &document)?;
+        if parsed.rows.is_empty() && parsed.rejected.is_empty() {
+            // Read as an empty dataset, its dataset would fall back on its pages without a word.
+            return Ok(Outcome::Skipped(
+                "a mapping file that supplies no mapping (mapping_objects is empty): its dataset is not taken from it"
+                    .into(),
+            ));
+        }
+        return Ok(Outcome::Parsed(parsed));
     }
     if text.starts_with('<') {
         return site_page::read(path, name, &text, supersession);

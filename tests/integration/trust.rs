@@ -302,3 +302,22 @@ fn fixture_site_renaming() -> crate::server::TestServer {
     );
     server
 }
+
+#[test]
+fn an_empty_mapping_file_among_build_inputs_is_a_warning_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("emptied.json");
+    std::fs::write(
+        &file,
+        nist_file_edited(|file| file["mapping_objects"] = serde_json::json!([])),
+    )
+    .unwrap();
+    let built = build(&[file, fixture("site/external/nist")]);
+    assert_eq!(built.code, 3, "{}", built.stdout);
+    let skipped = &built.report()["skipped"][0];
+    assert!(skipped["path"].as_str().unwrap().contains("emptied.json"), "{skipped}");
+    assert!(
+        skipped["reason"].as_str().unwrap().contains("supplies no mapping"),
+        "{skipped}"
+    );
+}
