@@ -19,6 +19,7 @@ mod refresh;
 mod server;
 mod stale_cache;
 mod stix_versions;
+mod taxii_collection;
 mod technique_status;
 mod terminal;
 mod trust;

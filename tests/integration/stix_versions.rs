@@ -295,3 +295,26 @@ fn a_ledger_that_does_not_read_fails_the_run_naming_it_and_out_stays_as_it_was()
     assert_eq!(code(&again), 1, "{}", explain(&again));
     assert!(String::from_utf8_lossy(&again.stderr).contains("stix-ledger.json"));
 }
+
+#[test]
+fn publish_taxii_tells_the_collection_that_an_object_is_gone() {
+    let server = fixture_site();
+    let job = Job::new();
+    let collection = crate::taxii_collection::TaxiiCollection::start();
+    refresh_accepting_removals(&job, &server, "2026-11-29");
+    assert!(!collection.publish(&job).is_empty());
+
+    server.replace(NIST_FILE, nist_file_without(|m| m["capability_id"] == "AC-02"));
+    refresh_accepting_removals(&job, &server, "2026-11-30");
+    let posted = collection.publish(&job);
+    let revoked: Vec<&Value> = posted.iter().filter(|o| o["revoked"] == true).collect();
+    assert!(!revoked.is_empty(), "the revoked versions are posted: {posted:?}");
+    for object in &revoked {
+        assert_eq!(object["modified"], "2026-11-30T00:00:00.000Z");
+        assert_eq!(revoked_bundle(&job)[object["id"].as_str().unwrap()], **object);
+    }
+    assert!(
+        posted.iter().all(|o| o["revoked"] == true),
+        "nothing else changed, nothing else is posted: {posted:?}"
+    );
+}
