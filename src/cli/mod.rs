@@ -190,6 +190,10 @@ pub enum Command {
         /// The change feed partition to write, YYYY-MM-DD (default: today, UTC): for backfills.
         #[arg(long, env = "ATTACKMAP_RUN_DATE")]
         run_date: Option<Date>,
+        /// Accept a --run-date earlier than the newest published partition or more than a day
+        /// ahead: this run rebuilds the change feed's history.
+        #[arg(long)]
+        rebuild_history: bool,
         /// Refuse to publish (exit 1) a run that removes more than this share of the published
         /// mappings, 0 to 1 (default 0.2): a site outage or a bad selection, not a real change. 1
         /// accepts any removal.
@@ -218,6 +222,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             formats,
             csv,
         } => {
+            if out.join(refresh::MANIFEST).exists() {
+                return Ok(usage_error(&format!(
+                    "--out {}: `attackmap refresh` publishes this directory (it holds {}): a build there would leave refresh's manifest and changes beside other outputs, and the next refresh would neither see nor feed the change to the warehouse; build into another directory, or run `attackmap refresh`",
+                    out.display(),
+                    refresh::MANIFEST
+                )));
+            }
             if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("creating {}: {e}", parent.display()))?;
             }
@@ -240,7 +251,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 formats: &formats,
                 attack: &attack,
                 csv,
-                versioning: Versioning::from_published(&out, None),
+                versioning: Versioning::from_published(&out, None)?,
             };
             pipeline::publish_outputs(&mut build, &options, &out)?;
             if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
@@ -248,7 +259,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             }
             say!("wrote {} rows to {}", build.frame.height(), out.display());
             say!("report: {}", out.join(sinks::report_html::REPORT_HTML).display());
-            for warning in build.report.export_warnings() {
+            for warning in build.report.warnings() {
                 complain!("attackmap: warning: {warning}");
             }
             Ok(if build.report.has_warnings() {
@@ -348,6 +359,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             attack_stix,
             csv,
             run_date,
+            rebuild_history,
             max_removed_share,
         } => {
             let file = match ConfigFile::load(fetch.config.as_deref()) {
@@ -388,6 +400,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 },
                 run_date: run_date.unwrap_or_else(|| Date::of(std::time::SystemTime::now())),
                 max_removed_share,
+                rebuild_history,
             };
             match refresh::refresh(&options, &progress_bar()) {
                 Ok(done) => {
@@ -414,7 +427,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     complain!("attackmap: {e}");
                     Ok(Status::Locked)
                 }
-                Err(e @ (RefreshError::Selection(_) | RefreshError::Overlap(_))) => Ok(usage_error(&e)),
+                Err(e @ (RefreshError::Selection(_) | RefreshError::Overlap(_) | RefreshError::RunDate { .. })) => {
+                    Ok(usage_error(&e))
+                }
                 Err(e) => {
                     complain!(
                         "attackmap: error: {e}\nattackmap: the previous {} is unchanged",

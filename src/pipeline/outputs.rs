@@ -53,7 +53,7 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
         let run = RunFacts {
             command: "build",
             exit_status: if warnings { 3 } else { 0 },
-            warnings: build.report.export_warnings(),
+            warnings: build.report.warnings(),
             refresh: None,
         };
         let page = Page::of(build, &run, &changes, options.attack);
@@ -113,10 +113,15 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 }
                 let stix_dir = out.join(STIX_DIR);
                 create_dir(&stix_dir)?;
-                let (bundles, ledger) = sinks::stix::write_all(&built.rows, attack, &stix_dir, versioning)?;
-                remove_others(&stix_dir, "json", bundles.iter().map(|b| b.file.as_str()))?;
-                sinks::stix::ledger::write(&ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
-                Ok(Some(bundles))
+                let written = sinks::stix::write_all(&built.rows, attack, &stix_dir, versioning)?;
+                let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
+                remove_others(
+                    &stix_dir,
+                    "json",
+                    written.bundles.iter().map(|b| b.file.as_str()).chain(revoked),
+                )?;
+                sinks::stix::ledger::write(&written.ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
+                Ok(Some(written.bundles))
             })
         });
         scope.spawn(|_| {

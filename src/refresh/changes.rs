@@ -7,6 +7,7 @@ use std::path::Path;
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::catalogue::CatalogueChange;
 use crate::error::Result;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::write_json;
@@ -62,6 +63,14 @@ pub struct Changes {
     /// mappings as removed and the new one's as added (their ids name the release); a move counts
     /// which of them the new release carried, changed, added and removed.
     pub moves: Vec<super::moves::DatasetMove>,
+    /// The ATT&CK catalogue's changes, as far as the outputs show them (a technique renamed in the
+    /// bundle changes no row, but it changes the bundles, heatmaps and warehouse).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalogue: Vec<CatalogueChange>,
+    /// The published files whose bytes changed since the previous publish (the manifest lists them
+    /// all with their hashes).
+    #[serde(skip)]
+    pub outputs_changed: Vec<String>,
 }
 
 impl Changes {
@@ -87,9 +96,13 @@ impl Changes {
             .saturating_sub(self.moves.iter().map(super::moves::DatasetMove::kept).sum())
     }
 
-    /// True when the new table equals the previous one, byte for byte.
+    /// True when nothing published changed: the table equals the previous one byte for byte, the
+    /// catalogue is the same, and so is every output but the run's own files.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.source_only.is_empty()
+        self.changes.is_empty()
+            && self.source_only.is_empty()
+            && self.catalogue.is_empty()
+            && self.outputs_changed.is_empty()
     }
 
     pub fn summary(&self) -> String {
@@ -102,6 +115,17 @@ impl Changes {
         );
         if !self.source_only.is_empty() {
             summary.push_str(&format!(", {} now read from another file", self.source_only.len()));
+        }
+        if !self.catalogue.is_empty() {
+            let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+            for change in &self.catalogue {
+                *kinds.entry(change.change.as_str()).or_default() += 1;
+            }
+            let kinds: Vec<String> = kinds.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+            summary.push_str(&format!("; ATT&CK techniques: {}", kinds.join(", ")));
+        }
+        if !self.outputs_changed.is_empty() {
+            summary.push_str(&format!("; {} published files changed", self.outputs_changed.len()));
         }
         for moved in &self.moves {
             summary.push_str(&format!("; moved {}", moved.summary()));

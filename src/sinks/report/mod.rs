@@ -165,9 +165,51 @@ impl Report {
         write_json(path, self)
     }
 
-    /// Whether anything needs a person's attention: skipped inputs, rejected rows or incomplete datasets.
+    /// Whether anything needs a person's attention: skipped inputs, rejected rows, incomplete
+    /// datasets, or a source that disagrees with the one that supplied its dataset.
     pub fn has_warnings(&self) -> bool {
-        !self.skipped.is_empty() || !self.rejected.is_empty() || self.totals.incomplete_datasets > 0
+        !self.skipped.is_empty()
+            || !self.rejected.is_empty()
+            || self.totals.incomplete_datasets > 0
+            || !self.cross_check_warnings().is_empty()
+    }
+
+    /// The warnings a run prints and its report.html lists: [`Report::cross_check_warnings`], then
+    /// [`Report::export_warnings`].
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = self.cross_check_warnings();
+        warnings.extend(self.export_warnings());
+        warnings
+    }
+
+    /// Pages that disagree with the mapping file that supplied their dataset: a page showing
+    /// (capability, technique) pairs the file lacks. A page lacking some of the file's pairs is
+    /// expected (technique pages, a cut landing page show part of a dataset).
+    pub fn cross_check_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for dataset in &self.datasets {
+            let supplier = dataset.source.source_kind;
+            if supplier != SourceKind::MappingFile {
+                continue;
+            }
+            for check in dataset
+                .source
+                .cross_checks
+                .iter()
+                .filter(|c| c.edges_missing_from_selected > 0)
+            {
+                warnings.push(format!(
+                    "{}: its {} inputs ({}) show {} (capability, technique) pairs its {} lacks: they disagree, the {} was used",
+                    dataset.dataset,
+                    check.source_kind.as_str(),
+                    check.inputs,
+                    check.edges_missing_from_selected,
+                    supplier.as_str(),
+                    supplier.as_str()
+                ));
+            }
+        }
+        warnings
     }
 
     /// Warnings about the exports: attack-patterns that are stand-ins, not ATT&CK's own objects.

@@ -374,7 +374,54 @@ fn changes_section(out: &mut String, page: &Page) {
         }
         let _ = writeln!(out, "</table></div>");
     }
+    catalogue_changes(out, changes);
     let _ = writeln!(out, "</section>");
+}
+
+/// The ATT&CK catalogue's changes (the first of them), and the published files that changed when
+/// no mapping did.
+fn catalogue_changes(out: &mut String, changes: &crate::refresh::Changes) {
+    if !changes.catalogue.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h3>ATT&amp;CK techniques: first {} of {} changed</h3><div class=\"scroll\"><table><tr><th>ATT&amp;CK</th><th>technique</th><th>change</th><th>name before</th><th>name now</th><th>columns changed</th></tr>",
+            changes.catalogue.len().min(LISTED_CHANGES),
+            changes.catalogue.len()
+        );
+        for change in changes.catalogue.iter().take(LISTED_CHANGES) {
+            let _ = writeln!(
+                out,
+                "<tr><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                html(&change.attack_version),
+                html(&change.domain),
+                html(&change.technique_id),
+                change.change.as_str(),
+                html(change.name_before.as_deref().unwrap_or_default()),
+                html(change.name_after.as_deref().unwrap_or_default()),
+                html(&change.columns.join(", ")),
+            );
+        }
+        let _ = writeln!(out, "</table></div>");
+    }
+    if changes.changes.is_empty() && !changes.outputs_changed.is_empty() {
+        let listed: Vec<&str> = changes
+            .outputs_changed
+            .iter()
+            .take(LISTED_CHANGES)
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(
+            out,
+            "<p>No mapping changed, but {} published files did: {}{}.</p>",
+            changes.outputs_changed.len(),
+            html(&listed.join(", ")),
+            if changes.outputs_changed.len() > listed.len() {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
 }
 
 /// Lines of text; each line that is an http(s) URL becomes a link, any other shows as text.

@@ -7,6 +7,7 @@ mod attack_objects;
 pub mod ledger;
 mod object;
 mod objects;
+pub mod revoked;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,6 +27,9 @@ use object::StixObject;
 
 pub use ledger::{Ledger, Versioning};
 pub use objects::stix_id;
+
+/// The directory of the bundles, in the output directory.
+pub const DIR: &str = "stix";
 
 /// What one bundle holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -55,14 +59,19 @@ enum BundleObject {
     Attack(Arc<AttackObject>),
 }
 
+/// What [`write_all`] wrote.
+pub struct Written {
+    /// The datasets' bundles, in dataset order.
+    pub bundles: Vec<BundleCounts>,
+    /// This run's ledger: every object published so far, revoked ones included.
+    pub ledger: Ledger,
+    /// The objects of `revoked.json` (0: not written).
+    pub revoked_bundle_objects: usize,
+}
+
 /// Writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel, our objects versioned
-/// against the previous ledger; counts in dataset order, and this run's ledger.
-pub fn write_all(
-    rows: &[MappingRow],
-    catalog: &AttackCatalog,
-    dir: &Path,
-    versioning: &Versioning,
-) -> Result<(Vec<BundleCounts>, Ledger)> {
+/// against the previous ledger, and `<dir>/revoked.json` when objects published before are absent.
+pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versioning: &Versioning) -> Result<Written> {
     let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
     let attack_objects = AttackObjects::default();
     let written: Vec<(BundleCounts, Vec<(String, ledger::Entry)>)> = datasets
@@ -90,7 +99,17 @@ pub fn write_all(
         counts.push(bundle_counts);
         ledger.objects.extend(entries);
     }
-    Ok((counts, ledger))
+    let (revoked_objects, revoked_entries) = revoked::revoke_absent(versioning, &ledger)?;
+    ledger.objects.extend(revoked_entries);
+    let revoked_bundle_objects = revoked_objects.len();
+    if revoked_bundle_objects > 0 {
+        revoked::write(revoked_objects, &dir.join(revoked::REVOKED_BUNDLE))?;
+    }
+    Ok(Written {
+        bundles: counts,
+        ledger,
+        revoked_bundle_objects,
+    })
 }
 
 /// Writes a bundle, pretty-printed with a final newline, as serde_json would write it as one JSON
