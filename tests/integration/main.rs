@@ -1,5 +1,6 @@
 //! Integration tests: the attackmap binary driven end to end on fixtures and on the real snapshot.
 
+mod attack_releases;
 mod bad_input;
 mod catalogue;
 mod cross_check;
