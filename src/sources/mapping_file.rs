@@ -230,6 +230,7 @@ impl Metadata {
             source_fingerprint: crate::model::json_fingerprint(object),
             technique_status: None,
             score_values: Vec::new(),
+            carry: None,
         })
     }
 }
