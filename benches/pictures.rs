@@ -21,7 +21,7 @@ fn main() {
         println!("pictures benchmark skipped: {} is absent", site.display());
         return;
     }
-    let build = attackmap::pipeline::build(&[site], Default::default(), &indicatif::ProgressBar::hidden())
+    let build = attackmap::pipeline::build(&[site], Default::default(), None, &indicatif::ProgressBar::hidden())
         .expect("the snapshot builds");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-pictures");
     let _ = std::fs::remove_dir_all(&out);

@@ -139,8 +139,10 @@ pub fn compare_listing(previous: Option<&DataFrame>, current: &DataFrame, listed
                 let before = column.as_materialized_series().take(&kept_before)?;
                 now.not_equal_missing(&before)?
             }
-            // A column the previous table lacks (or typed otherwise): changed in every row.
-            _ => BooleanChunked::full("differs".into(), true, now.len()),
+            // A column the previous table lacks (or typed otherwise): changed where it holds a value
+            // (a column added by a newer attackmap, null on the rows it does not concern, changes none).
+            Err(_) => now.is_not_null(),
+            Ok(_) => BooleanChunked::full("differs".into(), true, now.len()),
         };
         for (row, differs) in differing.iter_mut().zip(differs.iter()) {
             if differs == Some(true) {
@@ -333,5 +335,22 @@ pub(super) mod tests {
             changes.summary(),
             "0 added, 0 removed, 0 changed, 1 now read from another file"
         );
+    }
+
+    #[test]
+    fn a_column_the_previous_table_lacks_changes_only_the_rows_that_hold_a_value_in_it() {
+        let before = crate::table::to_dataframe(&[row("AC-01", "same")]).unwrap();
+        let before = before.drop("carry").unwrap();
+        let after = crate::table::to_dataframe(&[row("AC-01", "same")]).unwrap();
+        assert!(
+            compare(Some(&before), &after).unwrap().is_empty(),
+            "the carry column, new and null on an official row, changes nothing"
+        );
+        let mut retyped = before.clone();
+        retyped
+            .with_column(polars::prelude::Column::new("carry".into(), [1u32]))
+            .unwrap();
+        let changes = compare(Some(&retyped), &after).unwrap();
+        assert_eq!(changes.changed, 1, "a column typed otherwise before is a change");
     }
 }

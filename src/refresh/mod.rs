@@ -43,6 +43,8 @@ pub struct RefreshOptions {
     pub run_date: Date,
     /// The largest share of the published mappings one run may remove (0 to 1; default 0.2).
     pub max_removed_share: f64,
+    /// `--carry-to`: derive datasets on this ATT&CK release.
+    pub carry_to: Option<pipeline::CarryTo>,
 }
 
 /// How a refresh ended without failing.
@@ -155,6 +157,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         std::slice::from_ref(&options.raw),
         &|d| selection.includes(d),
         explicit,
+        options.carry_to.as_ref(),
         progress,
     )?;
     let attack = std::mem::take(&mut build.attack);

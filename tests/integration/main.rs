@@ -2,6 +2,7 @@
 
 mod attack_releases;
 mod bad_input;
+mod carry;
 mod catalogue;
 mod cross_check;
 mod discovery;

@@ -16,6 +16,7 @@ use crate::sinks::stix::BundleCounts;
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
 use crate::sources::RejectedRow;
+use crate::transforms::carry::CarryReport;
 use crate::transforms::dedupe::DedupeCounts;
 use crate::transforms::select::DatasetSource;
 
@@ -30,6 +31,9 @@ pub struct Report {
     /// nothing to take.
     pub without_mappings: Vec<SkippedInput>,
     pub rejected: Vec<RejectedRow>,
+    /// With `--carry-to`: the derived datasets, and the datasets not carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carry: Option<CarryReport>,
     pub exports: Exports,
 }
 
@@ -83,6 +87,10 @@ pub struct DatasetReport {
     #[serde(flatten)]
     pub key: DatasetKey,
     pub complete: bool,
+    /// On a derived dataset (`--carry-to`): the ATT&CK version of the official dataset it was
+    /// carried from (`source` and `complete` are that dataset's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<String>,
     pub source: DatasetSource,
     pub counts: DedupeCounts,
     /// The dataset's distinct techniques by what the ATT&CK catalogue says of them; absent without
@@ -160,13 +168,16 @@ impl Report {
 
     /// Whether anything needs a person's attention: skipped inputs, rejected rows or incomplete datasets.
     pub fn has_warnings(&self) -> bool {
-        !self.skipped.is_empty() || !self.rejected.is_empty() || self.totals.incomplete_datasets > 0
+        !self.skipped.is_empty()
+            || !self.rejected.is_empty()
+            || self.totals.incomplete_datasets > 0
+            || self.carry.as_ref().is_some_and(|c| !c.warnings().is_empty())
     }
 
     /// Warnings about the exports: attack-patterns that are stand-ins, not ATT&CK's own objects.
     pub fn export_warnings(&self) -> Vec<String> {
         let e = &self.exports;
-        let mut warnings = Vec::new();
+        let mut warnings = self.carry.as_ref().map(CarryReport::warnings).unwrap_or_default();
         if e.attack_bundles.is_empty() {
             if !e.stix.is_empty() {
                 warnings.push(

@@ -43,6 +43,11 @@ impl Report {
                 c.repeats_collapsed,
                 dataset.gaps.map_or_else(|| "-".to_string(), |g| g.to_string()),
             ));
+            if let Some(from) = &dataset.derived_from {
+                line(format!(
+                    "    DERIVED: carried from ATT&CK {from} (--carry-to), not an official mapping"
+                ));
+            }
             if let Some(cut) = dataset.source.cut {
                 line(format!(
                     "    INCOMPLETE: its landing page shows {} of {} mappings",

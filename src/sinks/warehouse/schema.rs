@@ -13,7 +13,7 @@ use crate::transforms::gaps::GAP_COLUMNS;
 
 /// The warehouse schema's version (semver: a new column at the end is a minor change; a renamed,
 /// removed, reordered or retyped one is a major change). Written into every file's metadata.
-pub const VERSION: &str = "2.0.0";
+pub const VERSION: &str = "2.1.0";
 
 /// The change feed's first column.
 pub const OP_COLUMN: Column = column("op", ColumnType::String, false, "insert, update or delete");
