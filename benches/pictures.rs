@@ -28,7 +28,7 @@ fn main() {
     let (layers_dir, heatmaps_dir) = (out.join("navigator"), out.join("heatmaps"));
     std::fs::create_dir_all(&layers_dir).unwrap();
     std::fs::create_dir_all(&heatmaps_dir).unwrap();
-    let layers = navigator::write_all(&build.rows, &layers_dir).expect("the layers");
+    let layers = navigator::write_all(&build.rows, &[], &layers_dir).expect("the layers");
 
     let runs = 5;
     let mut heatmap_times = Vec::new();

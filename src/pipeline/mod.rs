@@ -25,6 +25,8 @@ use crate::transforms::{dedupe, gaps, select};
 /// The file names `build` writes into its output directory.
 pub const CSV_FILE: &str = "mappings.csv";
 pub const GAPS_FILE: &str = "gaps.csv";
+/// With `--carry-to`: the review list of every derived dataset.
+pub const REVIEW_FILE: &str = "review.csv";
 pub const PARQUET_FILE: &str = "mappings.parquet";
 pub const REPORT_FILE: &str = "report.json";
 pub const STIX_DIR: &str = "stix";

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use polars::prelude::{ParquetReader, SerReader};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -101,13 +102,13 @@ fn mapping_file(framework: &str, version: &str, rows: &[(&str, &str)]) -> Value 
     file
 }
 
-/// The inputs of a carry: acme at 15.1, other_stack at both 15.1 and 18.1, the two releases.
+/// The inputs of a carry: NIST at 15.1, other_stack at both 15.1 and 18.1, the two releases.
 fn inputs(dir: &Path) -> Vec<PathBuf> {
     let files = [
         (
             "acme.json",
             mapping_file(
-                "acme_stack",
+                "nist_800_53",
                 "15.1",
                 &[
                     ("cap-a", "T1001"),
@@ -158,7 +159,7 @@ fn build_with(inputs: &[PathBuf], args: &[&str]) -> Built {
     }
 }
 
-const DERIVED: &str = "acme_stack-01.02.2025_attack-18.1-enterprise";
+const DERIVED: &str = "nist_800_53-01.02.2025_attack-18.1-enterprise";
 
 /// The table's rows of one dataset, as (capability, technique, carry, original technique, changes).
 fn derived_rows(table: &polars::prelude::DataFrame, attack_version: &str) -> Vec<[Option<String>; 5]> {
@@ -173,7 +174,7 @@ fn derived_rows(table: &polars::prelude::DataFrame, attack_version: &str) -> Vec
     );
     let changes = table.column("attack_changes").unwrap().list().unwrap().clone();
     (0..table.height())
-        .filter(|&i| framework[i].as_deref() == Some("acme_stack") && version[i].as_deref() == Some(attack_version))
+        .filter(|&i| framework[i].as_deref() == Some("nist_800_53") && version[i].as_deref() == Some(attack_version))
         .map(|i| {
             let changed = changes
                 .get_as_series(i)
@@ -233,7 +234,7 @@ fn carry_to_derives_a_dataset_on_the_target_release_row_by_row() {
     assert_eq!(derived["derived_from"], "15.1");
     assert_eq!(
         derived["source_dataset"],
-        "acme_stack-01.02.2025_attack-15.1-enterprise"
+        "nist_800_53-01.02.2025_attack-15.1-enterprise"
     );
     assert_eq!(
         derived["rows"],
@@ -272,7 +273,7 @@ fn a_dataset_whose_release_has_no_bundle_is_not_carried_and_the_run_warns() {
     assert!(
         built
             .stderr
-            .contains("acme_stack-01.02.2025_attack-15.1-enterprise not carried: no ATT&CK 15.1 enterprise bundle"),
+            .contains("nist_800_53-01.02.2025_attack-15.1-enterprise not carried: no ATT&CK 15.1 enterprise bundle"),
         "{}",
         built.stderr
     );
@@ -284,4 +285,96 @@ fn a_carry_to_that_is_no_version_is_a_usage_error() {
     let built = build_with(&inputs(dir.path()), &["--carry-to", "../18.1"]);
     assert_eq!(built.code, 2, "{}", built.stderr);
     assert!(built.stderr.contains("expected an ATT&CK version"), "{}", built.stderr);
+}
+
+#[test]
+fn the_review_list_is_a_csv_a_warehouse_table_and_a_layer_per_derived_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build_with(&inputs(dir.path()), &["--carry-to", "18.1"]);
+    built.assert_succeeded();
+    let review = String::from_utf8(built.bytes("review.csv")).unwrap();
+    let lines: Vec<&str> = review.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "framework,framework_version,attack_version,domain,derived_from,technique_id,technique_name,tactics",
+            "nist_800_53,01.02.2025,18.1,enterprise,15.1,T1560,Archive Collected Data,collection",
+            "nist_800_53,01.02.2025,18.1,enterprise,15.1,T1999,Brand New,impact",
+        ]
+    );
+    let layer: Value = serde_json::from_slice(&built.bytes(&format!("navigator/{DERIVED}_review.json"))).unwrap();
+    let techniques: Vec<&str> = layer["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["techniqueID"].as_str().unwrap())
+        .collect();
+    assert_eq!(techniques, ["T1560", "T1999"]);
+    assert!(layer["description"].as_str().unwrap().starts_with("DERIVED"), "{layer}");
+    assert!(built.file(&format!("heatmaps/{DERIVED}_review.svg")).exists());
+    let warehouse = std::fs::File::open(built.file("warehouse/review/part-0.parquet")).unwrap();
+    let warehouse = ParquetReader::new(warehouse).finish().unwrap();
+    assert_eq!(warehouse.height(), 2);
+}
+
+#[test]
+fn every_layer_of_a_derived_dataset_says_so_and_dropped_techniques_are_left_out_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build_with(&inputs(dir.path()), &["--carry-to", "18.1"]);
+    built.assert_succeeded();
+    let layer: Value = serde_json::from_slice(&built.bytes(&format!("navigator/{DERIVED}.json"))).unwrap();
+    assert!(layer["name"].as_str().unwrap().ends_with("(derived from 15.1)"), "{}", layer["name"]);
+    let description = layer["description"].as_str().unwrap();
+    assert!(description.starts_with("DERIVED, not an official mapping"), "{description}");
+    assert!(description.contains("T1004 (deprecated in ATT&CK 18.1)"), "{description}");
+    let techniques: Vec<&str> = layer["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["techniqueID"].as_str().unwrap())
+        .collect();
+    assert_eq!(techniques, ["T1001", "T1560", "T1562"], "the replacement in, the deprecated one out");
+
+    let coverage: Value =
+        serde_json::from_slice(&built.bytes("navigator/coverage_attack-18.1-enterprise.json")).unwrap();
+    let description = coverage["description"].as_str().unwrap();
+    assert!(
+        description.contains("DERIVED datasets") && description.contains("from ATT&CK 15.1"),
+        "{description}"
+    );
+    let legend = coverage["legendItems"].to_string();
+    assert!(legend.contains("derived ← 15.1"), "{legend}");
+    let validated = Command::new(env!("CARGO_BIN_EXE_attackmap"))
+        .arg("validate")
+        .arg(built.file("navigator"))
+        .arg(built.file("stix"))
+        .output()
+        .unwrap();
+    assert!(validated.status.success(), "{}", String::from_utf8_lossy(&validated.stdout));
+}
+
+#[test]
+fn a_build_without_carry_to_removes_the_review_list_an_earlier_one_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = inputs(dir.path());
+    let out = dir.path().join("out");
+    let run = |args: &[&str]| {
+        let status = Command::new(env!("CARGO_BIN_EXE_attackmap"))
+            .arg("build")
+            .arg("--input")
+            .args(&inputs)
+            .arg("--out")
+            .arg(&out)
+            .args(args)
+            .output()
+            .unwrap()
+            .status;
+        assert!(status.success());
+    };
+    run(&["--carry-to", "18.1"]);
+    assert!(out.join("review.csv").exists());
+    assert!(out.join(format!("navigator/{DERIVED}_review.json")).exists());
+    run(&[]);
+    assert!(!out.join("review.csv").exists(), "no stale review list");
+    assert!(!out.join(format!("navigator/{DERIVED}_review.json")).exists());
 }
