@@ -40,3 +40,8 @@ pub fn write_json(path: &Path, document: &impl serde::Serialize) -> Result<()> {
         file.write_all(b"\n").map_err(|e| e.to_string())
     })
 }
+
+/// For `skip_serializing_if`: a count that is zero is left out (a key only some runs have).
+pub fn is_zero(count: &usize) -> bool {
+    *count == 0
+}

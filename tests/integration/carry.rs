@@ -323,17 +323,31 @@ fn every_layer_of_a_derived_dataset_says_so_and_dropped_techniques_are_left_out_
     let built = build_with(&inputs(dir.path()), &["--carry-to", "18.1"]);
     built.assert_succeeded();
     let layer: Value = serde_json::from_slice(&built.bytes(&format!("navigator/{DERIVED}.json"))).unwrap();
-    assert!(layer["name"].as_str().unwrap().ends_with("(derived from 15.1)"), "{}", layer["name"]);
+    assert!(
+        layer["name"].as_str().unwrap().ends_with("(derived from 15.1)"),
+        "{}",
+        layer["name"]
+    );
     let description = layer["description"].as_str().unwrap();
-    assert!(description.starts_with("DERIVED, not an official mapping"), "{description}");
-    assert!(description.contains("T1004 (deprecated in ATT&CK 18.1)"), "{description}");
+    assert!(
+        description.starts_with("DERIVED, not an official mapping"),
+        "{description}"
+    );
+    assert!(
+        description.contains("T1004 (deprecated in ATT&CK 18.1)"),
+        "{description}"
+    );
     let techniques: Vec<&str> = layer["techniques"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["techniqueID"].as_str().unwrap())
         .collect();
-    assert_eq!(techniques, ["T1001", "T1560", "T1562"], "the replacement in, the deprecated one out");
+    assert_eq!(
+        techniques,
+        ["T1001", "T1560", "T1562"],
+        "the replacement in, the deprecated one out"
+    );
 
     let coverage: Value =
         serde_json::from_slice(&built.bytes("navigator/coverage_attack-18.1-enterprise.json")).unwrap();
@@ -350,7 +364,11 @@ fn every_layer_of_a_derived_dataset_says_so_and_dropped_techniques_are_left_out_
         .arg(built.file("stix"))
         .output()
         .unwrap();
-    assert!(validated.status.success(), "{}", String::from_utf8_lossy(&validated.stdout));
+    assert!(
+        validated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&validated.stdout)
+    );
 }
 
 #[test]
@@ -377,4 +395,52 @@ fn a_build_without_carry_to_removes_the_review_list_an_earlier_one_wrote() {
     run(&[]);
     assert!(!out.join("review.csv").exists(), "no stale review list");
     assert!(!out.join(format!("navigator/{DERIVED}_review.json")).exists());
+}
+
+#[test]
+fn a_derived_bundle_marks_its_objects_and_carries_a_note_and_no_dropped_relationship() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build_with(&inputs(dir.path()), &["--carry-to", "18.1"]);
+    built.assert_succeeded();
+    let bundle: Value = serde_json::from_slice(&built.bytes(&format!("stix/{DERIVED}.json"))).unwrap();
+    let objects = bundle["objects"].as_array().unwrap();
+    let extension = objects.iter().find(|o| o["type"] == "extension-definition").unwrap()["id"]
+        .as_str()
+        .unwrap();
+    let relationships: Vec<&Value> = objects.iter().filter(|o| o["type"] == "relationship").collect();
+    assert_eq!(
+        relationships.len(),
+        3,
+        "T1001, T1560 (for T1002) and T1562; deprecated T1004 dropped"
+    );
+    let replaced = relationships
+        .iter()
+        .map(|r| &r["extensions"][extension])
+        .find(|p| p["carry"] == json!(["replaced"]))
+        .expect("the replaced row's relationship");
+    assert_eq!(replaced["original_attack_object_ids"], json!(["T1002"]));
+    assert_eq!(replaced["derived_from"], "15.1");
+    assert_eq!(replaced["attack_changes"], json!(["moved_tactic"]));
+    let note = objects.iter().find(|o| o["type"] == "note").expect("a note");
+    assert!(note["abstract"].as_str().unwrap().contains("not an official mapping"));
+    assert_eq!(
+        note["object_refs"].as_array().unwrap().len(),
+        3 + 3,
+        "its capabilities and relationships (cap-c's one mapping was dropped)"
+    );
+    assert_eq!(
+        built.report()["exports"]["stix"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["file"] == format!("{DERIVED}.json"))
+            .unwrap()["dropped_rows"],
+        1
+    );
+    let official: Value =
+        serde_json::from_slice(&built.bytes("stix/nist_800_53-01.02.2025_attack-15.1-enterprise.json")).unwrap();
+    assert!(
+        !official.to_string().contains("derived_from"),
+        "official objects carry nothing of it"
+    );
 }
