@@ -444,3 +444,18 @@ fn a_derived_bundle_marks_its_objects_and_carries_a_note_and_no_dropped_relation
         "official objects carry nothing of it"
     );
 }
+
+#[test]
+fn report_html_says_what_was_derived_replaced_dropped_and_what_to_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build_with(&inputs(dir.path()), &["--carry-to", "18.1"]);
+    built.assert_succeeded();
+    let page = String::from_utf8(built.bytes("report.html")).unwrap();
+    assert!(page.contains("<section id=\"carry\"><h2>Carried to ATT&amp;CK 18.1</h2>"), "{page}");
+    assert!(page.contains("DERIVED from ATT&amp;CK 15.1, not official"));
+    assert!(page.contains("<td>T1002</td><td>T1560</td><td>replaced</td>"), "{page}");
+    assert!(page.contains("<td>T1004</td><td>–</td><td>dropped_deprecated</td>"));
+    assert!(page.contains("Review list: 2 techniques of ATT&amp;CK 18.1 enterprise new since 15.1"));
+    assert!(page.contains("<td>T1999</td><td>Brand New</td><td>impact</td>"));
+    assert!(page.contains("other_stack-01.02.2025_attack-18.1-enterprise: the official dataset at the target wins"));
+}
