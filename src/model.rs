@@ -72,6 +72,11 @@ impl Date {
         (date.to_string() == text).then_some(date)
     }
 
+    /// `MM/DD/YYYY`, as mapping files write dates.
+    pub fn us_date(self) -> String {
+        self.0.format("%m/%d/%Y").to_string()
+    }
+
     /// The UTC date of an instant.
     pub fn of(instant: SystemTime) -> Date {
         Date(DateTime::<Utc>::from(instant).date_naive())

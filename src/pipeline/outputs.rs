@@ -113,6 +113,15 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 if wanted(Format::Parquet) {
                     sinks::parquet::write(&built.frame, &out.join(PARQUET_FILE))?;
                 }
+                // The derived datasets as mapping files of the unified schema, for their maintainers.
+                let derived = out.join(sinks::mapping_file::DERIVED_DIR);
+                if built.report.carry.is_some() {
+                    create_dir(&derived)?;
+                    let files = sinks::mapping_file::write_all(&built.rows, &derived)?;
+                    remove_others(&derived, "json", files.iter().map(String::as_str))?;
+                } else if derived.is_dir() {
+                    remove_others(&derived, "json", std::iter::empty())?;
+                }
                 Ok(())
             })
         });

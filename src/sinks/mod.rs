@@ -2,6 +2,7 @@
 
 pub mod csv;
 pub mod heatmap;
+pub mod mapping_file;
 pub mod navigator;
 pub mod parquet;
 pub mod report;

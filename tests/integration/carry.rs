@@ -451,11 +451,70 @@ fn report_html_says_what_was_derived_replaced_dropped_and_what_to_review() {
     let built = build_with(&inputs(dir.path()), &["--carry-to", "18.1"]);
     built.assert_succeeded();
     let page = String::from_utf8(built.bytes("report.html")).unwrap();
-    assert!(page.contains("<section id=\"carry\"><h2>Carried to ATT&amp;CK 18.1</h2>"), "{page}");
+    assert!(
+        page.contains("<section id=\"carry\"><h2>Carried to ATT&amp;CK 18.1</h2>"),
+        "{page}"
+    );
     assert!(page.contains("DERIVED from ATT&amp;CK 15.1, not official"));
     assert!(page.contains("<td>T1002</td><td>T1560</td><td>replaced</td>"), "{page}");
     assert!(page.contains("<td>T1004</td><td>–</td><td>dropped_deprecated</td>"));
     assert!(page.contains("Review list: 2 techniques of ATT&amp;CK 18.1 enterprise new since 15.1"));
     assert!(page.contains("<td>T1999</td><td>Brand New</td><td>impact</td>"));
     assert!(page.contains("other_stack-01.02.2025_attack-18.1-enterprise: the official dataset at the target wins"));
+}
+
+/// The table's rows of one dataset as text, without the columns a mapping file cannot hold the
+/// same (`source` and `source_kind`: where a row was read from; `occurrences`: the file has each
+/// mapping once), sorted.
+fn rows_of_dataset(table: &polars::prelude::DataFrame, dataset: (&str, &str)) -> Vec<String> {
+    let skipped = ["source", "source_kind", "occurrences"];
+    let columns: Vec<&polars::prelude::Column> = table
+        .columns()
+        .iter()
+        .filter(|c| !skipped.contains(&c.name().as_str()))
+        .collect();
+    let framework = strings(table, "framework");
+    let version = strings(table, "attack_version");
+    let mut rows: Vec<String> = (0..table.height())
+        .filter(|&i| framework[i].as_deref() == Some(dataset.0) && version[i].as_deref() == Some(dataset.1))
+        .map(|i| {
+            columns
+                .iter()
+                .map(|c| format!("{}={}", c.name(), c.get(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn a_derived_dataset_is_written_as_a_unified_schema_mapping_file_that_builds_back_into_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = inputs(dir.path());
+    let built = build_with(&inputs, &["--carry-to", "18.1"]);
+    built.assert_succeeded();
+    let file = built.file(&format!("derived/{DERIVED}.json"));
+    let document: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(document["metadata"]["mapping_version"], "derived from ATT&CK 15.1 by attackmap");
+    assert!(document["metadata"]["author"].as_str().unwrap().contains("not an official mapping"));
+    assert_eq!(
+        document["mapping_objects"][1]["author"],
+        "attackmap carry: replaced from T1002; moved_tactic"
+    );
+    if let Some(schema) = shared("specs/mapex-unified-data-schema.json") {
+        let schema: Value = serde_json::from_slice(&std::fs::read(schema).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(errors.is_empty(), "the official schema: {errors:?}");
+    }
+    let official: Vec<PathBuf> = inputs.iter().filter(|p| !p.ends_with("acme.json")).cloned().collect();
+    let mut again = official.clone();
+    again.push(file);
+    let reread = build_with(&again, &[]);
+    reread.assert_succeeded();
+    let carried = rows_of_dataset(&built.table(), ("nist_800_53", "18.1"));
+    assert_eq!(carried.len(), 4);
+    assert_eq!(rows_of_dataset(&reread.table(), ("nist_800_53", "18.1")), carried, "the same rows, carry included");
 }

@@ -4,6 +4,7 @@
 //! releases in, rows and lists out.
 
 mod catalogue;
+pub mod marks;
 mod report;
 mod review;
 
