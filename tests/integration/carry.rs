@@ -497,8 +497,14 @@ fn a_derived_dataset_is_written_as_a_unified_schema_mapping_file_that_builds_bac
     built.assert_succeeded();
     let file = built.file(&format!("derived/{DERIVED}.json"));
     let document: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_eq!(document["metadata"]["mapping_version"], "derived from ATT&CK 15.1 by attackmap");
-    assert!(document["metadata"]["author"].as_str().unwrap().contains("not an official mapping"));
+    assert_eq!(
+        document["metadata"]["mapping_version"],
+        "derived from ATT&CK 15.1 by attackmap"
+    );
+    assert!(document["metadata"]["author"]
+        .as_str()
+        .unwrap()
+        .contains("not an official mapping"));
     assert_eq!(
         document["mapping_objects"][1]["author"],
         "attackmap carry: replaced from T1002; moved_tactic"
@@ -506,7 +512,10 @@ fn a_derived_dataset_is_written_as_a_unified_schema_mapping_file_that_builds_bac
     if let Some(schema) = shared("specs/mapex-unified-data-schema.json") {
         let schema: Value = serde_json::from_slice(&std::fs::read(schema).unwrap()).unwrap();
         let validator = jsonschema::validator_for(&schema).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&document).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "the official schema: {errors:?}");
     }
     let official: Vec<PathBuf> = inputs.iter().filter(|p| !p.ends_with("acme.json")).cloned().collect();
@@ -516,5 +525,33 @@ fn a_derived_dataset_is_written_as_a_unified_schema_mapping_file_that_builds_bac
     reread.assert_succeeded();
     let carried = rows_of_dataset(&built.table(), ("nist_800_53", "18.1"));
     assert_eq!(carried.len(), 4);
-    assert_eq!(rows_of_dataset(&reread.table(), ("nist_800_53", "18.1")), carried, "the same rows, carry included");
+    assert_eq!(
+        rows_of_dataset(&reread.table(), ("nist_800_53", "18.1")),
+        carried,
+        "the same rows, carry included"
+    );
+}
+
+#[test]
+fn refresh_carries_forward_with_carry_to_from_attackmap_toml() {
+    let job = crate::refresh::Job::new();
+    let raw = job.dir.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    inputs(&raw);
+    std::fs::write(
+        job.dir.path().join("attackmap.toml"),
+        "carry_to = \"latest\"\nattack_versions = [\"15.1\"]\nframeworks = [\"nist_800_53\"]\n",
+    )
+    .unwrap();
+    let output = job.command(&["--offline"]).output().unwrap();
+    assert_eq!(crate::refresh::code(&output), 0, "{}", crate::refresh::explain(&output));
+    let report = job.json("report.json");
+    assert_eq!(report["carry"]["target"], "18.1");
+    assert_eq!(report["carry"]["derived"][0]["dataset"], DERIVED);
+    assert!(job.out().join("review.csv").exists());
+    assert!(job.out().join(format!("derived/{DERIVED}.json")).exists());
+
+    std::fs::write(job.dir.path().join("attackmap.toml"), "carry_to = \"eighteen\"\n").unwrap();
+    let output = job.command(&["--offline"]).output().unwrap();
+    assert_eq!(crate::refresh::code(&output), 2, "{}", crate::refresh::explain(&output));
 }

@@ -117,9 +117,12 @@ fn replaced_and_dropped(out: &mut String, carry: &crate::transforms::carry::Carr
     let _ = writeln!(out, "</table></div>");
 }
 
+/// A review list: the datasets it applies to, and its techniques.
+type ReviewList<'a> = (Vec<String>, Vec<&'a ReviewTechnique>);
+
 /// One list per (release carried from, target, domain): the same for every dataset carried alike.
 fn review_lists(out: &mut String, review: &[ReviewTechnique]) {
-    let mut lists: BTreeMap<(&str, &str, &str), (Vec<String>, Vec<&ReviewTechnique>)> = BTreeMap::new();
+    let mut lists: BTreeMap<(&str, &str, &str), ReviewList> = BTreeMap::new();
     for technique in review {
         let list = lists
             .entry((
