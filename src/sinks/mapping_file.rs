@@ -92,9 +92,19 @@ pub fn document(dataset: &DatasetKey, from: &str, rows: &[&MappingRow]) -> Value
     if let Some(updated) = updated {
         metadata["last_update"] = json!(updated.us_date());
     }
+    // A mapping whose official repeats disagreed on the score is written once per score, in their
+    // order: read back, the repeats collapse into the same row, the same `score_values` kept.
     let objects: Vec<Value> = rows
         .iter()
-        .map(|row| {
+        .flat_map(|row| {
+            let scores: Vec<Option<&String>> = if row.score_values.len() > 1 {
+                row.score_values.iter().map(Some).collect()
+            } else {
+                vec![row.score_value.as_ref()]
+            };
+            scores.into_iter().map(move |score| (row, score))
+        })
+        .map(|(row, score_value)| {
             let mut object = json!({
                 "author": row.carry.as_ref().map(marks::row_author),
                 "author_contact": null,
@@ -112,7 +122,7 @@ pub fn document(dataset: &DatasetKey, from: &str, rows: &[&MappingRow]) -> Value
                 "capability_group": row.capability_group,
                 "technology_domain": dataset.domain,
                 "score_category": row.score_category,
-                "score_value": row.score_value,
+                "score_value": score_value,
                 "related_score": row.related_score,
             });
             if let Some(status) = &row.status {
@@ -122,4 +132,43 @@ pub fn document(dataset: &DatasetKey, from: &str, rows: &[&MappingRow]) -> Value
         })
         .collect();
     json!({"metadata": metadata, "mapping_objects": objects})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Carry, CarryKind};
+    use crate::test_support::MappingRowBuilder;
+
+    #[test]
+    fn a_score_conflict_is_written_once_per_score_so_that_it_reads_back_alike() {
+        let mut row = MappingRowBuilder::new("aws", "12.12.2024")
+            .capability("aws_config")
+            .technique("T1562")
+            .mapping_type("technique_scores")
+            .score("protect", "significant")
+            .build();
+        row.attack_version = "18.1".into();
+        row.mapping_type_label = Some("technique_scores".into());
+        row.score_values = vec!["partial".into(), "significant".into()];
+        row.carry = Some(Carry {
+            kind: CarryKind::Unchanged,
+            derived_from: "16.1".into(),
+            original_technique: Some("T1562".into()),
+            attack_changes: vec![],
+        });
+        let document = document(&row.dataset(), "16.1", &[&row]);
+        let scores: Vec<&Value> = document["mapping_objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| &o["score_value"])
+            .collect();
+        assert_eq!(scores, [&json!("partial"), &json!("significant")]);
+        assert_eq!(document["metadata"]["mapping_framework_version_schema"], "ACCESS_DATE");
+        assert_eq!(
+            document["metadata"]["mapping_types"]["technique_scores"]["name"],
+            "technique_scores"
+        );
+    }
 }
