@@ -555,3 +555,59 @@ fn refresh_carries_forward_with_carry_to_from_attackmap_toml() {
     let output = job.command(&["--offline"]).output().unwrap();
     assert_eq!(crate::refresh::code(&output), 2, "{}", crate::refresh::explain(&output));
 }
+
+/// The (capability, technique, mapping type) edges of the table's rows of one dataset.
+fn edges(
+    table: &polars::prelude::DataFrame,
+    framework_version: &str,
+    attack_version: &str,
+) -> std::collections::BTreeSet<(String, String, String)> {
+    let column = |name: &str| strings(table, name);
+    let (versions, attack, capability, technique, mapping_type, carry) = (
+        column("framework_version"),
+        column("attack_version"),
+        column("capability_id"),
+        column("attack_object_id"),
+        column("mapping_type"),
+        column("carry"),
+    );
+    (0..table.height())
+        .filter(|&i| versions[i].as_deref() == Some(framework_version) && attack[i].as_deref() == Some(attack_version))
+        .filter(|&i| !matches!(carry[i].as_deref(), Some(c) if c.starts_with("dropped")))
+        .filter_map(|i| Some((capability[i].clone()?, technique[i].clone()?, mapping_type[i].clone()?)))
+        .collect()
+}
+
+#[test]
+fn kev_02_13_2025_carried_from_15_1_to_16_1_is_what_its_next_official_file_keeps() {
+    let (Some(old), Some(new)) = (
+        shared("site-next/data/kev/attack-15.1/kev-02.13.2025/enterprise/kev-02.13.2025_attack-15.1-enterprise.json"),
+        shared("site/data/kev/attack-16.1/kev-07.28.2025/enterprise/kev-07.28.2025_attack-16.1-enterprise.json"),
+    ) else {
+        return;
+    };
+    let bundles: Vec<PathBuf> = ["15.1", "16.1"]
+        .iter()
+        .filter_map(|v| shared(&format!("attack/enterprise-attack-{v}.json")))
+        .collect();
+    let mut inputs = vec![old, new];
+    inputs.extend(bundles);
+    let built = build_with(&inputs, &["--carry-to", "16.1"]);
+    built.assert_succeeded();
+    let table = built.table();
+    let carried = edges(&table, "02.13.2025", "16.1");
+    let next = edges(&table, "07.28.2025", "16.1");
+    let kept = carried.intersection(&next).count();
+    assert_eq!(
+        (kept, carried.len()),
+        (805, 806),
+        "precision 0.9988: CVE-2024-21762's T1574 became a primary impact"
+    );
+    let derived = built.dataset("kev-02.13.2025_attack-16.1-enterprise");
+    assert_eq!(derived["derived_from"], "15.1");
+    assert_eq!(
+        built.report()["carry"]["derived"][0]["review"],
+        19,
+        "the techniques new in ATT&CK 16.1"
+    );
+}
