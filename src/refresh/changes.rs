@@ -77,6 +77,32 @@ impl Changes {
     }
 }
 
+/// The official mappings of `previous` (its `carry` null, or all of them in a table without the
+/// column) and how many of them `changes` removes: what `--max-removed-share` guards. Rows of
+/// derived datasets (`--carry-to`) come and go with the setting and with the official releases that
+/// replace them: no data of the site is lost with them.
+pub fn official_removal(previous: &DataFrame, changes: &Changes) -> PolarsResult<(usize, usize)> {
+    let Ok(carry) = previous.column("carry") else {
+        return Ok((changes.removed, previous.height()));
+    };
+    let removed: std::collections::HashSet<&str> = changes
+        .changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Removed)
+        .map(|c| c.mapping_id.as_str())
+        .collect();
+    let ids = previous.column("mapping_id")?.str()?;
+    let official = carry.is_null();
+    let mut counts = (0, 0);
+    for (id, official) in ids.iter().zip(official.iter()) {
+        if official == Some(true) {
+            counts.1 += 1;
+            counts.0 += usize::from(id.is_some_and(|id| removed.contains(id)));
+        }
+    }
+    Ok(counts)
+}
+
 /// Compares the previous table (if any) with the new one, as DataFrame operations: a full join of
 /// the two tables' `mapping_id`s (with their row numbers) finds the rows added, removed and kept; each
 /// column of the kept rows is then gathered from both tables and compared at once, column by column,
@@ -352,5 +378,27 @@ pub(super) mod tests {
             .unwrap();
         let changes = compare(Some(&retyped), &after).unwrap();
         assert_eq!(changes.changed, 1, "a column typed otherwise before is a change");
+    }
+
+    #[test]
+    fn removing_derived_rows_is_no_removal_of_official_mappings() {
+        let mut derived = row("AC-02", "carried");
+        derived.carry = Some(crate::model::Carry {
+            kind: crate::model::CarryKind::Unchanged,
+            derived_from: "15.1".into(),
+            original_technique: Some("T1562".into()),
+            attack_changes: vec![],
+        });
+        let before = crate::table::to_dataframe(&[row("AC-01", "kept"), derived, row("AC-03", "gone")]).unwrap();
+        let after = crate::table::to_dataframe(&[row("AC-01", "kept")]).unwrap();
+        let changes = compare(Some(&before), &after).unwrap();
+        assert_eq!(changes.removed, 2);
+        assert_eq!(
+            official_removal(&before, &changes).unwrap(),
+            (1, 2),
+            "AC-03 of the 2 official rows"
+        );
+        let without_column = before.drop("carry").unwrap();
+        assert_eq!(official_removal(&without_column, &changes).unwrap(), (2, 3));
     }
 }

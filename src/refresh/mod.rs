@@ -12,8 +12,6 @@ use crate::escape::terminal;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use polars::prelude::DataFrame;
-
 use crate::error::Error;
 use crate::model::Date;
 use crate::pipeline::{self, Format, OutputOptions};
@@ -200,11 +198,15 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let clock = Instant::now();
     let previous = pipeline::published_table(&options.out);
     let changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
-    let previous_rows = previous.as_ref().map_or(0, DataFrame::height);
-    if previous_rows > 0 && changes.removed as f64 > options.max_removed_share * previous_rows as f64 {
+    // Official mappings only: derived rows (--carry-to) are no data of the site.
+    let (removed, previous_rows) = match &previous {
+        Some(previous) => changes::official_removal(previous, &changes).map_err(Error::from)?,
+        None => (0, 0),
+    };
+    if previous_rows > 0 && removed as f64 > options.max_removed_share * previous_rows as f64 {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(RefreshError::TooManyRemoved {
-            removed: changes.removed,
+            removed,
             previous: previous_rows,
             max_share: options.max_removed_share,
         });

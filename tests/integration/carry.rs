@@ -551,6 +551,21 @@ fn refresh_carries_forward_with_carry_to_from_attackmap_toml() {
     assert!(job.out().join("review.csv").exists());
     assert!(job.out().join(format!("derived/{DERIVED}.json")).exists());
 
+    std::fs::write(
+        job.dir.path().join("attackmap.toml"),
+        "attack_versions = [\"15.1\"]\nframeworks = [\"nist_800_53\"]\n",
+    )
+    .unwrap();
+    let output = job.command(&["--offline"]).output().unwrap();
+    assert_eq!(
+        crate::refresh::code(&output),
+        0,
+        "dropping the derived half of the table is no removal of official mappings: {}",
+        crate::refresh::explain(&output)
+    );
+    assert!(!job.out().join("review.csv").exists());
+    assert!(!job.out().join(format!("derived/{DERIVED}.json")).exists());
+
     std::fs::write(job.dir.path().join("attackmap.toml"), "carry_to = \"eighteen\"\n").unwrap();
     let output = job.command(&["--offline"]).output().unwrap();
     assert_eq!(crate::refresh::code(&output), 2, "{}", crate::refresh::explain(&output));
