@@ -247,6 +247,18 @@ fn carry_to_derives_a_dataset_on_the_target_release_row_by_row() {
         json!([{"dataset": "other_stack-01.02.2025_attack-18.1-enterprise", "older_versions": ["15.1"]}]),
         "the official dataset at the target wins"
     );
+    assert!(
+        built
+            .stdout
+            .contains("carried to ATT&CK 18.1: 1 derived, 4 rows, 1 dropped, 1 official won"),
+        "{}",
+        built.stdout
+    );
+    assert!(
+        built.stdout.contains("DERIVED: carried from ATT&CK 15.1"),
+        "{}",
+        built.stdout
+    );
     let dataset = built.dataset(DERIVED);
     assert_eq!(dataset["derived_from"], "15.1");
     assert_eq!(dataset["counts"]["mappings"], 4);

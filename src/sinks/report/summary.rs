@@ -77,7 +77,7 @@ impl Report {
                 .map(|(_, n)| n)
                 .sum();
             line(format!(
-                "carried to ATT&CK {}: {} derived datasets, {rows} rows ({} dropped), {} official at the target",
+                "carried to ATT&CK {}: {} derived, {rows} rows, {} dropped, {} official won",
                 carry.target.as_deref().unwrap_or("-"),
                 carry.derived.len(),
                 rows - kept,
