@@ -12,7 +12,7 @@ use crate::credentials::{self, BasicAuth};
 use crate::escape;
 use crate::identifiers;
 use crate::model::Date;
-use crate::pipeline::{self, Format, OutputOptions};
+use crate::pipeline::{self, CarryTo, Format, OutputOptions};
 use crate::publish::{self, Lock, LockError};
 use crate::refresh::{self, RefreshError, RefreshOptions};
 use crate::sinks;
@@ -138,6 +138,10 @@ pub enum Command {
         formats: Vec<Format>,
         #[command(flatten)]
         csv: CsvArgs,
+        /// Carry every dataset mapped to an older ATT&CK release to this one (18.1, or latest: the
+        /// newest ATT&CK bundle among the inputs), as derived datasets marked as such.
+        #[arg(long = "carry-to", env = "ATTACKMAP_CARRY_TO")]
+        carry_to: Option<CarryTo>,
     },
     /// Check STIX bundles and Navigator layers (files or directories) against attackmap's schemas.
     /// Exit 0 when every one is valid, 1 otherwise.
@@ -199,6 +203,10 @@ pub enum Command {
         /// accepts any removal.
         #[arg(long, env = "ATTACKMAP_MAX_REMOVED_SHARE", value_parser = parse_share)]
         max_removed_share: Option<f64>,
+        /// Carry every dataset mapped to an older ATT&CK release to this one, as for build; the
+        /// target's bundles come from raw/ or --attack-stix.
+        #[arg(long = "carry-to", env = "ATTACKMAP_CARRY_TO")]
+        carry_to: Option<CarryTo>,
     },
 }
 
@@ -221,6 +229,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             attack_stix,
             formats,
             csv,
+            carry_to,
         } => {
             if out.join(refresh::MANIFEST).exists() {
                 return Ok(usage_error(&format!(
@@ -241,7 +250,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 Err(e) => return Err(e.into()),
             };
             let progress = progress_bar();
-            let mut build = pipeline::build(&inputs, AttackCatalog::load(&attack_stix)?, &progress)?;
+            let mut build = pipeline::build(
+                &inputs,
+                AttackCatalog::load(&attack_stix)?,
+                carry_to.as_ref(),
+                &progress,
+            )?;
             progress.finish_and_clear();
             let attack = std::mem::take(&mut build.attack);
             let csv = CsvOptions {
@@ -361,6 +375,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             run_date,
             rebuild_history,
             max_removed_share,
+            carry_to,
         } => {
             let file = match ConfigFile::load(fetch.config.as_deref()) {
                 Ok(file) => file,
@@ -384,6 +399,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     Err(e) => return Ok(usage_error(&format!("max_removed_share: {e}"))),
                 },
             };
+            let carry_to = match (carry_to, &file.carry_to) {
+                (Some(carry_to), _) => Some(carry_to),
+                (None, Some(text)) => match text.parse::<CarryTo>() {
+                    Ok(carry_to) => Some(carry_to),
+                    Err(e) => return Ok(usage_error(&format!("carry_to: {e}"))),
+                },
+                (None, None) => None,
+            };
             let options = RefreshOptions {
                 fetch: settings,
                 selection,
@@ -401,6 +424,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 run_date: run_date.unwrap_or_else(|| Date::of(std::time::SystemTime::now())),
                 max_removed_share,
                 rebuild_history,
+                carry_to,
             };
             match refresh::refresh(&options, &progress_bar()) {
                 Ok(done) => {

@@ -95,6 +95,8 @@ pub struct ConfigFile {
     pub max_removed_share: Option<f64>,
     pub deadline: Option<f64>,
     pub attack_url: Option<String>,
+    /// `--carry-to`: an ATT&CK version, or latest.
+    pub carry_to: Option<String>,
 }
 
 impl ConfigFile {

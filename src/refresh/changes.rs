@@ -90,10 +90,10 @@ impl Changes {
         self.moves = moves;
     }
 
-    /// The removals that are not a move's carried or changed mappings: what `--max-removed-share` weighs.
-    pub fn removed_beyond_moves(&self) -> usize {
-        self.removed
-            .saturating_sub(self.moves.iter().map(super::moves::DatasetMove::kept).sum())
+    /// Of `removed` official mappings, those that are not a move's carried or changed mappings: what
+    /// `--max-removed-share` weighs.
+    pub fn removed_beyond_moves(&self, removed: usize) -> usize {
+        removed.saturating_sub(self.moves.iter().map(super::moves::DatasetMove::kept).sum())
     }
 
     /// True when nothing published changed: the table equals the previous one byte for byte, the
@@ -132,6 +132,32 @@ impl Changes {
         }
         summary
     }
+}
+
+/// The official mappings of `previous` (its `carry` null, or all of them in a table without the
+/// column) and how many of them `changes` removes: what `--max-removed-share` guards. Rows of
+/// derived datasets (`--carry-to`) come and go with the setting and with the official releases that
+/// replace them: no data of the site is lost with them.
+pub fn official_removal(previous: &DataFrame, changes: &Changes) -> PolarsResult<(usize, usize)> {
+    let Ok(carry) = previous.column("carry") else {
+        return Ok((changes.removed, previous.height()));
+    };
+    let removed: std::collections::HashSet<&str> = changes
+        .changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Removed)
+        .map(|c| c.mapping_id.as_str())
+        .collect();
+    let ids = previous.column("mapping_id")?.str()?;
+    let official = carry.is_null();
+    let mut counts = (0, 0);
+    for (id, official) in ids.iter().zip(official.iter()) {
+        if official == Some(true) {
+            counts.1 += 1;
+            counts.0 += usize::from(id.is_some_and(|id| removed.contains(id)));
+        }
+    }
+    Ok(counts)
 }
 
 /// Compares the previous table (if any) with the new one, as DataFrame operations: a full join of
@@ -196,8 +222,10 @@ pub fn compare_listing(previous: Option<&DataFrame>, current: &DataFrame, listed
                 let before = column.as_materialized_series().take(&kept_before)?;
                 now.not_equal_missing(&before)?
             }
-            // A column the previous table lacks (or typed otherwise): changed in every row.
-            _ => BooleanChunked::full("differs".into(), true, now.len()),
+            // A column the previous table lacks (or typed otherwise): changed where it holds a value
+            // (a column added by a newer attackmap, null on the rows it does not concern, changes none).
+            Err(_) => now.is_not_null(),
+            Ok(_) => BooleanChunked::full("differs".into(), true, now.len()),
         };
         for (row, differs) in differing.iter_mut().zip(differs.iter()) {
             if differs == Some(true) {
@@ -402,5 +430,44 @@ pub(super) mod tests {
             changes.summary(),
             "0 added, 0 removed, 0 changed, 1 now read from another file"
         );
+    }
+
+    #[test]
+    fn a_column_the_previous_table_lacks_changes_only_the_rows_that_hold_a_value_in_it() {
+        let before = crate::table::to_dataframe(&[row("AC-01", "same")]).unwrap();
+        let before = before.drop("carry").unwrap();
+        let after = crate::table::to_dataframe(&[row("AC-01", "same")]).unwrap();
+        assert!(
+            compare(Some(&before), &after).unwrap().is_empty(),
+            "the carry column, new and null on an official row, changes nothing"
+        );
+        let mut retyped = before.clone();
+        retyped
+            .with_column(polars::prelude::Column::new("carry".into(), [1u32]))
+            .unwrap();
+        let changes = compare(Some(&retyped), &after).unwrap();
+        assert_eq!(changes.changed, 1, "a column typed otherwise before is a change");
+    }
+
+    #[test]
+    fn removing_derived_rows_is_no_removal_of_official_mappings() {
+        let mut derived = row("AC-02", "carried");
+        derived.carry = Some(crate::model::Carry {
+            kind: crate::model::CarryKind::Unchanged,
+            derived_from: "15.1".into(),
+            original_technique: Some("T1562".into()),
+            attack_changes: vec![],
+        });
+        let before = crate::table::to_dataframe(&[row("AC-01", "kept"), derived, row("AC-03", "gone")]).unwrap();
+        let after = crate::table::to_dataframe(&[row("AC-01", "kept")]).unwrap();
+        let changes = compare(Some(&before), &after).unwrap();
+        assert_eq!(changes.removed, 2);
+        assert_eq!(
+            official_removal(&before, &changes).unwrap(),
+            (1, 2),
+            "AC-03 of the 2 official rows"
+        );
+        let without_column = before.drop("carry").unwrap();
+        assert_eq!(official_removal(&without_column, &changes).unwrap(), (2, 3));
     }
 }

@@ -16,8 +16,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
-use polars::prelude::DataFrame;
-
 use crate::error::Error;
 use crate::model::Date;
 use crate::pipeline::{self, Format, OutputOptions};
@@ -52,6 +50,8 @@ pub struct RefreshOptions {
     /// `run_date` may be earlier than the newest published partition, or more than a day ahead of
     /// today: the user says this run rebuilds the change feed's history.
     pub rebuild_history: bool,
+    /// `--carry-to`: derive datasets on this ATT&CK release.
+    pub carry_to: Option<pipeline::CarryTo>,
 }
 
 /// How a refresh ended without failing.
@@ -196,6 +196,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             selection.narrowed(candidates)
         },
         explicit,
+        options.carry_to.as_ref(),
         progress,
     )?;
     let attack = std::mem::take(&mut build.attack);
@@ -246,8 +247,13 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         catalogue::techniques_of(&staging.join(pipeline::WAREHOUSE_DIR)).as_ref(),
     )
     .map_err(Error::from)?;
-    let previous_rows = previous.as_ref().map_or(0, DataFrame::height);
-    let removed = changes.removed_beyond_moves();
+    // Official mappings only: derived rows (--carry-to) are no data of the site; and a move's carried
+    // mappings are kept, whatever their ids.
+    let (official_removed, previous_rows) = match &previous {
+        Some(previous) => changes::official_removal(previous, &changes).map_err(Error::from)?,
+        None => (0, 0),
+    };
+    let removed = changes.removed_beyond_moves(official_removed);
     if previous_rows > 0 && removed as f64 > options.max_removed_share * previous_rows as f64 {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(RefreshError::TooManyRemoved {

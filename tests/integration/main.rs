@@ -1,6 +1,8 @@
 //! Integration tests: the attackmap binary driven end to end on fixtures and on the real snapshot.
 
+mod attack_releases;
 mod bad_input;
+mod carry;
 mod catalogue;
 mod cross_check;
 mod discovery;

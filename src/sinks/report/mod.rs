@@ -16,6 +16,7 @@ use crate::sinks::stix::BundleCounts;
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
 use crate::sources::{NotAnInput, RejectedRow};
+use crate::transforms::carry::CarryReport;
 use crate::transforms::dedupe::DedupeCounts;
 use crate::transforms::select::DatasetSource;
 
@@ -34,6 +35,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_inputs: Vec<SkippedInput>,
     pub rejected: Vec<RejectedRow>,
+    /// With `--carry-to`: the derived datasets, and the datasets not carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carry: Option<CarryReport>,
     pub exports: Exports,
 }
 
@@ -90,6 +94,10 @@ pub struct DatasetReport {
     #[serde(flatten)]
     pub key: DatasetKey,
     pub complete: bool,
+    /// On a derived dataset (`--carry-to`): the ATT&CK version of the official dataset it was
+    /// carried from (`source` and `complete` are that dataset's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<String>,
     pub source: DatasetSource,
     pub counts: DedupeCounts,
     /// The dataset's distinct techniques by what the ATT&CK catalogue says of them; absent without
@@ -172,6 +180,7 @@ impl Report {
             || !self.rejected.is_empty()
             || self.totals.incomplete_datasets > 0
             || !self.cross_check_warnings().is_empty()
+            || self.carry.as_ref().is_some_and(|c| !c.warnings().is_empty())
     }
 
     /// The warnings a run prints and its report.html lists: [`Report::cross_check_warnings`], then
@@ -215,7 +224,7 @@ impl Report {
     /// Warnings about the exports: attack-patterns that are stand-ins, not ATT&CK's own objects.
     pub fn export_warnings(&self) -> Vec<String> {
         let e = &self.exports;
-        let mut warnings = Vec::new();
+        let mut warnings = self.carry.as_ref().map(CarryReport::warnings).unwrap_or_default();
         if e.attack_bundles.is_empty() {
             if !e.stix.is_empty() {
                 warnings.push(

@@ -7,6 +7,7 @@
 //! the same); `refresh`'s also tells when the run started, how long each stage took and what was
 //! fetched, so, like `manifest.json`, it differs between runs.
 
+mod carry;
 mod chart;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +24,7 @@ use crate::sinks::report::Report;
 use crate::sinks::{count_of, write_atomically};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{DatasetFetch, FetchState, FrameworkReleases};
+use crate::transforms::carry::ReviewTechnique;
 
 pub const REPORT_HTML: &str = "report.html";
 /// The changes listed per kind; the rest are in `changes.json`.
@@ -61,6 +63,8 @@ pub struct Page<'a> {
     pub frame: &'a DataFrame,
     pub rows: &'a [MappingRow],
     pub attack: &'a AttackCatalog,
+    /// `--carry-to`'s review list.
+    pub review: &'a [ReviewTechnique],
 }
 
 impl<'a> Page<'a> {
@@ -78,6 +82,7 @@ impl<'a> Page<'a> {
             frame: &build.frame,
             rows: &build.rows,
             attack,
+            review: &build.review,
         }
     }
 }
@@ -87,6 +92,7 @@ pub fn write(page: &Page, out: &Path) -> Result<()> {
     let mut body = String::with_capacity(256 * 1024);
     run_section(&mut body, page);
     datasets_section(&mut body, page.report);
+    carry::carry_section(&mut body, page.report, page.review);
     changes_section(&mut body, page);
     coverage_section(&mut body, page, out);
     outputs_section(&mut body, out);
@@ -270,8 +276,12 @@ fn datasets_section(out: &mut String, report: &Report) {
         };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({} / {})</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{complete}</td></tr>",
+            "<tr><td>{}{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({} / {})</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{complete}</td></tr>",
             html(&d.dataset),
+            d.derived_from.as_ref().map_or_else(String::new, |from| format!(
+                " <span class=\"warn\">DERIVED from ATT&amp;CK {}, not official</span>",
+                html(from)
+            )),
             html(d.source.source_kind.as_str()),
             c.source_rows,
             c.mappings,

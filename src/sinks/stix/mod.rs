@@ -45,6 +45,9 @@ pub struct BundleCounts {
     pub techniques_not_in_attack: Vec<String>,
     /// Rows with no capability (nothing to write) or no technique (the capability without a relationship).
     pub non_mappable_rows: usize,
+    /// Rows of a derived dataset (`--carry-to`) whose technique was dropped: no relationship.
+    #[serde(skip_serializing_if = "crate::sinks::is_zero")]
+    pub dropped_rows: usize,
 }
 
 /// A dataset's bundle: its id and its objects by id (the order they are written in).
@@ -155,6 +158,11 @@ fn bundle<'a>(
     let mut edges: BTreeMap<(&str, String, String), Vec<&MappingRow>> = BTreeMap::new();
     let mut technique_ids: BTreeMap<&str, String> = BTreeMap::new();
     for row in rows {
+        if row.carry.as_ref().is_some_and(|c| !c.kind.is_kept()) {
+            // A derived row whose technique is gone from the target release: in the report, not here.
+            counts.dropped_rows += 1;
+            continue;
+        }
         let Some(capability_id) = row.capability_id.as_deref() else {
             counts.non_mappable_rows += 1;
             continue;
@@ -199,9 +207,23 @@ fn bundle<'a>(
         let relationship = objects::relationship(dataset, (relationship_type, source, target), edge_rows, &stamps);
         add(relationship, &mut all);
     }
+    if let Some(from) = rows
+        .iter()
+        .find_map(|r| r.carry.as_ref())
+        .map(|c| c.derived_from.as_str())
+    {
+        let about: Vec<String> = all
+            .iter()
+            .filter(|(_, o)| matches!(o, BundleObject::Ours(o) if o.extensions.is_some() && o.object_type != "extension-definition"))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !about.is_empty() {
+            add(objects::derived_note(dataset, from, about, &stamps), &mut all);
+        }
+    }
     counts.capabilities = all
         .values()
-        .filter(|o| matches!(o, BundleObject::Ours(o) if o.extensions.is_some() && o.object_type != "relationship"))
+        .filter(|o| matches!(o, BundleObject::Ours(o) if o.extensions.is_some() && !matches!(o.object_type, "relationship" | "note")))
         .count();
     counts.objects = all.len();
     let bundle = Bundle {
