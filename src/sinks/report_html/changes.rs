@@ -202,3 +202,18 @@ impl<'a> RowLookup<'a> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_urls_in_references_become_links() {
+        let shown = linked_lines("https://attack.mitre.org/x\njavascript:alert(1)\n\"><img src=x onerror=alert(1)>");
+        assert!(
+            shown.starts_with("<a href=\"https://attack.mitre.org/x\" rel=\"noopener noreferrer\" target=\"_blank\">")
+        );
+        assert!(shown.contains("<br>javascript:alert(1)<br>&quot;&gt;&lt;img"));
+        assert_eq!(shown.matches("<a ").count(), 1);
+    }
+}
