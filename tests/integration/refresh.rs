@@ -65,6 +65,16 @@ impl Job {
         walk(&self.out())
     }
 
+    /// The datasets the last publish holds, from its report.json.
+    pub(crate) fn published_datasets(&self) -> Vec<String> {
+        self.json("report.json")["datasets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["dataset"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     pub(crate) fn json(&self, name: &str) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(self.out().join(name)).unwrap()).unwrap()
     }

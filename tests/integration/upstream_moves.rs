@@ -20,15 +20,6 @@ fn upstream_moves_nist_to_17_1(server: &TestServer) {
     }
 }
 
-fn published_datasets(job: &Job) -> Vec<String> {
-    job.json("report.json")["datasets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["dataset"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn by_default_each_framework_is_published_at_its_newest_attack_version() {
     let server = fixture_site();
@@ -36,7 +27,7 @@ fn by_default_each_framework_is_published_at_its_newest_attack_version() {
     let job = Job::new();
     let output = job.refresh_from(&server, &["--framework", "nist_800_53", "--timeout", "1"]);
     assert_eq!(code(&output), 0, "{}", explain(&output));
-    assert_eq!(published_datasets(&job), [NIST_17_1]);
+    assert_eq!(job.published_datasets(), [NIST_17_1]);
     let manifest = job.json("manifest.json");
     assert_eq!(manifest["selection"]["latest"], true);
     assert_eq!(
@@ -65,7 +56,7 @@ fn a_framework_moving_to_a_newer_attack_release_is_one_move_not_a_mass_removal()
     let job = Job::new();
     let night_1 = job.refresh_from(&server, &["--framework", "nist_800_53", "--timeout", "1"]);
     assert_eq!(code(&night_1), 0, "{}", explain(&night_1));
-    assert_eq!(published_datasets(&job), [NIST_16_1]);
+    assert_eq!(job.published_datasets(), [NIST_16_1]);
 
     upstream_moves_nist_to_17_1(&server);
     let night_2 = job.refresh_from(&server, &["--framework", "nist_800_53", "--timeout", "1"]);
@@ -75,7 +66,7 @@ fn a_framework_moving_to_a_newer_attack_release_is_one_move_not_a_mass_removal()
         "every mapping is replaced, yet none is lost: {}",
         explain(&night_2)
     );
-    assert_eq!(published_datasets(&job), [NIST_17_1], "the old release is retired");
+    assert_eq!(job.published_datasets(), [NIST_17_1], "the old release is retired");
 
     let changes = job.json("changes.json");
     let moves = changes["moves"].as_array().unwrap();
@@ -147,7 +138,7 @@ fn a_move_whose_new_release_failed_keeps_the_old_one_published_with_a_warning() 
         &["--framework", "nist_800_53", "--timeout", "1", "--allow-partial"],
     );
     assert_eq!(code(&night_2), 3, "{}", explain(&night_2));
-    assert_eq!(published_datasets(&job), [NIST_16_1], "the old release stays");
+    assert_eq!(job.published_datasets(), [NIST_16_1], "the old release stays");
     let manifest = job.json("manifest.json");
     let held_back = manifest["held_back"][0].as_str().unwrap();
     assert!(held_back.starts_with("nist_800_53 stays at ATT&CK 16.1"), "{held_back}");
@@ -176,7 +167,7 @@ fn the_default_refresh_of_the_real_site_publishes_every_framework_at_its_newest_
         "a healthy night of the real site: {}",
         explain(&output)
     );
-    let published = published_datasets(&job);
+    let published = job.published_datasets();
     let at = |framework: &str| -> Vec<&str> {
         published
             .iter()
@@ -267,7 +258,7 @@ fn the_night_kev_moves_from_15_1_to_16_1_on_the_real_site_is_one_move_per_domain
     let output = job.refresh_from(&night_1, &kev);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     assert_eq!(
-        published_datasets(&job),
+        job.published_datasets(),
         [
             "kev-02.13.2025_attack-15.1-enterprise",
             "kev-02.13.2025_attack-15.1-mobile"
@@ -280,7 +271,7 @@ fn the_night_kev_moves_from_15_1_to_16_1_on_the_real_site_is_one_move_per_domain
     let output = job.refresh_from(&night_2, &kev);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     assert_eq!(
-        published_datasets(&job),
+        job.published_datasets(),
         [
             "kev-07.28.2025_attack-16.1-enterprise",
             "kev-07.28.2025_attack-16.1-mobile"

@@ -39,15 +39,6 @@ fn refresh_every_domain(job: &Job, server: &TestServer) -> Output {
     )
 }
 
-fn published_datasets(job: &Job) -> Vec<String> {
-    job.json("report.json")["datasets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["dataset"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn site_dataset<'a>(manifest: &'a Value, name: &str) -> &'a Value {
     manifest["site_datasets"]
         .as_array()
@@ -64,7 +55,7 @@ fn a_night_of_the_sites_real_shapes_publishes_every_dataset_and_exits_0() {
     let output = refresh_every_domain(&job, &server);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     assert_eq!(
-        published_datasets(&job),
+        job.published_datasets(),
         [
             "csa_ccm-4.1_attack-16.1-enterprise",
             "intel-vpro-08.20.2024_attack-16.1-enterprise",
@@ -188,7 +179,7 @@ fn the_real_intel_vpro_and_kev_mobile_at_15_1_are_published_and_exit_0() {
     let output = refresh_real(&job, &site, &attack, &["--attack-version", "15.1", "--domain", "all"]);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     assert_eq!(
-        published_datasets(&job),
+        job.published_datasets(),
         [
             "intel-vpro-08.20.2024_attack-15.1-enterprise",
             "kev-02.13.2025_attack-15.1-enterprise",
