@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::credentials::{self, BasicAuth};
-use crate::sources::http::crawl::DatasetSelection;
+use crate::sources::http::crawl::{DatasetSelection, DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS};
 use crate::sources::http::FetchSettings;
 
 /// The config file read when `--config` is not given, if it exists.
@@ -61,6 +61,11 @@ pub struct FetchArgs {
     /// then fail (and fall back on their previous copies, marked stale).
     #[arg(long, env = "ATTACKMAP_DEADLINE")]
     pub deadline: Option<f64>,
+    /// Nights over which the technique pages of unchanged datasets (mapping file, framework page and
+    /// ATT&CK bundle as before) are each re-fetched once; the others are used from raw/ (default 7,
+    /// 1 to 365; 1: every page every night). A changed dataset gets all its pages the same night.
+    #[arg(long, env = "ATTACKMAP_RECHECK_DAYS")]
+    pub recheck_days: Option<u32>,
     /// A second source of the ATT&CK bundles the site does not serve, off the site's host, so only
     /// when named: a URL with {domain} and {version}, e.g. MITRE's attack-stix-data repository.
     #[arg(long, env = "ATTACKMAP_ATTACK_URL", hide_env_values = true)]
@@ -93,6 +98,7 @@ pub struct ConfigFile {
     pub max_removed_share: Option<f64>,
     pub deadline: Option<f64>,
     pub attack_url: Option<String>,
+    pub recheck_days: Option<u32>,
 }
 
 impl ConfigFile {
@@ -227,6 +233,12 @@ impl FetchArgs {
                 "--max-body-bytes {max_body_bytes}: expected 1 to {MAX_BODY_BYTES} (16 GiB)"
             ));
         }
+        let recheck_days = self.recheck_days.or(file.recheck_days).unwrap_or(DEFAULT_RECHECK_DAYS);
+        if !(1..=MAX_RECHECK_DAYS).contains(&recheck_days) {
+            return Err(format!(
+                "--recheck-days {recheck_days}: expected 1 to {MAX_RECHECK_DAYS}"
+            ));
+        }
         let credentials = BasicAuth::from_env(credentials::SITE)?
             .map(|auth| auth.scoped_to(&base_url, credentials::SITE))
             .transpose()?;
@@ -254,6 +266,7 @@ impl FetchArgs {
                 None => None,
             },
             credentials,
+            recheck_days,
             run_deadline: match self.deadline.or(file.deadline) {
                 Some(value) if !(1.0..=86_400.0).contains(&value) => {
                     return Err(format!("--deadline {value}: expected seconds from 1 to 86400"))
@@ -341,6 +354,13 @@ mod tests {
             ..FetchArgs::default()
         })
         .contains("--concurrency"));
+        for days in [0, 366] {
+            assert!(refused(FetchArgs {
+                recheck_days: Some(days),
+                ..FetchArgs::default()
+            })
+            .contains("--recheck-days"));
+        }
     }
 
     #[test]

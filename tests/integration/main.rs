@@ -13,6 +13,7 @@ mod helpers;
 mod lock;
 mod outputs;
 mod pictures;
+mod polite_night;
 mod publishing;
 mod real_data;
 mod refresh;
