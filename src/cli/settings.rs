@@ -393,4 +393,16 @@ mod tests {
     fn unknown_keys_in_the_file_are_errors() {
         assert!(toml::from_str::<ConfigFile>("concurrencyy = 2").is_err());
     }
+
+    #[test]
+    fn the_example_file_is_read_and_its_values_are_the_defaults() {
+        let example: ConfigFile = toml::from_str(include_str!("../../attackmap.example.toml")).unwrap();
+        let settings = FetchArgs::default().settings(&example).unwrap();
+        let defaults = FetchArgs::default().settings(&ConfigFile::default()).unwrap();
+        assert_eq!(example.recheck_days, Some(DEFAULT_RECHECK_DAYS));
+        assert_eq!(
+            (settings.recheck_days, settings.concurrency, settings.retries),
+            (defaults.recheck_days, defaults.concurrency, defaults.retries)
+        );
+    }
 }
