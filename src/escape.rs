@@ -1,6 +1,7 @@
 //! Upstream text is data, never markup: one escaping function per target that shows it. HTML text
 //! and attribute values ([`html`]), XML text and attribute values for SVG ([`xml`]), the terminal
-//! ([`terminal`]), links ([`web_link`]) and URL path segments ([`url_segment`]). JSON outputs and
+//! ([`terminal`]), links ([`web_link`]), URL path segments ([`url_segment`]) and requested paths
+//! ([`url_path`]). JSON outputs and
 //! JSON logs need none of these: serde escapes what JSON requires.
 
 use std::borrow::Cow;
@@ -81,6 +82,26 @@ pub fn url_segment(segment: &str) -> String {
         .collect()
 }
 
+/// A path of a site, as written into a request: `/` separates segments, and in each every byte a
+/// URL path cannot hold as it is (space, `%`, `?`, `#`, non-ASCII …) is percent-encoded; what RFC 3986
+/// allows in a segment (letters, digits, `-._~`, `!$&'()*+,;=:@`) stays, so `I&S-03` is requested
+/// as the site links it.
+pub fn url_path(path: &str) -> Cow<'_, str> {
+    let keeps = |b: u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b);
+    if path.bytes().all(keeps) {
+        return Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len() + 16);
+    for b in path.bytes() {
+        if keeps(b) {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `url` when it is an absolute `http:` or `https:` URL that a page may link to, else `None` (a
 /// `javascript:`, `data:` or `file:` URL, a relative one, or one hiding a scheme behind white space or
 /// controls): such text is shown, never linked.
@@ -115,6 +136,13 @@ mod tests {
     fn the_terminal_sees_escape_sequences_as_text() {
         let shown = terminal("red \u{1b}[31m\r over\u{202E}txt.exe\nnext\tline");
         assert_eq!(shown, "red \\u{1b}[31m\\u{d} over\\u{202e}txt.exe\nnext\tline");
+    }
+
+    #[test]
+    fn a_site_path_is_requested_with_what_a_url_cannot_hold_encoded() {
+        let csa = "external/csa_ccm/attack-17.1/domain-enterprise/csa_ccm-4.1/I&S-03/";
+        assert!(matches!(url_path(csa), Cow::Borrowed(_)));
+        assert_eq!(url_path("a b/100%/x?y#z/\u{e9}"), "a%20b/100%25/x%3Fy%23z/%C3%A9");
     }
 
     #[test]

@@ -41,7 +41,41 @@ fn temporary_sibling(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    path.with_file_name(format!(".{name}{TEMPORARY_MARK}{}", std::process::id()))
+}
+
+/// What a temporary sibling's name holds between the file's name and the writer's process id.
+const TEMPORARY_MARK: &str = ".tmp-";
+
+/// The process that writes the temporary sibling of this name (`.mappings.csv.tmp-4242` → 4242),
+/// or `None` when the name is not one of [`write_atomically`]'s temporaries.
+pub fn temporary_writer(file_name: &str) -> Option<u32> {
+    let rest = file_name.strip_prefix('.')?;
+    let (name, pid) = rest.rsplit_once(TEMPORARY_MARK)?;
+    let is_number = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    (!name.is_empty() && is_number).then(|| pid.parse().ok()).flatten()
+}
+
+/// Whether a process of this id runs (on this system's process table). Where that cannot be told,
+/// it is taken to run: a file of a live writer is never removed on a guess.
+pub fn process_is_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        if pid <= 0 {
+            return true;
+        }
+        // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+        let status = unsafe { libc::kill(pid, 0) };
+        status == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// The SHA-256 of some bytes, in lower-case hex.
@@ -53,4 +87,37 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// A UTC instant as RFC 3339 with milliseconds (`2026-11-28T03:08:58.123Z`).
 pub fn rfc3339(instant: impl Into<chrono::DateTime<chrono::Utc>>) -> String {
     instant.into().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_temporary_names_its_writer_and_only_a_temporary_does() {
+        let temporary = temporary_sibling(Path::new("raw/a/index.html"));
+        let name = temporary.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(temporary_writer(&name), Some(std::process::id()));
+        assert_eq!(temporary_writer(".x.json.tmp-12"), Some(12));
+        for other in [
+            "index.html",
+            ".index.html.fetch.json",
+            ".x.tmp-",
+            ".x.tmp-12a",
+            "x.tmp-12",
+            "..tmp-1",
+        ] {
+            assert_eq!(temporary_writer(other), None, "{other}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn this_process_is_alive_and_a_reaped_child_is_not() {
+        assert!(process_is_alive(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!process_is_alive(pid));
+    }
 }

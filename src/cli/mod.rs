@@ -423,7 +423,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     complain!("attackmap: {e}");
                     Ok(Status::Locked)
                 }
-                Err(e @ RefreshError::Selection(_)) => Ok(usage_error(&e)),
+                Err(e @ (RefreshError::Selection(_) | RefreshError::Overlap(_))) => Ok(usage_error(&e)),
                 Err(e) => {
                     complain!(
                         "attackmap: error: {e}\nattackmap: the previous {} is unchanged",
@@ -470,7 +470,11 @@ fn print_site_datasets(datasets: &[DatasetFetch]) {
             (Some(page), false) => format!(", advertised only by {page}"),
             (None, _) => ", linked from technique pages but advertised by no framework page".to_string(),
         };
-        say!("  {:<48} {state}{found}", dataset.dataset);
+        let cross_check = match &dataset.not_cross_checked {
+            Some(why) => format!("; could not be cross-checked: {why}"),
+            None => String::new(),
+        };
+        say!("  {:<48} {state}{found}{cross_check}", dataset.dataset);
     }
 }
 

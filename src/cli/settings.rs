@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::credentials::{self, BasicAuth};
+use crate::sources::http::body_cap::default_max_body_bytes;
 use crate::sources::http::crawl::{DatasetSelection, DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS};
 use crate::sources::http::FetchSettings;
 
@@ -54,7 +55,8 @@ pub struct FetchArgs {
     /// Seconds before the first retry, doubled each time, up to +100 % jitter (default 1).
     #[arg(long, env = "ATTACKMAP_BACKOFF")]
     pub backoff: Option<f64>,
-    /// Largest body accepted, in bytes (default 64 MiB).
+    /// Largest body accepted, in bytes (default: the machine's memory / 48, from 8 to 64 MiB; a
+    /// mapping file takes about 40 times its size in memory).
     #[arg(long, env = "ATTACKMAP_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<u64>,
     /// The longest the whole crawl may take, in seconds (default: no limit): pages not requested by
@@ -109,10 +111,54 @@ impl ConfigFile {
             None if Path::new(DEFAULT_CONFIG).exists() => PathBuf::from(DEFAULT_CONFIG),
             None => return Ok(ConfigFile::default()),
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| anyhow::anyhow!("reading config file {}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("parsing config file {}: {e}", path.display()))
+        let text =
+            read_config_text(&path).map_err(|e| anyhow::anyhow!("reading config file {}: {e}", path.display()))?;
+        let file: ConfigFile =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("parsing config file {}: {e}", path.display()))?;
+        file.check_lists()
+            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        Ok(file)
     }
+
+    /// Refuses an empty selector list: `attack_versions = []` reads as "none", never as "every".
+    fn check_lists(&self) -> Result<(), String> {
+        for (key, values) in [
+            ("attack_versions", &self.attack_versions),
+            ("domains", &self.domains),
+            ("frameworks", &self.frameworks),
+        ] {
+            if values.as_ref().is_some_and(Vec::is_empty) {
+                return Err(format!(
+                    "{key} = []: an empty list selects nothing; write {key} = [\"{ALL}\"] for every value, or leave the key out for the default"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The largest config file read: a settings file is a few kilobytes.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The text of a config file: a regular file (a device such as /dev/zero, a FIFO or a directory is
+/// refused before it is opened, so nothing blocks) of at most [`MAX_CONFIG_BYTES`].
+fn read_config_text(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !metadata.is_file() {
+        return Err("not a regular file (a directory, a device or a FIFO): expected a TOML file".into());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(format!(
+            "larger than {} MiB: not a settings file",
+            MAX_CONFIG_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))
 }
 
 /// A list from the command line or environment, else from the file, else the default.
@@ -205,6 +251,11 @@ impl FetchArgs {
         if !matches!(base_url.scheme(), "http" | "https") {
             return Err(format!("--base-url {base}: expected an http or https URL"));
         }
+        if base_url.query().is_some() || base_url.fragment().is_some() {
+            return Err(format!(
+                "--base-url {base}: a site root takes no ?query or #fragment (every page's URL is the root followed by its path)"
+            ));
+        }
         let seconds = |value: f64, name: &str, min: f64| -> Result<Duration, String> {
             if !(min..=MAX_SECONDS).contains(&value) {
                 return Err(format!(
@@ -227,7 +278,10 @@ impl FetchArgs {
         if retries > MAX_RETRIES {
             return Err(format!("--retries {retries}: expected at most {MAX_RETRIES}"));
         }
-        let max_body_bytes = self.max_body_bytes.or(file.max_body_bytes).unwrap_or(64 << 20);
+        let max_body_bytes = self
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or_else(default_max_body_bytes);
         if !(1..=MAX_BODY_BYTES).contains(&max_body_bytes) {
             return Err(format!(
                 "--max-body-bytes {max_body_bytes}: expected 1 to {MAX_BODY_BYTES} (16 GiB)"
@@ -291,7 +345,7 @@ mod tests {
         let settings = args.settings(&file).unwrap();
         assert_eq!(settings.concurrency, 9, "flag (or environment) first");
         assert_eq!(settings.retries, 7, "then the file");
-        assert_eq!(settings.max_body_bytes, 64 << 20, "then the default");
+        assert_eq!(settings.max_body_bytes, default_max_body_bytes(), "then the default");
         assert_eq!(args.selection(&file).unwrap().domains, ["mobile"]);
         let default = FetchArgs::default().selection(&ConfigFile::default()).unwrap();
         assert!(default.latest, "each framework at its newest ATT&CK version by default");
@@ -387,6 +441,32 @@ mod tests {
             .selection(&file)
             .unwrap_err()
             .contains("latest stands alone"));
+    }
+
+    #[test]
+    fn an_empty_selector_list_in_the_file_is_refused_and_all_is_suggested() {
+        for key in ["attack_versions", "domains", "frameworks"] {
+            let file: ConfigFile = toml::from_str(&format!("{key} = []")).unwrap();
+            let message = file.check_lists().unwrap_err();
+            assert!(message.contains(&format!("{key} = [\"all\"]")), "{message}");
+        }
+        let everything: ConfigFile = toml::from_str("frameworks = [\"all\"]").unwrap();
+        assert!(everything.check_lists().is_ok());
+    }
+
+    #[test]
+    fn a_base_url_with_a_query_or_a_fragment_is_refused() {
+        let file = ConfigFile::default();
+        for url in ["http://mirror.example/site/?token=1", "http://mirror.example/site/#top"] {
+            let args = FetchArgs {
+                base_url: Some(url.into()),
+                ..FetchArgs::default()
+            };
+            assert!(
+                args.settings(&file).unwrap_err().contains("?query or #fragment"),
+                "{url}"
+            );
+        }
     }
 
     #[test]

@@ -124,6 +124,7 @@ pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) 
     let inputs = inputs_with_rows;
     let mut skipped = Vec::new();
     let mut without_mappings = Vec::new();
+    let mut not_inputs = Vec::new();
     let mut rejected = Vec::new();
     let mut selectable = Vec::new();
     let mut bad_identifier_rows = 0;
@@ -139,6 +140,13 @@ pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) 
                 path: source.clone(),
                 reason,
             }),
+            Outcome::NotAnInput(kind) => {
+                *counts.not_inputs.entry(kind).or_default() += 1;
+                not_inputs.push(SkippedInput {
+                    path: source.clone(),
+                    reason: kind.description().to_string(),
+                });
+            }
             Outcome::Parsed(parsed) => {
                 *counts.by_kind.entry(parsed.kind).or_default() += 1;
                 rejected.extend(parsed.rejected);
@@ -156,7 +164,7 @@ pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) 
         }
     }
     counts.skipped = skipped.len();
-    counts.read = counts.files - skipped.len() - without_mappings.len();
+    counts.read = counts.files - skipped.len() - without_mappings.len() - not_inputs.len();
     // Rows rejected for their identifiers count as rejected, not as read.
     let rows_read: usize = selectable
         .iter()
@@ -244,6 +252,7 @@ pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) 
             datasets,
             skipped,
             without_mappings,
+            not_inputs,
             rejected,
             exports: Exports::default(),
         },

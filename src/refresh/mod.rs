@@ -8,6 +8,7 @@ mod changes;
 mod feed;
 mod manifest;
 mod moves;
+mod paths;
 
 use crate::escape::terminal;
 use std::collections::BTreeSet;
@@ -74,6 +75,9 @@ pub enum RefreshError {
     /// A selector matches nothing: a usage error (exit 2), never an empty table published.
     #[error("{0}; nothing was published")]
     Selection(String),
+    /// `raw/` and `out/` overlap: a usage error (exit 2), refused before anything is read or written.
+    #[error("{0}; nothing was published")]
+    Overlap(String),
     #[error("this run would remove {removed} of the {previous} published mappings ({:.1} %), more than --max-removed-share {:.1} %; nothing was published (raise --max-removed-share to accept it)", *.removed as f64 * 100.0 / *.previous as f64, .max_share * 100.0)]
     TooManyRemoved {
         removed: usize,
@@ -102,7 +106,11 @@ fn list_failures(failures: &[FetchFailure]) -> String {
 
 pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> Result<Refreshed, RefreshError> {
     let started = SystemTime::now();
+    paths::check_apart(&options.raw, &options.out).map_err(RefreshError::Overlap)?;
     publish::check_out_is_ours(&options.out)?;
+    if let Some(parent) = options.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::fs::create_dir(parent)?;
+    }
     let _lock = Lock::acquire(&publish::lock_path(&options.out))?;
     publish::remove_stale_staging(&options.out);
     let mut manifest = Manifest::start(started, options);

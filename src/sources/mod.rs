@@ -3,6 +3,7 @@
 pub mod attack_stix;
 pub mod http;
 pub mod mapping_file;
+mod not_inputs;
 pub mod site_page;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::model::{DatasetKey, MappingRow, SourceKind};
 use attack_stix::{AttackBundle, Recognized};
+pub use not_inputs::NotAnInput;
 
 /// A row of a source that could not be read, and why: reported and counted, never silently dropped.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -151,6 +153,9 @@ pub enum Outcome {
     NoMappings(String),
     /// An ATT&CK STIX bundle: the catalogue of its domain and version.
     AttackBundle(Box<AttackBundle>),
+    /// A file known by its name not to be an input (a site export of a mapping file, a style sheet
+    /// of the site …): never read, counted by kind, not a warning.
+    NotAnInput(NotAnInput),
 }
 
 /// One input file and what became of it.
@@ -225,6 +230,7 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Vec<InputFile>> {
 }
 
 /// Reads every file in parallel, counting them on `progress`; the result keeps the order of `files`.
+/// A file whose name says it is not an input ([`NotAnInput`]) is not read.
 /// Rows that `supersession` says a better source supplies are reduced as each file is read (on the
 /// reading thread), so they never accumulate. The first unreadable file is an error.
 pub fn read_all(
@@ -239,6 +245,8 @@ pub fn read_all(
             progress.inc(1);
             let outcome = if file.is_link {
                 Ok(Outcome::Skipped("a symbolic link: never followed".into()))
+            } else if let Some(kind) = NotAnInput::of_name(&file.name) {
+                Ok(Outcome::NotAnInput(kind))
             } else {
                 read_one(&file.path, &file.name, supersession)
             };

@@ -64,9 +64,10 @@ fn a_lock_held_by_another_process_stops_the_run_with_5() {
 #[test]
 fn a_lock_that_cannot_be_taken_is_a_failure_not_a_held_lock() {
     let job = Job::new();
+    std::fs::create_dir(job.dir.path().join("out.lock")).unwrap();
     let raw = fixture("mapping-files");
     let output = job
-        .command(&["--offline", "--raw", raw.to_str().unwrap(), "--out", "no-such-dir/out"])
+        .command(&["--offline", "--raw", raw.to_str().unwrap(), "--out", "out"])
         .output()
         .unwrap();
     assert_eq!(code(&output), 1, "{}", explain(&output));

@@ -37,6 +37,8 @@ pub struct Seen {
 #[derive(Default)]
 struct State {
     roots: Vec<PathBuf>,
+    /// Folders served under a path prefix (`data/attack/` → `../shared/attack`), before the roots.
+    mounts: Vec<(String, PathBuf)>,
     overrides: HashMap<String, Vec<u8>>,
     once: HashMap<String, VecDeque<Fault>>,
     always: HashMap<String, Fault>,
@@ -84,6 +86,11 @@ impl TestServer {
     /// Every `n`-th request, whatever its path, answers 500: a flaky server.
     pub fn fail_one_request_in(&self, n: usize) {
         self.state.lock().unwrap().fail_every = Some(n);
+    }
+
+    /// Serves the files of `dir` under the site path `prefix` (`data/attack/`), before the roots.
+    pub fn mount(&self, prefix: &str, dir: PathBuf) {
+        self.state.lock().unwrap().mounts.push((prefix.to_string(), dir));
     }
 
     /// Serves these bytes at `path` instead of the file.
@@ -150,10 +157,16 @@ fn answer(mut stream: TcpStream, state: &Mutex<State>) {
             } else {
                 path.clone()
             };
-            state
-                .roots
-                .iter()
-                .find_map(|root| std::fs::read(root.join(&relative)).ok())
+            let mounted = state.mounts.iter().find_map(|(prefix, dir)| {
+                let rest = relative.strip_prefix(prefix.as_str())?;
+                std::fs::read(dir.join(rest)).ok()
+            });
+            mounted.or_else(|| {
+                state
+                    .roots
+                    .iter()
+                    .find_map(|root| std::fs::read(root.join(&relative)).ok())
+            })
         });
         (fault, body, authorized)
     };

@@ -15,7 +15,7 @@ use crate::sinks::navigator::LayerCounts;
 use crate::sinks::stix::BundleCounts;
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
-use crate::sources::RejectedRow;
+use crate::sources::{NotAnInput, RejectedRow};
 use crate::transforms::dedupe::DedupeCounts;
 use crate::transforms::select::DatasetSource;
 
@@ -29,6 +29,10 @@ pub struct Report {
     /// Pages of the site that carry no mappings (the technique index, the framework pages): read,
     /// nothing to take.
     pub without_mappings: Vec<SkippedInput>,
+    /// Files known by their names not to be inputs (the site's exports of its mapping files in
+    /// other formats, its style sheets, scripts, images and fonts): never read, not a warning.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_inputs: Vec<SkippedInput>,
     pub rejected: Vec<RejectedRow>,
     pub exports: Exports,
 }
@@ -54,6 +58,9 @@ pub struct InputCounts {
     pub by_kind: BTreeMap<SourceKind, usize>,
     /// ATT&CK STIX bundles among the inputs, used as the catalogue of their domain and version.
     pub attack_bundles: usize,
+    /// The files that are not inputs ([`Report::not_inputs`]), by kind.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub not_inputs: BTreeMap<NotAnInput, usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -75,6 +75,15 @@ impl Report {
         if !e.attack_bundles.is_empty() {
             line(format!("ATT&CK catalogue: {} bundles", e.attack_bundles.len()));
         }
+        if !i.not_inputs.is_empty() {
+            line(format!(
+                "not inputs, not read: {} files, listed in report.json",
+                self.not_inputs.len()
+            ));
+            for (kind, count) in &i.not_inputs {
+                line(format!("  {}", kind.counted(*count)));
+            }
+        }
         for skipped in self.skipped.iter().take(LISTED) {
             line(format!("skipped {}: {}", skipped.path, skipped.reason));
         }

@@ -154,6 +154,10 @@ fn run_section(out: &mut String, page: &Page) {
             count_of(i.attack_bundles, "ATT&CK bundle", "ATT&CK bundles")
         ),
     );
+    if !i.not_inputs.is_empty() {
+        let kinds: Vec<String> = i.not_inputs.iter().map(|(kind, count)| kind.counted(*count)).collect();
+        row(out, "not inputs, not read", &kinds.join(", "));
+    }
     let t = &report.totals;
     row(
         out,
@@ -228,12 +232,16 @@ fn site_datasets_table(out: &mut String, datasets: &[DatasetFetch]) {
             FetchState::Stale => ("warn", "stale: previous copy used"),
             FetchState::Failed => ("warn", "FAILED"),
         };
+        let linked = match (&d.not_cross_checked, d.linked_from_technique_pages) {
+            (Some(why), _) => format!("no: could not be cross-checked, {}", html(why)),
+            (None, true) => "yes".to_string(),
+            (None, false) => "no".to_string(),
+        };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{class}\">{state}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{linked}</td><td class=\"{class}\">{state}</td></tr>",
             html(&d.dataset),
             html(d.advertised_by.as_deref().unwrap_or("no framework page")),
-            if d.linked_from_technique_pages { "yes" } else { "no" },
         );
     }
     let _ = writeln!(out, "</table>");

@@ -7,6 +7,7 @@
 //! host is ever requested: a redirect elsewhere is refused. Basic auth, when given, goes to that
 //! host only (see [`crate::credentials`]).
 
+pub mod body_cap;
 pub mod crawl;
 pub mod raw_store;
 pub mod verify;
@@ -57,6 +58,8 @@ pub const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (ATT&CK mappings ETL; nightly refresh of the Mappings Explorer)"
 );
+/// Redirects followed on the configured host, at most, for one request.
+const MAX_REDIRECTS: usize = 5;
 /// The longest `Retry-After` honoured; a server asking for more fails the request.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 
@@ -80,6 +83,10 @@ pub struct FetchFailure {
     #[serde(skip)]
     pub site_path: String,
     pub reason: String,
+    /// The server answered 404 Not Found or 410 Gone: the site does not publish this path (not a
+    /// fault of the night, which other answers may be).
+    #[serde(skip)]
+    pub not_found: bool,
 }
 
 /// The client, its raw store and its politeness state.
@@ -96,8 +103,13 @@ pub struct Fetcher {
 
 enum Attempt {
     Done(Fetched),
-    Retry { reason: String, wait: Option<Duration> },
+    Retry {
+        reason: String,
+        wait: Option<Duration>,
+    },
     Fail(String),
+    /// 404 or 410: the site does not publish the path.
+    NotFound(String),
 }
 
 impl Fetcher {
@@ -108,10 +120,16 @@ impl Fetcher {
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-                if attempt.previous().len() < 5 && same_origin(attempt.url(), &base) {
-                    attempt.follow()
-                } else {
+                if !same_origin(attempt.url(), &base) {
+                    // Answered as the redirect itself: "leaves the host", with its Location.
                     attempt.stop()
+                } else if attempt.previous().contains(attempt.url()) {
+                    let at = attempt.url().to_string();
+                    attempt.error(format!("a redirect loop at {at}"))
+                } else if attempt.previous().len() >= MAX_REDIRECTS {
+                    attempt.error(format!("too many redirects (more than {MAX_REDIRECTS})"))
+                } else {
+                    attempt.follow()
                 }
             }))
             .build()
@@ -142,9 +160,9 @@ impl Fetcher {
         self.requests.load(Ordering::Relaxed)
     }
 
-    /// The URL of a site path on the configured host.
+    /// The URL of a site path on the configured host, what a URL path cannot hold percent-encoded.
     pub fn url_of(&self, site_path: &str) -> String {
-        format!("{}{site_path}", self.settings.base_url)
+        format!("{}{}", self.settings.base_url, crate::escape::url_path(site_path))
     }
 
     /// Fetches site paths with at most `concurrency` in flight; results in the order of `paths`.
@@ -181,10 +199,12 @@ impl Fetcher {
             url: url.clone(),
             site_path: site_path.to_string(),
             reason,
+            not_found: false,
         };
         if let Err(reason) = raw_store::check_site_path(site_path) {
             return Err(fail(format!("refused, never requested: the path has {reason}")));
         }
+        let stored = self.stored_for_request(site_path);
         let mut backoff = retry_waits(self.settings.backoff, self.settings.retries);
         let mut attempt = 0;
         loop {
@@ -193,22 +213,55 @@ impl Fetcher {
             if self.deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(fail("not requested: the run's --deadline passed".into()));
             }
-            match self.attempt(site_path, &url, attempt) {
+            match self.attempt(site_path, &url, stored.clone(), attempt) {
                 Attempt::Done(fetched) => return Ok(fetched),
                 Attempt::Fail(reason) => return Err(fail(reason)),
+                Attempt::NotFound(reason) => {
+                    return Err(FetchFailure {
+                        not_found: true,
+                        ..fail(reason)
+                    })
+                }
                 Attempt::Retry { reason, wait } => {
                     let Some(backoff) = backoff.next() else {
                         return Err(fail(format!("gave up after {attempt} attempts: {reason}")));
                     };
+                    let wait = wait.unwrap_or(backoff);
+                    if let Some(left) = self.deadline.map(|d| d.saturating_duration_since(Instant::now())) {
+                        if wait >= left {
+                            return Err(fail(format!(
+                                "not retried after {attempt} attempts: {reason}, and the wait of {:.1} s before the next would pass the run's --deadline ({:.1} s left)",
+                                wait.as_secs_f64(),
+                                left.as_secs_f64()
+                            )));
+                        }
+                    }
                     tracing::warn!(url = %terminal(&url), attempt, reason = %terminal(&reason), "retrying");
-                    std::thread::sleep(wait.unwrap_or(backoff));
+                    std::thread::sleep(wait);
                 }
             }
         }
     }
 
-    fn attempt(&self, site_path: &str, url: &str, attempt: u32) -> Attempt {
-        let stored = self.store.stored(site_path);
+    /// The stored copy whose validators a request sends back: a validator that cannot be a header
+    /// (a sidecar edited by hand) is dropped, with a warning, so the file is fetched whole and its
+    /// sidecar rewritten instead of the request failing every night.
+    fn stored_for_request(&self, site_path: &str) -> Option<(PathBuf, Sidecar)> {
+        let (path, mut sidecar) = self.store.stored(site_path)?;
+        let unusable = sidecar.unusable_validators();
+        if !unusable.is_empty() {
+            tracing::warn!(
+                sidecar = %RawStore::sidecar_of(&path).display(),
+                validators = %unusable.join(", "),
+                "a sidecar holds a validator that is not a valid header value: fetching without a conditional request, and writing a new sidecar"
+            );
+            sidecar.etag = sidecar.etag.filter(|_| !unusable.contains(&"ETag"));
+            sidecar.last_modified = sidecar.last_modified.filter(|_| !unusable.contains(&"Last-Modified"));
+        }
+        Some((path, sidecar))
+    }
+
+    fn attempt(&self, site_path: &str, url: &str, stored: Option<(PathBuf, Sidecar)>, attempt: u32) -> Attempt {
         let mut request = self.client.get(url);
         let auth = self.settings.credentials.as_ref().and_then(|c| c.for_url(url));
         if let Some(auth) = auth {
@@ -226,7 +279,7 @@ impl Fetcher {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let response = match request.send() {
             Ok(response) => response,
-            Err(e) if e.is_redirect() => return Attempt::Fail(format!("redirect refused: {e}")),
+            Err(e) if e.is_redirect() => return Attempt::Fail(format!("redirect refused{}", causes(&e))),
             Err(e) => {
                 return Attempt::Retry {
                     reason: describe(&e),
@@ -284,6 +337,7 @@ impl Fetcher {
                     credentials::SITE.password
                 ),
             }),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Attempt::NotFound(format!("HTTP {status}")),
             s => Attempt::Fail(format!("HTTP {s}")),
         }
     }
@@ -293,7 +347,7 @@ impl Fetcher {
     fn read_body(&self, response: reqwest::blocking::Response, started: Instant) -> Result<Vec<u8>, String> {
         let cap = self.settings.max_body_bytes;
         if response.content_length().is_some_and(|length| length > cap) {
-            return Err(format!("body larger than the cap of {cap} bytes"));
+            return Err(format!("body larger than the cap of {cap} bytes (--max-body-bytes)"));
         }
         let deadline = started + self.settings.timeout;
         let mut body = Vec::new();
@@ -314,7 +368,7 @@ impl Fetcher {
             }
         }
         if body.len() as u64 > cap {
-            return Err(format!("body larger than the cap of {cap} bytes"));
+            return Err(format!("body larger than the cap of {cap} bytes (--max-body-bytes)"));
         }
         Ok(body)
     }
@@ -408,6 +462,13 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         "request failed".to_string()
     };
+    text.push_str(&causes(error));
+    text
+}
+
+/// What led to an error, each cause after a colon (`: a redirect loop at http://…`).
+fn causes(error: &reqwest::Error) -> String {
+    let mut text = String::new();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         text.push_str(&format!(": {cause}"));

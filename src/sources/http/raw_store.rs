@@ -18,6 +18,24 @@ pub struct Sidecar {
     pub fetched_at: String,
 }
 
+impl Sidecar {
+    /// The validators (`etag`, `last_modified`) that cannot be sent back in a request header: not
+    /// what a server's header held (visible ASCII), so a sidecar edited or corrupted by hand. Such
+    /// a validator is dropped and the file fetched without it; the answer writes a new sidecar.
+    pub fn unusable_validators(&self) -> Vec<&'static str> {
+        let usable = |value: &Option<String>| {
+            value.as_deref().is_none_or(|text| {
+                reqwest::header::HeaderValue::from_str(text).is_ok_and(|header| header.to_str().is_ok())
+            })
+        };
+        [("ETag", &self.etag), ("Last-Modified", &self.last_modified)]
+            .into_iter()
+            .filter(|(_, value)| !usable(value))
+            .map(|(name, _)| name)
+            .collect()
+    }
+}
+
 /// `raw/` and the site paths under it.
 #[derive(Debug, Clone)]
 pub struct RawStore {
@@ -105,6 +123,31 @@ impl RawStore {
         Ok(retired)
     }
 
+    /// Removes the temporaries ([`crate::fs::write_atomically`]'s `.<name>.tmp-<pid>`) that a
+    /// process killed mid-write left anywhere under raw/, once that process no longer runs; never
+    /// through a link. Returns how many were removed.
+    pub fn remove_stale_temporaries(&self) -> usize {
+        let mut removed = 0;
+        for entry in walkdir::WalkDir::new(&self.root).into_iter().flatten() {
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Some(writer) = crate::fs::temporary_writer(&entry.file_name().to_string_lossy()) else {
+                continue;
+            };
+            if writer == std::process::id() || crate::fs::process_is_alive(writer) {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) => {
+                    tracing::warn!(path = %entry.path().display(), error = %e, "a stale temporary file could not be removed")
+                }
+            }
+        }
+        removed
+    }
+
     /// Creates `dir` and its parents under the root, refusing to go through a symbolic link: a link
     /// planted in raw/ would otherwise carry our writes anywhere.
     fn create_dirs_inside(&self, dir: &Path) -> Result<()> {
@@ -139,9 +182,10 @@ impl RawStore {
 const MAX_SITE_PATH: usize = 1024;
 const MAX_SEGMENT: usize = 200;
 
-/// Whether a site path (relative to the site root, as in `attack/…/T1562/`) may become a file
-/// under raw/: segments of ASCII letters, digits and `._-+~=,` only (no `%`, so no encoded dots), no
-/// empty, `.` or `..` segment, no leading `/`, and bounded lengths. The site's own paths all pass.
+/// Whether a site path (relative to the site root, as in `attack/…/T1562/`, decoded: `I&S-03`, not
+/// `I&amp;S-03` or `I%26S-03`) may become a file under raw/: segments of ASCII letters, digits and
+/// `._-+~=,&` only (no `%`, so no encoded dots), no empty, `.` or `..` segment, no leading `/`, and
+/// bounded lengths. The site's own paths all pass, CSA CCM's capability ids (`I&S-03`) among them.
 pub fn check_site_path(site_path: &str) -> Result<(), String> {
     if site_path.len() > MAX_SITE_PATH {
         return Err(format!("more than {MAX_SITE_PATH} characters"));
@@ -160,10 +204,10 @@ pub fn check_site_path(site_path: &str) -> Result<(), String> {
         if segment.len() > MAX_SEGMENT {
             return Err(format!("a segment of more than {MAX_SEGMENT} characters"));
         }
-        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-+~=,".contains(&b);
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || b"._-+~=,&".contains(&b);
         if !segment.bytes().all(allowed) {
             return Err(format!(
-                "a segment {} with a character outside letters, digits and ._-+~=,",
+                "a segment {} with a character outside letters, digits and ._-+~=,&",
                 crate::identifiers::shown(segment)
             ));
         }
@@ -187,6 +231,13 @@ mod tests {
             ))
         );
         assert_eq!(store.file_of("data/x/y.json"), Ok(PathBuf::from("raw/data/x/y.json")));
+        assert_eq!(
+            store.file_of("external/csa_ccm/attack-17.1/domain-enterprise/csa_ccm-4.1/I&S-03/"),
+            Ok(PathBuf::from(
+                "raw/external/csa_ccm/attack-17.1/domain-enterprise/csa_ccm-4.1/I&S-03/index.html"
+            )),
+            "a capability id of the real data has its file"
+        );
         assert_eq!(
             RawStore::sidecar_of(Path::new("raw/a/index.html")),
             PathBuf::from("raw/a/.index.html.fetch.json")
@@ -216,6 +267,25 @@ mod tests {
         assert!(store
             .file_of("external/aws/attack-16.1/domain-enterprise/aws-12.12.2024/all-data.html")
             .is_ok());
+    }
+
+    #[test]
+    fn a_validator_that_could_not_have_been_a_header_is_unusable() {
+        let with = |etag: &str, last_modified: &str| Sidecar {
+            url: "http://x/".into(),
+            etag: Some(etag.into()),
+            last_modified: Some(last_modified.into()),
+            sha256: String::new(),
+            fetched_at: String::new(),
+        };
+        assert!(with("\"abc-12\"", "Sat, 01 Nov 2025 00:00:00 GMT")
+            .unusable_validators()
+            .is_empty());
+        assert_eq!(with("\"abc\ndef\"", "ok").unusable_validators(), ["ETag"]);
+        assert_eq!(
+            with("\"caf\u{e9}\"", "\r").unusable_validators(),
+            ["ETag", "Last-Modified"]
+        );
     }
 
     #[cfg(unix)]

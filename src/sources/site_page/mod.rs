@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::sources::{Outcome, Supersession};
 
 pub use advertised::{advertised_landing_pages, framework_of_page};
-pub use links::dataset_of_external_link;
+pub use links::{dataset_of_external_link, site_dataset_of_external_link, SiteDataset};
 
 static SITE_NAME: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse(r#"meta[property="og:site_name"], title"#).unwrap());

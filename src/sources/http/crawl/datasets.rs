@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::links::RefusedLink;
 use super::selection::{DatasetSelection, FrameworkReleases};
-use super::FetchFailure;
+use super::{technique_index_path, FetchFailure};
 use crate::identifiers;
 use crate::model::DatasetKey;
 use crate::sources::site_page::dataset_of_external_link;
@@ -108,12 +108,15 @@ impl Found {
         pairs
     }
 
-    /// Each dataset with the outcome of fetching `paths[landing page]` (its pages and mapping file).
+    /// Each dataset with the outcome of fetching `paths[landing page]` (its pages and mapping file),
+    /// and whether the site had technique pages to cross-check it with (`missing_indexes`: the
+    /// technique indexes it does not publish).
     pub(super) fn outcomes(
         &self,
         paths: &BTreeMap<String, Vec<String>>,
         failures: &[FetchFailure],
         stale: &[FetchFailure],
+        missing_indexes: &[FetchFailure],
     ) -> Vec<DatasetFetch> {
         let mut outcomes: Vec<DatasetFetch> = self
             .by_landing_page
@@ -134,6 +137,11 @@ impl Found {
                 } else {
                     FetchState::Complete
                 };
+                let index = technique_index_path(&finding.dataset.attack_version, &finding.dataset.domain);
+                let not_cross_checked = missing_indexes
+                    .iter()
+                    .any(|missing| missing.site_path == index)
+                    .then(|| format!("no technique pages at {index}"));
                 DatasetFetch {
                     dataset: finding.dataset.to_string(),
                     landing_page: landing_page.clone(),
@@ -141,6 +149,7 @@ impl Found {
                     linked_from_technique_pages: finding.linked_from_technique_pages,
                     state,
                     failed: failed.into_iter().chain(stale).collect(),
+                    not_cross_checked,
                 }
             })
             .collect();
@@ -162,6 +171,11 @@ pub struct DatasetFetch {
     /// The URLs of its pages or mapping file that failed tonight (for `stale`: whose previous good
     /// copy was used).
     pub failed: Vec<String>,
+    /// Why the site's technique pages could not cross-check it (`no technique pages at
+    /// attack/attack-15.1/domain-mobile/techniques/`): it is published from its mapping file alone.
+    /// A fact of the site, not a warning.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_cross_checked: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -196,9 +210,10 @@ mod tests {
             url: "http://host/data/rev4.json".into(),
             site_path: "data/rev4.json".into(),
             reason: "404 Not Found".into(),
+            not_found: true,
         };
         let paths = BTreeMap::from([(REV4.to_string(), vec!["data/rev4.json".to_string()])]);
-        let outcomes = found.outcomes(&paths, &[failure], &[]);
+        let outcomes = found.outcomes(&paths, &[failure], &[], &[]);
         assert_eq!(outcomes.len(), 2);
         assert_eq!(outcomes[0].dataset, "nist_800_53-rev4_attack-12.1-enterprise");
         assert_eq!(outcomes[0].state, FetchState::Failed);

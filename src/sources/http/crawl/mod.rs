@@ -2,10 +2,11 @@
 //! the frameworks page (`external/`) → each selected framework's page, whose version selector
 //! advertises every dataset the site publishes; and each selected technique index → every technique
 //! page → the landing pages their capability links name. Then each dataset's landing page (→ its
-//! all-data page when the landing page is cut) → its mapping file. The mapping files of the datasets
-//! framework pages advertise are fetched before the technique pages: the technique pages of datasets
-//! that did not change are re-fetched on a rotation ([`rotation`]). Links are absolute to the live
-//! host: they are mapped onto the configured base URL, and links to any other host are never followed.
+//! all-data page when the landing page is cut) → its mapping file. The ATT&CK bundles and the mapping
+//! files of the datasets framework pages advertise are fetched before the technique pages: the
+//! technique pages of datasets that did not change are re-fetched on a rotation ([`rotation`]). Links
+//! are absolute to the live host: they are mapped onto the configured base URL, and links to any
+//! other host are never followed.
 
 mod datasets;
 mod links;
@@ -20,7 +21,7 @@ use regex::Regex;
 
 use super::{FetchFailure, Fetched, Fetcher};
 use crate::model::{DatasetKey, Date};
-use crate::sources::site_page::{advertised_landing_pages, framework_of_page};
+use crate::sources::site_page::{advertised_landing_pages, framework_of_page, site_dataset_of_external_link};
 pub use datasets::{DatasetFetch, FetchState};
 use datasets::{Found, Via};
 use links::site_links;
@@ -49,9 +50,18 @@ pub struct Crawl {
     pub off_host_links: usize,
     /// URLs that failed tonight, twice, whose previous good copy in raw/ is used instead.
     pub stale: Vec<FetchFailure>,
-    /// ATT&CK bundles neither the site nor `--attack-url` served: their datasets export with
-    /// stand-in attack-patterns (a warning, not a failure).
+    /// ATT&CK bundles neither the site nor `--attack-url` served that a selected dataset needs (its
+    /// own ATT&CK version and domain): its datasets export with stand-in attack-patterns (a warning,
+    /// not a failure). A missing bundle no selected dataset is of is only logged.
     pub missing_catalogues: Vec<FetchFailure>,
+    /// Technique indexes the site does not publish (404): the datasets of that ATT&CK version and
+    /// domain are published from their mapping files without the technique pages' cross-check (the
+    /// site publishes KEV's Mobile 15.1 mapping file, and no Mobile 15.1 technique page). A fact of
+    /// the site, told per dataset, not a warning.
+    pub technique_indexes_missing: Vec<FetchFailure>,
+    /// Landing pages the site does not publish (404 or 410) of datasets whose mapping file arrived:
+    /// the mapping file supplies the dataset, which is published, not cross-checked.
+    pub landing_pages_missing: Vec<FetchFailure>,
     /// What the night asked of the site: requests, and the technique pages the rotation left in raw/.
     pub night: NightCost,
 }
@@ -108,6 +118,14 @@ pub fn crawl(
     progress: &indicatif::ProgressBar,
 ) -> Crawl {
     let mut crawl = Crawl::default();
+    let removed = fetcher.store.remove_stale_temporaries();
+    if removed > 0 {
+        tracing::warn!(
+            removed,
+            raw = %fetcher.store.root.display(),
+            "removed temporary files that runs killed mid-write left in raw/"
+        );
+    }
     // Fetches a step's paths, then once more those that failed (after the others: a server that
     // was briefly down has had time to recover). A path that still fails falls back to its previous
     // good copy, marked stale; without one it is a failure. Reads back the text only of the pages
@@ -186,6 +204,10 @@ pub fn crawl(
             .iter()
             .flat_map(|v| selection.domains.iter().map(move |d| (v.clone(), d.clone()))),
     );
+    // ATT&CK, then the mapping files of the datasets advertised, before the technique pages: a
+    // dataset whose mapping file, framework page and bundle are all unchanged has its technique pages
+    // re-fetched on the rotation only. The datasets technique pages alone link to are a warning of
+    // their own; their bundles are those of the pairs above.
     let versions: BTreeSet<&str> = pairs.iter().map(|(v, _)| v.as_str()).collect();
     let bundles: Vec<String> = versions
         .iter()
@@ -196,11 +218,8 @@ pub fn crawl(
         })
         .collect();
     before.note(&fetcher.store, &bundles);
-    fetch_catalogues(fetcher, selection, &versions, &mut crawl, &fetch_step);
-
-    // The mapping files of the datasets advertised, before the technique pages: a dataset whose
-    // mapping file, framework page and bundle are all unchanged has its technique pages re-fetched
-    // on the rotation only.
+    let needed = found.attack_versions_and_domains().into_iter().collect();
+    fetch_catalogues(fetcher, &needed, &versions, &mut crawl, &fetch_step);
     let advertised_files: BTreeMap<String, String> = found
         .by_landing_page
         .iter()
@@ -213,9 +232,14 @@ pub fn crawl(
 
     let indexes = pairs
         .iter()
-        .map(|(version, domain)| format!("attack/attack-{version}/domain-{domain}/techniques/"))
+        .map(|(version, domain)| technique_index_path(version, domain))
         .collect();
+    let earlier_failures = crawl.failures.len();
     let index_pages = fetch_step(indexes, &mut crawl, true);
+    crawl.technique_indexes_missing = take_not_found(&mut crawl.failures, earlier_failures);
+    for missing in &crawl.technique_indexes_missing {
+        tracing::info!(url = %terminal(&missing.url), "no technique pages: the datasets of this ATT&CK version and domain are published from their mapping files, not cross-checked");
+    }
     let mut technique_paths = BTreeSet::new();
     for (path, html) in &index_pages {
         let links = crawl.follow(fetcher, path, html);
@@ -280,11 +304,65 @@ pub fn crawl(
         }
     }
     fetch_step(mapping_files, &mut crawl, false);
-    crawl.datasets = found.outcomes(&paths, &crawl.failures, &crawl.stale);
+    crawl.landing_pages_missing = landing_pages_a_mapping_file_stands_for(&mut crawl.failures, &paths);
+    crawl.datasets = found.outcomes(&paths, &crawl.failures, &crawl.stale, &crawl.technique_indexes_missing);
+    for dataset in &mut crawl.datasets {
+        if crawl
+            .landing_pages_missing
+            .iter()
+            .any(|m| m.site_path == dataset.landing_page)
+        {
+            tracing::info!(dataset = %dataset.dataset, "no landing page: published from its mapping file, not cross-checked");
+            dataset
+                .not_cross_checked
+                .get_or_insert_with(|| format!("no landing page at {}", dataset.landing_page));
+        }
+    }
     crawl.night.recheck_days = rotation.recheck_days();
     crawl.night.unchanged_datasets = unchanged.iter().map(ToString::to_string).collect();
     crawl.night.requests = fetcher.requests_sent();
     crawl
+}
+
+/// The technique index of an ATT&CK version and domain: `attack/attack-16.1/domain-enterprise/techniques/`.
+fn technique_index_path(attack_version: &str, domain: &str) -> String {
+    format!("attack/attack-{attack_version}/domain-{domain}/techniques/")
+}
+
+/// Takes out of `failures[from..]` those the server answered 404 or 410 (the site does not publish
+/// them), leaving the others.
+/// Takes out of `failures` the landing pages (and their all-data pages) the site does not publish
+/// (404 or 410) whose dataset's mapping file arrived: a page cross-checks a dataset its mapping file
+/// supplies, it is no condition for publishing it. `paths` holds each landing page's own paths, its
+/// mapping file last.
+fn landing_pages_a_mapping_file_stands_for(
+    failures: &mut Vec<FetchFailure>,
+    paths: &BTreeMap<String, Vec<String>>,
+) -> Vec<FetchFailure> {
+    let failed = |path: &str, failures: &[FetchFailure]| failures.iter().any(|f| f.site_path == path);
+    let mut missing = Vec::new();
+    for (landing_page, own) in paths {
+        let Some(mapping_file) = own.last() else { continue };
+        let pages_not_found = own[..own.len() - 1]
+            .iter()
+            .all(|p| !failed(p, failures) || failures.iter().any(|f| f.site_path == *p && f.not_found));
+        if failed(mapping_file, failures) || !failed(landing_page, failures) || !pages_not_found {
+            continue;
+        }
+        let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(failures)
+            .into_iter()
+            .partition(|f| own[..own.len() - 1].contains(&f.site_path));
+        *failures = kept;
+        missing.extend(taken);
+    }
+    missing
+}
+
+fn take_not_found(failures: &mut Vec<FetchFailure>, from: usize) -> Vec<FetchFailure> {
+    let step: Vec<FetchFailure> = failures.drain(from..).collect();
+    let (not_found, others): (Vec<_>, Vec<_>) = step.into_iter().partition(|f| f.not_found);
+    failures.extend(others);
+    not_found
 }
 
 /// Fetches one step's site paths into the crawl; with `true`, returns each page's (path, text).
@@ -293,11 +371,13 @@ type FetchStep<'a> = dyn Fn(Vec<String>, &mut Crawl, bool) -> Vec<(String, Strin
 /// ATT&CK itself, as the site publishes the data it rendered from: every domain of each version, since
 /// a dataset cites techniques of other domains (NIST rev5 16.1 Enterprise maps the Mobile T1521.003),
 /// which only those domains' bundles can name. A bundle neither the site nor `--attack-url` serves is
-/// no failed night: its datasets export with stand-ins, and a warning. Only the selected domains'
-/// bundles are tonight's catalogues; another domain's only names the few techniques they borrow from it.
+/// no failed night: its datasets export with stand-ins. It is a warning only when a selected dataset
+/// is of its version and domain (`needed`); another (the site has no `ics-attack-10.0.json`, and no
+/// ICS dataset is at 10.0) only named the few techniques borrowed from it, whose stand-ins the
+/// exports warn of themselves, so it is logged.
 fn fetch_catalogues(
     fetcher: &Fetcher,
-    selection: &DatasetSelection,
+    needed: &BTreeSet<(String, String)>,
     versions: &BTreeSet<&str>,
     crawl: &mut Crawl,
     fetch_step: &FetchStep,
@@ -326,10 +406,10 @@ fn fetch_catalogues(
             Some(Err(second)) => vec![failure, second],
             None => vec![failure],
         };
-        if selection.includes_domain(domain) {
+        if needed.contains(&(version.to_string(), domain.to_string())) {
             crawl.missing_catalogues.extend(failures);
         } else {
-            tracing::info!(url = %terminal(&failures[0].url), "no ATT&CK bundle of an unselected domain: its techniques stay unknown");
+            tracing::info!(url = %terminal(&failures[0].url), "no ATT&CK bundle of a version and domain no selected dataset is of: its techniques stay unknown");
         }
     }
 }
@@ -353,6 +433,7 @@ fn fetch_from_second_source(
         url: url.clone(),
         site_path: site_path.to_string(),
         reason,
+        not_found: false,
     };
     let origin = match reqwest::Url::parse(&url) {
         Ok(parsed) => parsed.join("/").map_err(|e| e.to_string()),
@@ -369,15 +450,14 @@ fn fetch_from_second_source(
     })
 }
 
-/// `data/{framework}/attack-{v}/{framework}-{version}/{domain}/{framework}-{version}_attack-{v}-{domain}.json`,
-/// with the version spelled as in the framework's site path.
+/// `data/{framework}/attack-{v}/{framework}-{version}/{domain}/{framework}-{version}_attack-{v}-{domain}.json`:
+/// the mapping files' framework id (`nist_800_53`, not the site's `nist`), and the version as the
+/// landing page's path spells it, read by [`site_dataset_of_external_link`] (`intel-vpro-08.20.2024` is
+/// framework `intel-vpro`, version `08.20.2024`).
 fn mapping_file_path(landing_page: &str, dataset: &DatasetKey) -> String {
-    let site_version = landing_page
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .and_then(|segment| segment.split_once('-').map(|(_, version)| version))
-        .unwrap_or(&dataset.framework_version);
+    let link = format!("/{landing_page}");
+    let site_version =
+        site_dataset_of_external_link(&link).map_or(dataset.framework_version.as_str(), |site| site.site_version);
     let (framework, version, attack, domain) = (
         &dataset.framework,
         site_version,
@@ -403,6 +483,16 @@ mod tests {
         assert_eq!(
             mapping_file_path("external/nist/attack-16.1/domain-enterprise/nist-rev5/", &nist),
             "data/nist_800_53/attack-16.1/nist_800_53-rev5/enterprise/nist_800_53-rev5_attack-16.1-enterprise.json"
+        );
+    }
+
+    #[test]
+    fn a_hyphenated_framework_ids_mapping_file_is_named_as_the_site_names_it() {
+        let landing_page = "external/intel-vpro/attack-15.1/domain-enterprise/intel-vpro-08.20.2024/";
+        let dataset = dataset_of_external_link(&format!("/{landing_page}")).unwrap();
+        assert_eq!(
+            mapping_file_path(landing_page, &dataset),
+            "data/intel-vpro/attack-15.1/intel-vpro-08.20.2024/enterprise/intel-vpro-08.20.2024_attack-15.1-enterprise.json"
         );
     }
 }
