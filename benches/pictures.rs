@@ -21,14 +21,14 @@ fn main() {
         println!("pictures benchmark skipped: {} is absent", site.display());
         return;
     }
-    let build = attackmap::pipeline::build(&[site], Default::default(), &indicatif::ProgressBar::hidden())
+    let build = attackmap::pipeline::build(&[site], Default::default(), None, &indicatif::ProgressBar::hidden())
         .expect("the snapshot builds");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-pictures");
     let _ = std::fs::remove_dir_all(&out);
     let (layers_dir, heatmaps_dir) = (out.join("navigator"), out.join("heatmaps"));
     std::fs::create_dir_all(&layers_dir).unwrap();
     std::fs::create_dir_all(&heatmaps_dir).unwrap();
-    let layers = navigator::write_all(&build.rows, &layers_dir).expect("the layers");
+    let layers = navigator::write_all(&build.rows, &[], &layers_dir).expect("the layers");
 
     let runs = 5;
     let mut heatmap_times = Vec::new();

@@ -35,7 +35,7 @@ fn main() {
     let _ = std::fs::remove_dir_all(&work);
 
     let clock = Instant::now();
-    let real = attackmap::pipeline::build(&[site], Default::default(), &indicatif::ProgressBar::hidden())
+    let real = attackmap::pipeline::build(&[site], Default::default(), None, &indicatif::ProgressBar::hidden())
         .expect("the snapshot builds");
     step(
         &format!("real table built from the snapshot: {} rows", real.frame.height()),

@@ -115,6 +115,10 @@ pub const COLUMNS: &[Column] = &[
     column("occurrences", UInt32, false, "How many source rows collapsed into this one"),
     column("score_values", StringList, false, "Security stacks: every distinct score value of the collapsed source rows, in source order; more than one is a score conflict (score_value holds the highest)"),
     column("technique_status", Text, true, "What the run's ATT&CK catalogue says of the technique: live, revoked, deprecated, other_domain (a technique of another domain of the version) or unknown; null without a catalogue for the dataset's ATT&CK version and domain, or without a technique"),
+    column("carry", Text, true, "On a derived dataset (--carry-to), how the row was carried from its official dataset's ATT&CK release: unchanged (live in both), replaced (revoked; the row names the live technique its revoked-by chain ends at), dropped_deprecated, dropped_revoked (revoked with no live replacement) or dropped_unknown (in no technique of the target release); dropped rows are in no layer. Null on official rows"),
+    column("derived_from", Text, true, "On a derived dataset, the ATT&CK version of the official dataset it was carried from; null on official rows"),
+    column("original_attack_object_id", Text, true, "On a derived dataset, the technique the official row names (attack_object_id may name its replacement); null on official rows"),
+    column("attack_changes", StringList, true, "On a derived dataset, ATT&CK's own changes to the row's technique between the two releases: moved_tactic, became_sub_technique, renamed (empty when none); null on official rows"),
 ];
 
 /// A `list<string>` column from one slice of strings per row (typed even when every list is empty).
@@ -123,6 +127,18 @@ pub fn string_lists<'a>(name: &str, lists: impl Iterator<Item = &'a [String]>) -
     let mut builder = ListStringChunkedBuilder::new(name.into(), rows, rows);
     for list in lists {
         builder.append_values_iter(list.iter().map(String::as_str));
+    }
+    Ok(builder.finish().into_series())
+}
+
+/// The `attack_changes` column: null on official rows, the list (maybe empty) on derived ones.
+fn attack_changes(rows: &[MappingRow]) -> PolarsResult<Series> {
+    let mut builder = ListStringChunkedBuilder::new("attack_changes".into(), rows.len(), rows.len());
+    for row in rows {
+        match &row.carry {
+            Some(carry) => builder.append_values_iter(carry.attack_changes.iter().map(|c| c.as_str())),
+            None => builder.append_null(),
+        }
     }
     Ok(builder.finish().into_series())
 }
@@ -201,6 +217,12 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
         text("technique_status", &|r| {
             r.technique_status.as_ref().map(TechniqueStatus::as_str)
         }),
+        text("carry", &|r| r.carry.as_ref().map(|c| c.kind.as_str())),
+        text("derived_from", &|r| r.carry.as_ref().map(|c| c.derived_from.as_str())),
+        text("original_attack_object_id", &|r| {
+            r.carry.as_ref().and_then(|c| c.original_technique.as_deref())
+        }),
+        attack_changes(rows)?.into(),
     ];
     debug_assert_eq!(columns.len(), COLUMNS.len());
     DataFrame::new(rows.len(), columns)

@@ -12,7 +12,7 @@ use crate::credentials::{self, BasicAuth};
 use crate::escape;
 use crate::identifiers;
 use crate::model::Date;
-use crate::pipeline::{self, Format, OutputOptions};
+use crate::pipeline::{self, CarryTo, Format, OutputOptions};
 use crate::publish::{self, Lock, LockError};
 use crate::refresh::{self, RefreshError, RefreshOptions};
 use crate::sinks;
@@ -138,6 +138,10 @@ pub enum Command {
         formats: Vec<Format>,
         #[command(flatten)]
         csv: CsvArgs,
+        /// Carry every dataset mapped to an older ATT&CK release to this one (18.1, or latest: the
+        /// newest ATT&CK bundle among the inputs), as derived datasets marked as such.
+        #[arg(long = "carry-to", env = "ATTACKMAP_CARRY_TO")]
+        carry_to: Option<CarryTo>,
     },
     /// Check STIX bundles and Navigator layers (files or directories) against attackmap's schemas.
     /// Exit 0 when every one is valid, 1 otherwise.
@@ -190,11 +194,19 @@ pub enum Command {
         /// The change feed partition to write, YYYY-MM-DD (default: today, UTC): for backfills.
         #[arg(long, env = "ATTACKMAP_RUN_DATE")]
         run_date: Option<Date>,
+        /// Accept a --run-date earlier than the newest published partition or more than a day
+        /// ahead: this run rebuilds the change feed's history.
+        #[arg(long)]
+        rebuild_history: bool,
         /// Refuse to publish (exit 1) a run that removes more than this share of the published
         /// mappings, 0 to 1 (default 0.2): a site outage or a bad selection, not a real change. 1
         /// accepts any removal.
         #[arg(long, env = "ATTACKMAP_MAX_REMOVED_SHARE", value_parser = parse_share)]
         max_removed_share: Option<f64>,
+        /// Carry every dataset mapped to an older ATT&CK release to this one, as for build; the
+        /// target's bundles come from raw/ or --attack-stix.
+        #[arg(long = "carry-to", env = "ATTACKMAP_CARRY_TO")]
+        carry_to: Option<CarryTo>,
     },
 }
 
@@ -217,7 +229,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             attack_stix,
             formats,
             csv,
+            carry_to,
         } => {
+            if out.join(refresh::MANIFEST).exists() {
+                return Ok(usage_error(&format!(
+                    "--out {}: `attackmap refresh` publishes this directory (it holds {}): a build there would leave refresh's manifest and changes beside other outputs, and the next refresh would neither see nor feed the change to the warehouse; build into another directory, or run `attackmap refresh`",
+                    out.display(),
+                    refresh::MANIFEST
+                )));
+            }
             if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| anyhow::anyhow!("creating {}: {e}", parent.display()))?;
             }
@@ -230,7 +250,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 Err(e) => return Err(e.into()),
             };
             let progress = progress_bar();
-            let mut build = pipeline::build(&inputs, AttackCatalog::load(&attack_stix)?, &progress)?;
+            let mut build = pipeline::build(
+                &inputs,
+                AttackCatalog::load(&attack_stix)?,
+                carry_to.as_ref(),
+                &progress,
+            )?;
             progress.finish_and_clear();
             let attack = std::mem::take(&mut build.attack);
             let csv = CsvOptions {
@@ -240,7 +265,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 formats: &formats,
                 attack: &attack,
                 csv,
-                versioning: Versioning::from_published(&out, None),
+                versioning: Versioning::from_published(&out, None)?,
             };
             pipeline::publish_outputs(&mut build, &options, &out)?;
             if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
@@ -248,7 +273,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             }
             say!("wrote {} rows to {}", build.frame.height(), out.display());
             say!("report: {}", out.join(sinks::report_html::REPORT_HTML).display());
-            for warning in build.report.export_warnings() {
+            for warning in build.report.warnings() {
                 complain!("attackmap: warning: {warning}");
             }
             Ok(if build.report.has_warnings() {
@@ -354,7 +379,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
             attack_stix,
             csv,
             run_date,
+            rebuild_history,
             max_removed_share,
+            carry_to,
         } => {
             let file = match ConfigFile::load(fetch.config.as_deref()) {
                 Ok(file) => file,
@@ -378,6 +405,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     Err(e) => return Ok(usage_error(&format!("max_removed_share: {e}"))),
                 },
             };
+            let carry_to = match (carry_to, &file.carry_to) {
+                (Some(carry_to), _) => Some(carry_to),
+                (None, Some(text)) => match text.parse::<CarryTo>() {
+                    Ok(carry_to) => Some(carry_to),
+                    Err(e) => return Ok(usage_error(&format!("carry_to: {e}"))),
+                },
+                (None, None) => None,
+            };
             let options = RefreshOptions {
                 fetch: settings,
                 selection,
@@ -394,6 +429,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 },
                 run_date: run_date.unwrap_or_else(|| Date::of(std::time::SystemTime::now())),
                 max_removed_share,
+                rebuild_history,
+                carry_to,
             };
             match refresh::refresh(&options, &progress_bar()) {
                 Ok(done) => {
@@ -423,7 +460,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                     complain!("attackmap: {e}");
                     Ok(Status::Locked)
                 }
-                Err(e @ (RefreshError::Selection(_) | RefreshError::Overlap(_))) => Ok(usage_error(&e)),
+                Err(e @ (RefreshError::Selection(_) | RefreshError::Overlap(_) | RefreshError::RunDate { .. })) => {
+                    Ok(usage_error(&e))
+                }
                 Err(e) => {
                     complain!(
                         "attackmap: error: {e}\nattackmap: the previous {} is unchanged",

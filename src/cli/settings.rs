@@ -101,6 +101,8 @@ pub struct ConfigFile {
     pub deadline: Option<f64>,
     pub attack_url: Option<String>,
     pub recheck_days: Option<u32>,
+    /// `--carry-to`: an ATT&CK version, or latest.
+    pub carry_to: Option<String>,
 }
 
 impl ConfigFile {

@@ -1,8 +1,10 @@
 //! The build: inputs → sources → select → dedupe → table, with the report of what happened; then
 //! the sinks ([`outputs`]).
 
+mod carry;
 mod outputs;
 
+pub use carry::CarryTo;
 pub use outputs::{publish_outputs, published_table, write_outputs, OutputOptions};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,14 +19,17 @@ use crate::sinks::report::*;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::{self, mapping_file, Input, InputFile, Outcome, RejectedRow};
 use crate::table;
+use crate::transforms::carry::ReviewTechnique;
 use crate::transforms::{dedupe, gaps, select};
 
 /// The file names `build` writes into its output directory.
 pub const CSV_FILE: &str = "mappings.csv";
 pub const GAPS_FILE: &str = "gaps.csv";
+/// With `--carry-to`: the review list of every derived dataset.
+pub const REVIEW_FILE: &str = "review.csv";
 pub const PARQUET_FILE: &str = "mappings.parquet";
 pub const REPORT_FILE: &str = "report.json";
-pub const STIX_DIR: &str = "stix";
+pub const STIX_DIR: &str = crate::sinks::stix::DIR;
 pub const NAVIGATOR_DIR: &str = "navigator";
 pub const HEATMAPS_DIR: &str = "heatmaps";
 pub const WAREHOUSE_DIR: &str = "warehouse";
@@ -63,14 +68,22 @@ pub struct Build {
     pub available: BTreeSet<DatasetKey>,
     /// The live techniques each dataset does not mention (with a catalogue for it).
     pub gaps: Vec<gaps::Gap>,
+    /// With `--carry-to`: each derived dataset's review list.
+    pub review: Vec<ReviewTechnique>,
 }
 
 /// Reads every input (files, or directories walked recursively) and builds the table.
 /// `explicit` holds the ATT&CK bundles named with `--attack-stix`: they override bundles of the same
 /// domain and version found among the inputs.
+/// `carry_to` (`--carry-to`) derives datasets on a newer ATT&CK release ([`carry`]).
 /// `progress` counts the inputs read (a bar on a terminal, hidden elsewhere).
-pub fn build(inputs: &[PathBuf], explicit: AttackCatalog, progress: &indicatif::ProgressBar) -> Result<Build> {
-    build_selected(inputs, &|available| available.clone(), explicit, progress)
+pub fn build(
+    inputs: &[PathBuf],
+    explicit: AttackCatalog,
+    carry_to: Option<&CarryTo>,
+    progress: &indicatif::ProgressBar,
+) -> Result<Build> {
+    build_selected(inputs, &|available| available.clone(), explicit, carry_to, progress)
 }
 
 /// Which of the datasets the inputs hold a build keeps.
@@ -82,11 +95,12 @@ pub fn build_selected(
     inputs: &[PathBuf],
     choose: &Choose,
     explicit: AttackCatalog,
+    carry_to: Option<&CarryTo>,
     progress: &indicatif::ProgressBar,
 ) -> Result<Build> {
     let files = sources::discover(inputs)?;
     let read = timed("read", || read_in_two_passes(files, progress))?;
-    timed("build", || build_from(read, choose, explicit))
+    timed("build", || build_from(read, choose, explicit, carry_to))
 }
 
 /// Reads the JSON files first, then the others: the datasets the mapping files supply let every page
@@ -106,7 +120,12 @@ fn read_in_two_passes(files: Vec<InputFile>, progress: &indicatif::ProgressBar) 
 }
 
 /// Builds the table from inputs already read. Pure: no I/O.
-pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) -> Result<Build> {
+pub fn build_from(
+    inputs: Vec<Input>,
+    choose: &Choose,
+    explicit: AttackCatalog,
+    carry_to: Option<&CarryTo>,
+) -> Result<Build> {
     let all_sources: Vec<String> = inputs.iter().map(|i| i.path.display().to_string()).collect();
     let mut counts = InputCounts {
         files: inputs.len(),
@@ -196,6 +215,11 @@ pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) 
             row.technique_status = attack.status(&row.attack_version, &row.domain, technique);
         }
     }
+    let mut carried = carry_to.map(|to| timed("carry", || carry::carry_forward(&deduplicated.rows, &attack, to)));
+    if let Some(carried) = &mut carried {
+        deduplicated.rows.append(&mut carried.rows);
+        deduplicated.rows.sort_by(MappingRow::grain_cmp);
+    }
     let mut techniques: BTreeMap<DatasetKey, Option<TechniqueStatuses>> = model::by_dataset(&deduplicated.rows)
         .into_iter()
         .map(|(key, rows)| (key, TechniqueStatuses::of(rows.into_iter())))
@@ -233,8 +257,36 @@ pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) 
             key,
             source,
             counts,
+            derived_from: None,
         });
     }
+    let (carry, review) = match carried {
+        Some(carried) => (Some(carried.report), carried.review),
+        None => (None, Vec::new()),
+    };
+    for derived in carry.iter().flat_map(|c| &c.derived) {
+        let Some(official) = datasets.iter().find(|d| d.key == derived.source_key).cloned() else {
+            continue;
+        };
+        let rows: Vec<&MappingRow> = deduplicated.rows.iter().filter(|r| r.is_of(&derived.key)).collect();
+        datasets.push(DatasetReport {
+            dataset: derived.dataset.clone(),
+            key: derived.key.clone(),
+            derived_from: Some(derived.derived_from.clone()),
+            gaps: attack
+                .covers(&derived.key.attack_version, &derived.key.domain)
+                .then(|| gap_counts.get(&derived.key).copied().unwrap_or(0)),
+            techniques: techniques.remove(&derived.key).flatten(),
+            counts: dedupe::DedupeCounts {
+                source_rows: official.counts.source_rows,
+                mappings: rows.len(),
+                non_mappable: rows.iter().filter(|r| r.is_non_mappable()).count(),
+                ..dedupe::DedupeCounts::default()
+            },
+            ..official
+        });
+    }
+    datasets.sort_by(|a, b| a.key.cmp(&b.key));
     totals.unselected_rows = unselected_rows;
     totals.superseded_rows = rows_read - totals.source_rows - unselected_rows;
 
@@ -243,6 +295,7 @@ pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) 
         attack,
         available,
         gaps,
+        review,
         rows: deduplicated.rows,
         frame,
         report: Report {
@@ -254,6 +307,7 @@ pub fn build_from(inputs: Vec<Input>, choose: &Choose, explicit: AttackCatalog) 
             without_mappings,
             not_inputs,
             rejected,
+            carry,
             exports: Exports::default(),
         },
     })

@@ -5,8 +5,8 @@ use std::path::Path;
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
 use super::{
-    timed, Build, Format, CSV_FILE, GAPS_FILE, HEATMAPS_DIR, NAVIGATOR_DIR, PARQUET_FILE, REPORT_FILE, STIX_DIR,
-    WAREHOUSE_DIR,
+    timed, Build, Format, CSV_FILE, GAPS_FILE, HEATMAPS_DIR, NAVIGATOR_DIR, PARQUET_FILE, REPORT_FILE, REVIEW_FILE,
+    STIX_DIR, WAREHOUSE_DIR,
 };
 use crate::error::{Error, Result};
 use crate::fs::create_dir;
@@ -19,7 +19,7 @@ use crate::sinks::stix::{BundleCounts, Versioning};
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::{self, report::Exports};
 use crate::sources::attack_stix::AttackCatalog;
-use crate::transforms::gaps;
+use crate::transforms::{carry, gaps};
 
 /// What `write_outputs` writes, and how.
 pub struct OutputOptions<'a> {
@@ -53,7 +53,7 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
         let run = RunFacts {
             command: "build",
             exit_status: if warnings { 3 } else { 0 },
-            warnings: build.report.export_warnings(),
+            warnings: build.report.warnings(),
             refresh: None,
         };
         let page = Page::of(build, &run, &changes, options.attack);
@@ -99,9 +99,28 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 if wanted(Format::Csv) {
                     sinks::csv::write(&built.frame, &out.join(CSV_FILE), csv)?;
                     sinks::csv::write(&gaps::frame(&built.gaps)?, &out.join(GAPS_FILE), csv)?;
+                    let review = out.join(REVIEW_FILE);
+                    if built.report.carry.is_some() {
+                        sinks::csv::write(&carry::review_frame(&built.review)?, &review, csv)?;
+                    } else if review.exists() {
+                        // A review list of an earlier run with --carry-to: this run derived nothing.
+                        std::fs::remove_file(&review).map_err(|e| Error::WriteOutput {
+                            path: review.clone(),
+                            reason: format!("removing a stale export: {e}"),
+                        })?;
+                    }
                 }
                 if wanted(Format::Parquet) {
                     sinks::parquet::write(&built.frame, &out.join(PARQUET_FILE))?;
+                }
+                // The derived datasets as mapping files of the unified schema, for their maintainers.
+                let derived = out.join(sinks::mapping_file::DERIVED_DIR);
+                if built.report.carry.is_some() {
+                    create_dir(&derived)?;
+                    let files = sinks::mapping_file::write_all(&built.rows, &derived)?;
+                    remove_others(&derived, "json", files.iter().map(String::as_str))?;
+                } else if derived.is_dir() {
+                    remove_others(&derived, "json", std::iter::empty())?;
                 }
                 Ok(())
             })
@@ -113,10 +132,15 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 }
                 let stix_dir = out.join(STIX_DIR);
                 create_dir(&stix_dir)?;
-                let (bundles, ledger) = sinks::stix::write_all(&built.rows, attack, &stix_dir, versioning)?;
-                remove_others(&stix_dir, "json", bundles.iter().map(|b| b.file.as_str()))?;
-                sinks::stix::ledger::write(&ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
-                Ok(Some(bundles))
+                let written = sinks::stix::write_all(&built.rows, attack, &stix_dir, versioning)?;
+                let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
+                remove_others(
+                    &stix_dir,
+                    "json",
+                    written.bundles.iter().map(|b| b.file.as_str()).chain(revoked),
+                )?;
+                sinks::stix::ledger::write(&written.ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
+                Ok(Some(written.bundles))
             })
         });
         scope.spawn(|_| {
@@ -126,7 +150,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 }
                 let navigator_dir = out.join(NAVIGATOR_DIR);
                 create_dir(&navigator_dir)?;
-                let layers = sinks::navigator::write_all(&built.rows, &navigator_dir)?;
+                let layers = sinks::navigator::write_all(&built.rows, &built.review, &navigator_dir)?;
                 remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
                 let heatmaps_dir = out.join(HEATMAPS_DIR);
                 create_dir(&heatmaps_dir)?;

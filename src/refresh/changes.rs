@@ -7,6 +7,7 @@ use std::path::Path;
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::catalogue::CatalogueChange;
 use crate::error::Result;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::write_json;
@@ -62,6 +63,14 @@ pub struct Changes {
     /// mappings as removed and the new one's as added (their ids name the release); a move counts
     /// which of them the new release carried, changed, added and removed.
     pub moves: Vec<super::moves::DatasetMove>,
+    /// The ATT&CK catalogue's changes, as far as the outputs show them (a technique renamed in the
+    /// bundle changes no row, but it changes the bundles, heatmaps and warehouse).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalogue: Vec<CatalogueChange>,
+    /// The published files whose bytes changed since the previous publish (the manifest lists them
+    /// all with their hashes).
+    #[serde(skip)]
+    pub outputs_changed: Vec<String>,
 }
 
 impl Changes {
@@ -81,15 +90,19 @@ impl Changes {
         self.moves = moves;
     }
 
-    /// The removals that are not a move's carried or changed mappings: what `--max-removed-share` weighs.
-    pub fn removed_beyond_moves(&self) -> usize {
-        self.removed
-            .saturating_sub(self.moves.iter().map(super::moves::DatasetMove::kept).sum())
+    /// Of `removed` official mappings, those that are not a move's carried or changed mappings: what
+    /// `--max-removed-share` weighs.
+    pub fn removed_beyond_moves(&self, removed: usize) -> usize {
+        removed.saturating_sub(self.moves.iter().map(super::moves::DatasetMove::kept).sum())
     }
 
-    /// True when the new table equals the previous one, byte for byte.
+    /// True when nothing published changed: the table equals the previous one byte for byte, the
+    /// catalogue is the same, and so is every output but the run's own files.
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.source_only.is_empty()
+        self.changes.is_empty()
+            && self.source_only.is_empty()
+            && self.catalogue.is_empty()
+            && self.outputs_changed.is_empty()
     }
 
     pub fn summary(&self) -> String {
@@ -103,11 +116,48 @@ impl Changes {
         if !self.source_only.is_empty() {
             summary.push_str(&format!(", {} now read from another file", self.source_only.len()));
         }
+        if !self.catalogue.is_empty() {
+            let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+            for change in &self.catalogue {
+                *kinds.entry(change.change.as_str()).or_default() += 1;
+            }
+            let kinds: Vec<String> = kinds.iter().map(|(kind, n)| format!("{n} {kind}")).collect();
+            summary.push_str(&format!("; ATT&CK techniques: {}", kinds.join(", ")));
+        }
+        if !self.outputs_changed.is_empty() {
+            summary.push_str(&format!("; {} published files changed", self.outputs_changed.len()));
+        }
         for moved in &self.moves {
             summary.push_str(&format!("; moved {}", moved.summary()));
         }
         summary
     }
+}
+
+/// The official mappings of `previous` (its `carry` null, or all of them in a table without the
+/// column) and how many of them `changes` removes: what `--max-removed-share` guards. Rows of
+/// derived datasets (`--carry-to`) come and go with the setting and with the official releases that
+/// replace them: no data of the site is lost with them.
+pub fn official_removal(previous: &DataFrame, changes: &Changes) -> PolarsResult<(usize, usize)> {
+    let Ok(carry) = previous.column("carry") else {
+        return Ok((changes.removed, previous.height()));
+    };
+    let removed: std::collections::HashSet<&str> = changes
+        .changes
+        .iter()
+        .filter(|c| c.change == ChangeKind::Removed)
+        .map(|c| c.mapping_id.as_str())
+        .collect();
+    let ids = previous.column("mapping_id")?.str()?;
+    let official = carry.is_null();
+    let mut counts = (0, 0);
+    for (id, official) in ids.iter().zip(official.iter()) {
+        if official == Some(true) {
+            counts.1 += 1;
+            counts.0 += usize::from(id.is_some_and(|id| removed.contains(id)));
+        }
+    }
+    Ok(counts)
 }
 
 /// Compares the previous table (if any) with the new one, as DataFrame operations: a full join of
@@ -172,8 +222,10 @@ pub fn compare_listing(previous: Option<&DataFrame>, current: &DataFrame, listed
                 let before = column.as_materialized_series().take(&kept_before)?;
                 now.not_equal_missing(&before)?
             }
-            // A column the previous table lacks (or typed otherwise): changed in every row.
-            _ => BooleanChunked::full("differs".into(), true, now.len()),
+            // A column the previous table lacks (or typed otherwise): changed where it holds a value
+            // (a column added by a newer attackmap, null on the rows it does not concern, changes none).
+            Err(_) => now.is_not_null(),
+            Ok(_) => BooleanChunked::full("differs".into(), true, now.len()),
         };
         for (row, differs) in differing.iter_mut().zip(differs.iter()) {
             if differs == Some(true) {
@@ -378,5 +430,44 @@ pub(super) mod tests {
             changes.summary(),
             "0 added, 0 removed, 0 changed, 1 now read from another file"
         );
+    }
+
+    #[test]
+    fn a_column_the_previous_table_lacks_changes_only_the_rows_that_hold_a_value_in_it() {
+        let before = crate::table::to_dataframe(&[row("AC-01", "same")]).unwrap();
+        let before = before.drop("carry").unwrap();
+        let after = crate::table::to_dataframe(&[row("AC-01", "same")]).unwrap();
+        assert!(
+            compare(Some(&before), &after).unwrap().is_empty(),
+            "the carry column, new and null on an official row, changes nothing"
+        );
+        let mut retyped = before.clone();
+        retyped
+            .with_column(polars::prelude::Column::new("carry".into(), [1u32]))
+            .unwrap();
+        let changes = compare(Some(&retyped), &after).unwrap();
+        assert_eq!(changes.changed, 1, "a column typed otherwise before is a change");
+    }
+
+    #[test]
+    fn removing_derived_rows_is_no_removal_of_official_mappings() {
+        let mut derived = row("AC-02", "carried");
+        derived.carry = Some(crate::model::Carry {
+            kind: crate::model::CarryKind::Unchanged,
+            derived_from: "15.1".into(),
+            original_technique: Some("T1562".into()),
+            attack_changes: vec![],
+        });
+        let before = crate::table::to_dataframe(&[row("AC-01", "kept"), derived, row("AC-03", "gone")]).unwrap();
+        let after = crate::table::to_dataframe(&[row("AC-01", "kept")]).unwrap();
+        let changes = compare(Some(&before), &after).unwrap();
+        assert_eq!(changes.removed, 2);
+        assert_eq!(
+            official_removal(&before, &changes).unwrap(),
+            (1, 2),
+            "AC-03 of the 2 official rows"
+        );
+        let without_column = before.drop("carry").unwrap();
+        assert_eq!(official_removal(&without_column, &changes).unwrap(), (2, 3));
     }
 }

@@ -160,6 +160,20 @@ pub fn publish(feed: &DataFrame, out: &Path, staging: &Path, run_date: Date) -> 
     })
 }
 
+/// The latest run date of the change feed published in `out` (`None` before a first run).
+pub fn newest_partition(out: &Path) -> Option<Date> {
+    let published = out.join(crate::pipeline::WAREHOUSE_DIR).join(CHANGES_TABLE);
+    std::fs::read_dir(published)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            Date::from_iso(name.strip_prefix(&format!("{RUN_DATE}="))?)
+        })
+        .max()
+}
+
 /// Hard-links (or copies) an earlier day's partition into the staging directory.
 fn carry(from: &Path, to: &Path) -> Result<()> {
     let failed = |e: std::io::Error| Error::WriteOutput {

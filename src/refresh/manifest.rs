@@ -51,7 +51,11 @@ pub struct Manifest {
     /// Raw files this crawl no longer reached (the site removed or stopped linking them), moved
     /// into `raw/.retired/`: their rows are gone from out/ and listed as removed in the changes.
     pub retired: Vec<String>,
-    /// Warnings about the exports, as `build` prints them (attack-patterns that are stand-ins).
+    /// Files of raw/ that no fetch put there (no sidecar: placed by hand, or left by an older
+    /// attackmap), moved into `raw/.retired/` by an online refresh: a warning.
+    pub retired_strays: Vec<String>,
+    /// The warnings `build` prints: pages that disagree with the source that supplied their
+    /// dataset, attack-patterns that are stand-ins.
     pub export_warnings: Vec<String>,
     /// ATT&CK bundles of the selection that neither the site nor `--attack-url` served.
     pub missing_catalogues: Vec<crate::sources::http::FetchFailure>,
@@ -102,6 +106,65 @@ pub struct ChangeCounts {
     pub moves: Vec<super::DatasetMove>,
     /// Rows whose only difference is the file they were read from (updates in the change feed).
     pub read_from_another_file: usize,
+    /// Techniques of the ATT&CK catalogue added, removed, renamed, retired or changed.
+    pub catalogue: usize,
+    /// Published files whose bytes changed (the run's own files and the change feed left out).
+    pub outputs_changed: usize,
+}
+
+/// The outputs of `staging` whose bytes differ from those the manifest published in `out` lists
+/// (added, removed or changed), sorted; the files that tell of the run itself (the manifest,
+/// report.html, the change files and the change feed) left out. Every output when `out` holds no
+/// manifest that reads: nothing says they are the same.
+pub fn changed_outputs(out: &Path, staging: &Path) -> Result<Vec<String>> {
+    let of_the_run = |path: &str| {
+        [
+            MANIFEST,
+            crate::sinks::report_html::REPORT_HTML,
+            super::CHANGES_JSON,
+            super::CHANGES_CSV,
+        ]
+        .contains(&path)
+            || path.starts_with(&format!(
+                "{}/{}/",
+                crate::pipeline::WAREHOUSE_DIR,
+                crate::sinks::warehouse::CHANGES_TABLE
+            ))
+    };
+    let previous: BTreeMap<String, String> = std::fs::read(out.join(MANIFEST))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|manifest| {
+            manifest["outputs"].as_array().map(|outputs| {
+                outputs
+                    .iter()
+                    .filter_map(|o| Some((o["path"].as_str()?.to_string(), o["sha256"].as_str()?.to_string())))
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    let mut changed = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for file in crate::sources::discover(&[staging.to_path_buf()])? {
+        if of_the_run(&file.name) {
+            continue;
+        }
+        let bytes = std::fs::read(&file.path).map_err(|source| crate::error::Error::ReadInput {
+            path: file.path.clone(),
+            source,
+        })?;
+        if previous.get(&file.name) != Some(&sha256_hex(&bytes)) {
+            changed.push(file.name.clone());
+        }
+        seen.insert(file.name);
+    }
+    changed.extend(
+        previous
+            .into_keys()
+            .filter(|path| !of_the_run(path) && !seen.contains(path)),
+    );
+    changed.sort();
+    Ok(changed)
 }
 
 impl Manifest {
@@ -126,6 +189,7 @@ impl Manifest {
             refused_links: Vec::new(),
             off_host_links: 0,
             retired: Vec::new(),
+            retired_strays: Vec::new(),
             export_warnings: Vec::new(),
             missing_catalogues: Vec::new(),
             night_cost: None,
@@ -153,6 +217,9 @@ impl Manifest {
                 .iter()
                 .map(|path| format!("retired: the site no longer links to {path}")),
         );
+        warnings.extend(self.retired_strays.iter().map(|path| {
+            format!("retired from raw/: {path} (no fetch put it there, and a refresh builds from what its crawl saw)")
+        }));
         RunFacts {
             command: "refresh",
             exit_status,
@@ -217,8 +284,10 @@ impl Manifest {
             changed: changes.changed,
             moves: changes.moves.clone(),
             read_from_another_file: changes.source_only.len(),
+            catalogue: changes.catalogue.len(),
+            outputs_changed: changes.outputs_changed.len(),
         };
-        self.export_warnings = build.report.export_warnings();
+        self.export_warnings = build.report.warnings();
         self.missing_catalogues = crawl.missing_catalogues.clone();
         self.night_cost = (!self.offline).then(|| crawl.night.clone());
         self.site_datasets = crawl.datasets.clone();

@@ -4,6 +4,7 @@
 //! place ([`publish`]), so a failed or killed run leaves the previous `out/` exactly as it was. A lock
 //! beside `out/` keeps runs from overlapping.
 
+mod catalogue;
 mod changes;
 mod feed;
 mod manifest;
@@ -14,8 +15,6 @@ use crate::escape::terminal;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
-
-use polars::prelude::DataFrame;
 
 use crate::error::Error;
 use crate::model::Date;
@@ -28,6 +27,7 @@ use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, DatasetSelection, FetchState};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
+pub use catalogue::{CatalogueChange, CatalogueChangeKind};
 pub use changes::{compare, compare_listing, Change, ChangeKind, Changes};
 pub use manifest::Manifest;
 pub use moves::DatasetMove;
@@ -47,6 +47,11 @@ pub struct RefreshOptions {
     pub run_date: Date,
     /// The largest share of the published mappings one run may remove (0 to 1; default 0.2).
     pub max_removed_share: f64,
+    /// `run_date` may be earlier than the newest published partition, or more than a day ahead of
+    /// today: the user says this run rebuilds the change feed's history.
+    pub rebuild_history: bool,
+    /// `--carry-to`: derive datasets on this ATT&CK release.
+    pub carry_to: Option<pipeline::CarryTo>,
 }
 
 /// How a refresh ended without failing.
@@ -78,6 +83,9 @@ pub enum RefreshError {
     /// `raw/` and `out/` overlap: a usage error (exit 2), refused before anything is read or written.
     #[error("{0}; nothing was published")]
     Overlap(String),
+    /// `--run-date` out of the feed's order: a usage error (exit 2).
+    #[error("--run-date {run_date} {reason}: replaying the change feed in date order would no longer rebuild the table; nothing was published (pass --rebuild-history if this run rebuilds the feed's history)")]
+    RunDate { run_date: Date, reason: String },
     #[error("this run would remove {removed} of the {previous} published mappings ({:.1} %), more than --max-removed-share {:.1} %; nothing was published (raise --max-removed-share to accept it)", *.removed as f64 * 100.0 / *.previous as f64, .max_share * 100.0)]
     TooManyRemoved {
         removed: usize,
@@ -113,6 +121,11 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     }
     let _lock = Lock::acquire(&publish::lock_path(&options.out))?;
     publish::remove_stale_staging(&options.out);
+    if !options.rebuild_history {
+        check_run_date(options.run_date, &options.out, started)?;
+    }
+    // Read before the fetch: a ledger that does not read fails the run before it spends the night.
+    let versioning = Versioning::from_published(&options.out, Some(format!("{}T00:00:00.000Z", options.run_date)))?;
     let mut manifest = Manifest::start(started, options);
 
     let clock = Instant::now();
@@ -149,8 +162,12 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
                 failures: crawl.failures,
             });
         }
+        let reached = crawl.fetched.iter().map(|f| f.path.clone()).collect();
+        manifest.retired_strays = fetcher.store.retire_strays(&reached)?;
+        for path in &manifest.retired_strays {
+            tracing::warn!(path = %terminal(path), "retired from raw/: no fetch put it there (it has no sidecar), and a refresh builds from what its crawl saw");
+        }
         if crawl.failures.is_empty() {
-            let reached = crawl.fetched.iter().map(|f| f.path.clone()).collect();
             manifest.retired = fetcher.store.retire_unreached(&reached)?;
             for path in &manifest.retired {
                 tracing::info!(path = %terminal(path), "retired: the site no longer links to it");
@@ -179,6 +196,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             selection.narrowed(candidates)
         },
         explicit,
+        options.carry_to.as_ref(),
         progress,
     )?;
     let attack = std::mem::take(&mut build.attack);
@@ -205,7 +223,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         formats: Format::ALL,
         attack: &attack,
         csv: options.csv,
-        versioning: Versioning::from_published(&options.out, Some(format!("{}T00:00:00.000Z", options.run_date))),
+        versioning,
     };
     pipeline::write_outputs(&mut build, &outputs, &staging)?;
     manifest.stage("export", clock);
@@ -224,8 +242,18 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     if let Some(previous) = &previous {
         changes.name_moves(moves::moves(previous, &build.frame).map_err(Error::from)?);
     }
-    let previous_rows = previous.as_ref().map_or(0, DataFrame::height);
-    let removed = changes.removed_beyond_moves();
+    changes.catalogue = catalogue::compare(
+        catalogue::techniques_of(&options.out.join(pipeline::WAREHOUSE_DIR)).as_ref(),
+        catalogue::techniques_of(&staging.join(pipeline::WAREHOUSE_DIR)).as_ref(),
+    )
+    .map_err(Error::from)?;
+    // Official mappings only: derived rows (--carry-to) are no data of the site; and a move's carried
+    // mappings are kept, whatever their ids.
+    let (official_removed, previous_rows) = match &previous {
+        Some(previous) => changes::official_removal(previous, &changes).map_err(Error::from)?,
+        None => (0, 0),
+    };
+    let removed = changes.removed_beyond_moves(official_removed);
     if previous_rows > 0 && removed as f64 > options.max_removed_share * previous_rows as f64 {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(RefreshError::TooManyRemoved {
@@ -242,6 +270,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     )?;
     let run_feed = feed::feed(previous.as_ref(), &build.frame, &changes).map_err(Error::from)?;
     let feed_file = feed::publish(&run_feed, &options.out, &staging, options.run_date)?;
+    changes.outputs_changed = manifest::changed_outputs(&options.out, &staging)?;
     manifest.stage("changes", clock);
 
     manifest.fill(&build, &crawl, &changes);
@@ -250,7 +279,8 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         || !crawl.failures.is_empty()
         || crawl.refused_links.iter().any(|r| r.into_the_site)
         || !crawl.unadvertised_datasets().is_empty()
-        || !crawl.stale.is_empty();
+        || !crawl.stale.is_empty()
+        || !manifest.retired_strays.is_empty();
     let run = manifest.run_facts(if warnings {
         3
     } else if changes.is_empty() {
@@ -269,6 +299,27 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         warnings,
         manifest,
     })
+}
+
+/// A run date is the feed's next partition: not earlier than the newest one published (the same day
+/// composes with it), and not more than a day after today (UTC, a day of slack for time zones).
+fn check_run_date(run_date: Date, out: &Path, now: SystemTime) -> Result<(), RefreshError> {
+    if let Some(newest) = feed::newest_partition(out) {
+        if run_date < newest {
+            return Err(RefreshError::RunDate {
+                run_date,
+                reason: format!("is earlier than the newest published partition, run_date={newest}"),
+            });
+        }
+    }
+    let tomorrow = Date::of(now + std::time::Duration::from_secs(24 * 60 * 60));
+    if run_date > tomorrow {
+        return Err(RefreshError::RunDate {
+            run_date,
+            reason: format!("is more than a day after today ({} UTC)", Date::of(now)),
+        });
+    }
+    Ok(())
 }
 
 pub const CHANGES_JSON: &str = "changes.json";

@@ -123,6 +123,7 @@ type Dataset = [String; 4];
 /// The moves between the `previous` table and the `current` one: per framework and domain, datasets
 /// that left and datasets at a newer ATT&CK version that arrived.
 pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<DatasetMove>> {
+    let (previous, current) = (&official(previous)?, &official(current)?);
     let before = datasets_of(previous)?;
     let now = datasets_of(current)?;
     let mut retired: BTreeMap<(&str, &str), Vec<&Dataset>> = BTreeMap::new();
@@ -191,6 +192,14 @@ pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<Data
 
 fn name(dataset: &Dataset) -> String {
     format!("{}-{}_attack-{}-{}", dataset[0], dataset[1], dataset[2], dataset[3])
+}
+
+/// The official rows of a table: a derived dataset (`--carry-to`) moves with its target, not upstream.
+fn official(frame: &DataFrame) -> PolarsResult<DataFrame> {
+    match frame.column("carry") {
+        Ok(carry) => frame.filter(&carry.is_null()),
+        Err(_) => Ok(frame.clone()),
+    }
 }
 
 /// The datasets (framework, framework version, ATT&CK version, domain) a table holds.
@@ -288,5 +297,18 @@ mod tests {
             "an older release arriving is no move"
         );
         assert!(super::moves(&after, &after).unwrap().is_empty());
+
+        let mut derived = self::kev("16.1", "02.13.2025", "T1190", "same");
+        derived.carry = Some(crate::model::Carry {
+            kind: crate::model::CarryKind::Unchanged,
+            derived_from: "15.1".into(),
+            original_technique: None,
+            attack_changes: Vec::new(),
+        });
+        let carried = crate::table::to_dataframe(&[derived]).unwrap();
+        assert!(
+            super::moves(&before, &carried).unwrap().is_empty(),
+            "a derived dataset is no move of upstream's"
+        );
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod csv;
 pub mod heatmap;
+pub mod mapping_file;
 pub mod navigator;
 pub mod parquet;
 pub mod report;
@@ -39,4 +40,9 @@ pub fn write_json(path: &Path, document: &impl serde::Serialize) -> Result<()> {
         serde_json::to_writer_pretty(&mut *file, document).map_err(|e| e.to_string())?;
         file.write_all(b"\n").map_err(|e| e.to_string())
     })
+}
+
+/// For `skip_serializing_if`: a count that is zero is left out (a key only some runs have).
+pub fn is_zero(count: &usize) -> bool {
+    *count == 0
 }

@@ -3,6 +3,7 @@
 //! Every field is checked against the schema's type, so a bad file is an error naming the element
 //! (`mapping_objects[17].score_value`) and what was expected. The dataset (framework, versions, domain)
 //! and the dates come from `metadata`: rows repeat them, sometimes wrongly (`[UNKNOWN_VERSION]`).
+//! A derived dataset's file that attackmap wrote (`--carry-to`) gives its rows their `carry` back.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,6 +13,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::model::{Date, MappingRow, SourceKind};
 use crate::sources::{ParsedInput, RejectedRow};
+use crate::transforms::carry::marks;
 use crate::transforms::normalize;
 
 /// The metadata field a mapping file holds a dataset key field in (`domain` → `technology_domain`).
@@ -98,6 +100,9 @@ struct Metadata {
     mapping_types: BTreeMap<String, String>,
     /// capability group key → display name
     capability_groups: BTreeMap<String, String>,
+    /// For a derived dataset's file written by attackmap (`--carry-to`): the ATT&CK version it was
+    /// carried from, which its `mapping_version` says.
+    derived_from: Option<String>,
 }
 
 impl Metadata {
@@ -118,7 +123,7 @@ impl Metadata {
         // Checked with the other identifiers at ingest (`identifiers::check_dataset`): a bad one
         // rejects the file's rows, it does not fail the run.
         let domain = required("technology_domain")?;
-        required("mapping_version")?;
+        let mapping_version = required("mapping_version")?;
         let creation_date = date("creation_date", &required("creation_date")?)?;
         let last_update = match string_field(metadata, "last_update").map_err(|e| at("last_update", e))? {
             Some(text) => Some(date("last_update", &text)?),
@@ -168,6 +173,7 @@ impl Metadata {
             last_update,
             mapping_types,
             capability_groups,
+            derived_from: marks::derived_from(&mapping_version).map(String::from),
         })
     }
 
@@ -230,6 +236,10 @@ impl Metadata {
             source_fingerprint: crate::model::json_fingerprint(object),
             technique_status: None,
             score_values: Vec::new(),
+            carry: match (&self.derived_from, string_field(object, "author")?) {
+                (Some(from), Some(author)) => marks::carry_of(&author, from),
+                _ => None,
+            },
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod http;
 pub mod mapping_file;
 mod not_inputs;
 pub mod site_page;
+pub mod strict_json;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -297,7 +298,7 @@ fn read_text(path: &Path, name: &str, bytes: Vec<u8>, supersession: &dyn Superse
             Recognized::Attack(bundle) => return Ok(Outcome::AttackBundle(bundle)),
             Recognized::Other(text) => text,
         };
-        let document: serde_json::Value = serde_json::from_str(&content).map_err(|e| Error::MappingFile {
+        let document: serde_json::Value = strict_json::parse(&content).map_err(|e| Error::MappingFile {
             path: path.to_path_buf(),
             element: format!("line {} column {}", e.line(), e.column()),
             reason: format!("not valid JSON: {e}"),
@@ -308,7 +309,15 @@ fn read_text(path: &Path, name: &str, bytes: Vec<u8>, supersession: &dyn Superse
                     .into(),
             ));
         }
-        return mapping_file::read(path, name, &document).map(Outcome::Parsed);
+        let parsed = mapping_file::read(path, name, &document)?;
+        if parsed.rows.is_empty() && parsed.rejected.is_empty() {
+            // Read as an empty dataset, its dataset would fall back on its pages without a word.
+            return Ok(Outcome::Skipped(
+                "a mapping file that supplies no mapping (mapping_objects is empty): its dataset is not taken from it"
+                    .into(),
+            ));
+        }
+        return Ok(Outcome::Parsed(parsed));
     }
     if text.starts_with('<') {
         return site_page::read(path, name, &text, supersession);

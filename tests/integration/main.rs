@@ -1,6 +1,8 @@
 //! Integration tests: the attackmap binary driven end to end on fixtures and on the real snapshot.
 
+mod attack_releases;
 mod bad_input;
+mod carry;
 mod catalogue;
 mod cross_check;
 mod discovery;
@@ -24,8 +26,10 @@ mod server;
 mod stale_cache;
 mod stix_versions;
 mod taxii;
+mod taxii_collection;
 mod technique_status;
 mod terminal;
+mod trust;
 mod upstream_moves;
 mod upstream_removed;
 mod upstream_shapes;

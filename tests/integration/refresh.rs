@@ -166,7 +166,11 @@ fn a_refresh_fetches_the_selection_and_publishes_it_with_a_manifest() {
         attackmap::fs::sha256_hex(&report),
         "the manifest lists report.html with the hash of the page published"
     );
-    assert_eq!(job.json("changes.json")["added"], 5, "the first run adds every mapping");
+    assert_eq!(
+        job.json("changes.json")["added"],
+        20,
+        "the first run adds every mapping"
+    );
     assert!(
         job.dir.path().join("raw").join(T1562).join("index.html").exists(),
         "raw/ mirrors the site's paths"
@@ -205,8 +209,8 @@ fn a_row_added_upstream_is_exactly_the_change_reported() {
     let mut file: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixture("served").join(NIST_FILE)).unwrap()).unwrap();
     let mut added = file["mapping_objects"][0].clone();
-    added["capability_id"] = "SI-04".into();
-    added["capability_description"] = "System Monitoring".into();
+    added["capability_id"] = "SI-10".into();
+    added["capability_description"] = "Information Input Validation".into();
     file["mapping_objects"].as_array_mut().unwrap().push(added);
     server.replace(NIST_FILE, serde_json::to_vec_pretty(&file).unwrap());
 
@@ -221,7 +225,7 @@ fn a_row_added_upstream_is_exactly_the_change_reported() {
         ),
         (Some(1), Some(0), Some(0))
     );
-    assert_eq!(changes["changes"][0]["key"]["capability_id"], "SI-04");
+    assert_eq!(changes["changes"][0]["key"]["capability_id"], "SI-10");
     let csv = std::fs::read_to_string(job.out().join("changes.csv")).unwrap();
     assert_eq!(csv.lines().count(), 2, "a header and the one change: {csv}");
 }

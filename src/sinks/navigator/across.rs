@@ -73,11 +73,15 @@ impl Across {
                     .insert(dataset, capabilities.keys().copied().collect());
             }
         }
+        let derived: BTreeMap<&DatasetKey, &str> = datasets
+            .iter()
+            .filter_map(|(dataset, rows)| Some((dataset, super::review::derived_from(rows)?)))
+            .collect();
         let entries: Vec<Value> = covered
             .iter()
-            .map(|(technique, by_dataset)| entry(technique, by_dataset))
+            .map(|(technique, by_dataset)| entry(technique, by_dataset, &derived))
             .collect();
-        let header = Header {
+        let mut header = Header {
             name: format!("{} — {}", self.title(), attack_title(first)),
             description: self.description().to_string(),
             attack_version: attack_version.to_string(),
@@ -85,24 +89,65 @@ impl Across {
             metadata: vec![named("ATT&CK version", attack_version), named("domain", domain)],
             links: vec![json!({"label": "Mappings Explorer", "url": site::LIVE_BASE_URL})],
         };
-        Some(finish(header, entries, "framework", non_mappable_rows, &left_out))
+        if !derived.is_empty() {
+            let listed: Vec<String> = derived
+                .iter()
+                .map(|(dataset, from)| format!("{} from ATT&CK {from}", dataset_label(dataset)))
+                .collect();
+            header.description.push_str(&format!(
+                " Includes DERIVED datasets, carried by attackmap (--carry-to) from an older ATT&CK release, not official mappings: {}.",
+                listed.join(", ")
+            ));
+            for (dataset, from) in &derived {
+                header.metadata.push(named(
+                    &format!("derived: {}", dataset_label(dataset)),
+                    &format!("from ATT&CK {from}"),
+                ));
+            }
+        }
+        let (mut layer, counts) = finish(header, entries, "framework", non_mappable_rows, &left_out);
+        if let Some(legend) = layer["legendItems"].as_array_mut() {
+            // Navigator clips a legend label at about 15 characters: the description names each.
+            legend.extend(
+                derived
+                    .values()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .map(|from| json!({"label": format!("derived ← {from}"), "color": DERIVED_COLOR})),
+            );
+        }
+        Some((layer, counts))
     }
 }
 
-/// A technique's entry: the frameworks mapping it, with each one's capability count in metadata.
-fn entry(technique: &str, by_dataset: &BTreeMap<&DatasetKey, BTreeSet<&str>>) -> Value {
+/// The legend color of the "derived" entries: no technique has it, the entry only says so.
+const DERIVED_COLOR: &str = "#d9d9d9";
+
+/// `NIST 800-53 rev5`.
+fn dataset_label(dataset: &DatasetKey) -> String {
+    format!(
+        "{} {}",
+        frameworks::label(&dataset.framework),
+        dataset.framework_version
+    )
+}
+
+/// A technique's entry: the frameworks mapping it, with each one's capability count in metadata
+/// (and the release a derived dataset comes from).
+fn entry(
+    technique: &str,
+    by_dataset: &BTreeMap<&DatasetKey, BTreeSet<&str>>,
+    derived: &BTreeMap<&DatasetKey, &str>,
+) -> Value {
     let frameworks_covering: BTreeSet<&str> = by_dataset.keys().map(|d| d.framework.as_str()).collect();
     let metadata: Vec<Value> = by_dataset
         .iter()
         .map(|(dataset, capabilities)| {
-            named(
-                &format!(
-                    "{} {}",
-                    frameworks::label(&dataset.framework),
-                    dataset.framework_version
-                ),
-                &count_of(capabilities.len(), "capability", "capabilities"),
-            )
+            let name = match derived.get(dataset) {
+                Some(from) => format!("{} (derived from {from})", dataset_label(dataset)),
+                None => dataset_label(dataset),
+            };
+            named(&name, &count_of(capabilities.len(), "capability", "capabilities"))
         })
         .collect();
     let labels: Vec<&str> = frameworks_covering.iter().map(|f| frameworks::label(f)).collect();

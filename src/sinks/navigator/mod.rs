@@ -7,6 +7,7 @@
 
 mod across;
 mod document;
+mod review;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,6 +22,7 @@ use crate::model::{by_dataset, DatasetKey, MappingRow};
 use crate::sinks::count_of;
 use crate::sinks::write_json;
 use crate::site;
+use crate::transforms::carry::ReviewTechnique;
 use crate::transforms::normalize::score_rank;
 use across::Across;
 use document::{finish, named, Header, HIGH_COLOR, LOW_COLOR};
@@ -46,8 +48,9 @@ pub struct LayerCounts {
 /// A dataset and its rows.
 type DatasetRows<'a> = (DatasetKey, Vec<&'a MappingRow>);
 
-/// Writes every layer into `dir`, datasets in parallel; counts in file order.
-pub fn write_all(rows: &[MappingRow], dir: &Path) -> Result<Vec<LayerCounts>> {
+/// Writes every layer into `dir`, datasets in parallel, and the review layer of each derived
+/// dataset (`review`: `--carry-to`'s review list); counts in file order.
+pub fn write_all(rows: &[MappingRow], review: &[ReviewTechnique], dir: &Path) -> Result<Vec<LayerCounts>> {
     let datasets: Vec<DatasetRows> = by_dataset(rows).into_iter().collect();
     let per_dataset: Vec<Vec<LayerCounts>> = datasets
         .par_iter()
@@ -63,6 +66,9 @@ pub fn write_all(rows: &[MappingRow], dir: &Path) -> Result<Vec<LayerCounts>> {
         })
         .collect::<Result<_>>()?;
     let mut written: Vec<LayerCounts> = per_dataset.into_iter().flatten().collect();
+    for (file, layer, counts) in review::review_layers(review) {
+        written.push(write(dir, file, &layer, counts)?);
+    }
 
     let mut by_attack: BTreeMap<(&str, &str), Vec<DatasetRows>> = BTreeMap::new();
     for (dataset, dataset_rows) in &datasets {
@@ -182,11 +188,14 @@ pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Value, Laye
             )
         })
         .collect();
-    let header = Header::of_dataset(
+    let mut header = Header::of_dataset(
         dataset,
         "",
         "in the Mappings Explorer; score = number of distinct capabilities mapped to the technique.",
     );
+    if let Some(from) = review::derived_from(rows) {
+        review::mark_derived(&mut header, from);
+    }
     finish(header, entries, "capability", non_mappable_rows, &left_out)
 }
 
@@ -236,11 +245,14 @@ pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value,
     if entries.is_empty() {
         return None;
     }
-    let header = Header::of_dataset(
+    let mut header = Header::of_dataset(
         dataset,
         " scores",
         "in the Mappings Explorer: the highest score of any capability per technique (significant 3, partial 2, minimal 1), colored by that score's category.",
     );
+    if let Some(from) = review::derived_from(rows) {
+        review::mark_derived(&mut header, from);
+    }
     let (mut layer, mut counts) = finish(header, entries, "score", non_mappable_rows, &left_out);
     layer["gradient"] = json!({"colors": [LOW_COLOR, HIGH_COLOR], "minValue": 1, "maxValue": 3});
     layer["legendItems"] = CATEGORY_COLORS

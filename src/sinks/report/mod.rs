@@ -16,6 +16,7 @@ use crate::sinks::stix::BundleCounts;
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
 use crate::sources::{NotAnInput, RejectedRow};
+use crate::transforms::carry::CarryReport;
 use crate::transforms::dedupe::DedupeCounts;
 use crate::transforms::select::DatasetSource;
 
@@ -34,6 +35,9 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_inputs: Vec<SkippedInput>,
     pub rejected: Vec<RejectedRow>,
+    /// With `--carry-to`: the derived datasets, and the datasets not carried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub carry: Option<CarryReport>,
     pub exports: Exports,
 }
 
@@ -90,6 +94,10 @@ pub struct DatasetReport {
     #[serde(flatten)]
     pub key: DatasetKey,
     pub complete: bool,
+    /// On a derived dataset (`--carry-to`): the ATT&CK version of the official dataset it was
+    /// carried from (`source` and `complete` are that dataset's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<String>,
     pub source: DatasetSource,
     pub counts: DedupeCounts,
     /// The dataset's distinct techniques by what the ATT&CK catalogue says of them; absent without
@@ -165,15 +173,58 @@ impl Report {
         write_json(path, self)
     }
 
-    /// Whether anything needs a person's attention: skipped inputs, rejected rows or incomplete datasets.
+    /// Whether anything needs a person's attention: skipped inputs, rejected rows, incomplete
+    /// datasets, or a source that disagrees with the one that supplied its dataset.
     pub fn has_warnings(&self) -> bool {
-        !self.skipped.is_empty() || !self.rejected.is_empty() || self.totals.incomplete_datasets > 0
+        !self.skipped.is_empty()
+            || !self.rejected.is_empty()
+            || self.totals.incomplete_datasets > 0
+            || !self.cross_check_warnings().is_empty()
+            || self.carry.as_ref().is_some_and(|c| !c.warnings().is_empty())
+    }
+
+    /// The warnings a run prints and its report.html lists: [`Report::cross_check_warnings`], then
+    /// [`Report::export_warnings`].
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = self.cross_check_warnings();
+        warnings.extend(self.export_warnings());
+        warnings
+    }
+
+    /// Pages that disagree with the mapping file that supplied their dataset: a page showing
+    /// (capability, technique) pairs the file lacks. A page lacking some of the file's pairs is
+    /// expected (technique pages, a cut landing page show part of a dataset).
+    pub fn cross_check_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for dataset in &self.datasets {
+            let supplier = dataset.source.source_kind;
+            if supplier != SourceKind::MappingFile {
+                continue;
+            }
+            for check in dataset
+                .source
+                .cross_checks
+                .iter()
+                .filter(|c| c.edges_missing_from_selected > 0)
+            {
+                warnings.push(format!(
+                    "{}: its {} inputs ({}) show {} (capability, technique) pairs its {} lacks: they disagree, the {} was used",
+                    dataset.dataset,
+                    check.source_kind.as_str(),
+                    check.inputs,
+                    check.edges_missing_from_selected,
+                    supplier.as_str(),
+                    supplier.as_str()
+                ));
+            }
+        }
+        warnings
     }
 
     /// Warnings about the exports: attack-patterns that are stand-ins, not ATT&CK's own objects.
     pub fn export_warnings(&self) -> Vec<String> {
         let e = &self.exports;
-        let mut warnings = Vec::new();
+        let mut warnings = self.carry.as_ref().map(CarryReport::warnings).unwrap_or_default();
         if e.attack_bundles.is_empty() {
             if !e.stix.is_empty() {
                 warnings.push(

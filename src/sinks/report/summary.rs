@@ -43,6 +43,11 @@ impl Report {
                 c.repeats_collapsed,
                 dataset.gaps.map_or_else(|| "-".to_string(), |g| g.to_string()),
             ));
+            if let Some(from) = &dataset.derived_from {
+                line(format!(
+                    "    DERIVED: carried from ATT&CK {from} (--carry-to), not an official mapping"
+                ));
+            }
             if let Some(cut) = dataset.source.cut {
                 line(format!(
                     "    INCOMPLETE: its landing page shows {} of {} mappings",
@@ -62,6 +67,23 @@ impl Report {
             "total: {} mappings, {} repeats collapsed, {} non-mappable",
             t.mappings, t.repeats_collapsed, t.non_mappable
         ));
+        if let Some(carry) = &self.carry {
+            let rows: usize = carry.derived.iter().flat_map(|d| d.rows.values()).sum();
+            let kept: usize = carry
+                .derived
+                .iter()
+                .flat_map(|d| d.rows.iter())
+                .filter(|(kind, _)| kind.is_kept())
+                .map(|(_, n)| n)
+                .sum();
+            line(format!(
+                "carried to ATT&CK {}: {} derived, {rows} rows, {} dropped, {} official won",
+                carry.target.as_deref().unwrap_or("-"),
+                carry.derived.len(),
+                rows - kept,
+                carry.official_at_target.len()
+            ));
+        }
         let e = &self.exports;
         if !e.stix.is_empty() || !e.navigator.is_empty() || !e.warehouse.is_empty() {
             let tables: std::collections::BTreeSet<&str> = e.warehouse.iter().map(|f| f.table.as_str()).collect();

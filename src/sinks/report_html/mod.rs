@@ -7,22 +7,29 @@
 //! the same); `refresh`'s also tells when the run started, how long each stage took and what was
 //! fetched, so, like `manifest.json`, it differs between runs.
 
+mod carry;
+mod changes;
 mod chart;
+mod run;
 
-use std::collections::{BTreeMap, HashMap};
+use changes::changes_section;
+use run::run_section;
+
+use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use polars::prelude::{AnyValue, DataFrame};
+use polars::prelude::DataFrame;
 
 use crate::error::Result;
-use crate::escape::{html, web_link};
+use crate::escape::html;
 use crate::model::MappingRow;
 use crate::refresh::Changes;
 use crate::sinks::report::Report;
-use crate::sinks::{count_of, write_atomically};
+use crate::sinks::write_atomically;
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::http::crawl::{DatasetFetch, FetchState, FrameworkReleases};
+use crate::sources::http::crawl::{DatasetFetch, FrameworkReleases};
+use crate::transforms::carry::ReviewTechnique;
 
 pub const REPORT_HTML: &str = "report.html";
 /// The changes listed per kind; the rest are in `changes.json`.
@@ -61,6 +68,8 @@ pub struct Page<'a> {
     pub frame: &'a DataFrame,
     pub rows: &'a [MappingRow],
     pub attack: &'a AttackCatalog,
+    /// `--carry-to`'s review list.
+    pub review: &'a [ReviewTechnique],
 }
 
 impl<'a> Page<'a> {
@@ -78,6 +87,7 @@ impl<'a> Page<'a> {
             frame: &build.frame,
             rows: &build.rows,
             attack,
+            review: &build.review,
         }
     }
 }
@@ -87,6 +97,7 @@ pub fn write(page: &Page, out: &Path) -> Result<()> {
     let mut body = String::with_capacity(256 * 1024);
     run_section(&mut body, page);
     datasets_section(&mut body, page.report);
+    carry::carry_section(&mut body, page.report, page.review);
     changes_section(&mut body, page);
     coverage_section(&mut body, page, out);
     outputs_section(&mut body, out);
@@ -105,147 +116,6 @@ table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;pad
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#f3f3f3}.warn{color:#a40000}\
 .ok{color:#1a6b1a}section{margin-bottom:28px}.scroll{overflow-x:auto;border:1px solid #eee}\
 code{background:#f6f6f6;padding:0 3px}pre{white-space:pre-wrap;margin:0}";
-
-fn run_section(out: &mut String, page: &Page) {
-    let run = page.run;
-    let report = page.report;
-    let _ = writeln!(out, "<section id=\"run\"><h2>The run</h2><table>");
-    let row = |out: &mut String, name: &str, value: &str| {
-        let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", html(name), html(value));
-    };
-    row(out, "tool", &report.tool);
-    let status = match run.exit_status {
-        0 => "0: published, with changes",
-        3 => "3: published, with warnings",
-        4 => "4: published, nothing changed",
-        _ => "published",
-    };
-    row(out, "exit status", status);
-    if let Some(refresh) = &run.refresh {
-        row(out, "run id", &refresh.run_id);
-        row(out, "started", &refresh.started_at);
-        row(out, "finished", &refresh.finished_at);
-        row(out, "source", &refresh.source);
-        row(
-            out,
-            "inputs",
-            &format!(
-                "{} fresh, {} unchanged (from cache), {} stale (previous copy used)",
-                refresh.fresh, refresh.from_cache, refresh.stale
-            ),
-        );
-        let stages: Vec<String> = refresh
-            .durations_ms
-            .iter()
-            .map(|(stage, ms)| format!("{stage} {ms} ms"))
-            .collect();
-        row(out, "duration per stage", &stages.join(", "));
-    }
-    let i = &report.inputs;
-    row(
-        out,
-        "files read",
-        &format!(
-            "{}: {} read, {} skipped, {} without mappings, {}",
-            count_of(i.files, "file", "files"),
-            i.read,
-            i.skipped,
-            count_of(report.without_mappings.len(), "page", "pages"),
-            count_of(i.attack_bundles, "ATT&CK bundle", "ATT&CK bundles")
-        ),
-    );
-    if !i.not_inputs.is_empty() {
-        let kinds: Vec<String> = i.not_inputs.iter().map(|(kind, count)| kind.counted(*count)).collect();
-        row(out, "not inputs, not read", &kinds.join(", "));
-    }
-    let t = &report.totals;
-    row(
-        out,
-        "rows",
-        &format!(
-            "{} read: {} rejected, {} supplied their dataset, {} superseded → {}",
-            t.rows_read + t.rejected_rows,
-            t.rejected_rows,
-            t.source_rows,
-            t.superseded_rows,
-            count_of(t.mappings, "mapping", "mappings")
-        ),
-    );
-    let _ = writeln!(out, "</table>");
-    if let Some(refresh) = run.refresh.as_ref().filter(|r| !r.framework_releases.is_empty()) {
-        framework_releases_table(out, &refresh.framework_releases);
-    }
-    if let Some(refresh) = run.refresh.as_ref().filter(|r| !r.site_datasets.is_empty()) {
-        site_datasets_table(out, &refresh.site_datasets);
-    }
-    let mut warnings: Vec<String> = run.warnings.clone();
-    warnings.extend(
-        report
-            .skipped
-            .iter()
-            .map(|s| format!("skipped {}: {}", s.path, s.reason)),
-    );
-    warnings.extend(
-        report
-            .rejected
-            .iter()
-            .take(LISTED_CHANGES)
-            .map(|r| format!("rejected {} {}: {}", r.source, r.element, r.reason)),
-    );
-    if warnings.is_empty() {
-        let _ = writeln!(out, "<p class=\"ok\">No warnings.</p>");
-    } else {
-        let _ = writeln!(out, "<h3>Warnings</h3><ul class=\"warn\">");
-        for warning in &warnings {
-            let _ = writeln!(out, "<li>{}</li>", html(warning));
-        }
-        let _ = writeln!(out, "</ul>");
-    }
-    let _ = writeln!(out, "</section>");
-}
-
-fn framework_releases_table(out: &mut String, releases: &[FrameworkReleases]) {
-    let _ = writeln!(
-        out,
-        "<h3>ATT&amp;CK releases per framework</h3><table><tr><th>framework</th><th>current ATT&amp;CK version</th><th>older versions the site still publishes</th></tr>"
-    );
-    for r in releases {
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            html(&r.framework),
-            html(&r.current),
-            html(&r.older.join(", "))
-        );
-    }
-    let _ = writeln!(out, "</table>");
-}
-
-fn site_datasets_table(out: &mut String, datasets: &[DatasetFetch]) {
-    let _ = writeln!(
-        out,
-        "<h3>Datasets the site advertises</h3><table><tr><th>dataset</th><th>advertised by</th><th>linked from technique pages</th><th>fetched</th></tr>"
-    );
-    for d in datasets {
-        let (class, state) = match d.state {
-            FetchState::Complete => ("ok", "complete"),
-            FetchState::Stale => ("warn", "stale: previous copy used"),
-            FetchState::Failed => ("warn", "FAILED"),
-        };
-        let linked = match (&d.not_cross_checked, d.linked_from_technique_pages) {
-            (Some(why), _) => format!("no: could not be cross-checked, {}", html(why)),
-            (None, true) => "yes".to_string(),
-            (None, false) => "no".to_string(),
-        };
-        let _ = writeln!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{linked}</td><td class=\"{class}\">{state}</td></tr>",
-            html(&d.dataset),
-            html(d.advertised_by.as_deref().unwrap_or("no framework page")),
-        );
-    }
-    let _ = writeln!(out, "</table>");
-}
 
 fn datasets_section(out: &mut String, report: &Report) {
     let _ = writeln!(
@@ -270,8 +140,12 @@ fn datasets_section(out: &mut String, report: &Report) {
         };
         let _ = writeln!(
             out,
-            "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({} / {})</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{complete}</td></tr>",
+            "<tr><td>{}{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{} ({} / {})</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{complete}</td></tr>",
             html(&d.dataset),
+            d.derived_from.as_ref().map_or_else(String::new, |from| format!(
+                " <span class=\"warn\">DERIVED from ATT&amp;CK {}, not official</span>",
+                html(from)
+            )),
             html(d.source.source_kind.as_str()),
             c.source_rows,
             c.mappings,
@@ -285,153 +159,6 @@ fn datasets_section(out: &mut String, report: &Report) {
         );
     }
     let _ = writeln!(out, "</table></div></section>");
-}
-
-/// The columns shown for each listed change, beside its key.
-const SHOWN_COLUMNS: &[&str] = &[
-    "capability_description",
-    "capability_group_name",
-    "comments",
-    "references",
-];
-
-fn changes_section(out: &mut String, page: &Page) {
-    let changes = page.changes;
-    let _ = writeln!(
-        out,
-        "<section id=\"changes\"><h2>What changed since the last publish</h2><p>{} added, {} removed, {} changed{}.</p>",
-        changes.added,
-        changes.removed,
-        changes.changed,
-        if [changes.added, changes.removed, changes.changed].iter().any(|n| *n > LISTED_CHANGES) {
-            " (the first of each kind are listed; refresh's changes.json lists them all)"
-        } else {
-            ""
-        }
-    );
-    if !changes.moves.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h3>Frameworks moved to a newer ATT&amp;CK release</h3><p>Mappings match across releases by capability, technique, mapping type and score category; the lists below name the retired mappings as removed and the new ones as added, since their ids name the release.</p><table><tr><th>framework</th><th>domain</th><th>ATT&amp;CK</th><th>retired</th><th>published</th><th>carried</th><th>changed</th><th>added</th><th>removed</th></tr>"
-        );
-        for moved in &changes.moves {
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                html(&moved.framework),
-                html(&moved.domain),
-                html(&moved.from_attack_version),
-                html(&moved.to_attack_version),
-                html(&moved.retired.join(", ")),
-                html(&moved.published.join(", ")),
-                moved.carried,
-                moved.changed,
-                moved.added,
-                moved.removed
-            );
-        }
-        let _ = writeln!(out, "</table>");
-    }
-    let rows = RowLookup::new(page.frame);
-    let mut by_kind: BTreeMap<&str, Vec<&crate::refresh::Change>> = BTreeMap::new();
-    for change in &changes.changes {
-        by_kind.entry(change.change.as_str()).or_default().push(change);
-    }
-    for (kind, listed) in by_kind {
-        let _ = writeln!(
-            out,
-            "<h3>{kind}: first {} of {}</h3><div class=\"scroll\"><table><tr><th>dataset</th><th>capability</th><th>technique</th><th>mapping type</th><th>columns changed</th><th>description</th><th>group</th><th>comments</th><th>references</th></tr>",
-            listed.len().min(LISTED_CHANGES),
-            listed.len()
-        );
-        for change in listed.iter().take(LISTED_CHANGES) {
-            let key = |column: &str| change.key.get(column).cloned().flatten().unwrap_or_default();
-            let dataset = format!(
-                "{} {} (ATT&CK {} {})",
-                key("framework"),
-                key("framework_version"),
-                key("attack_version"),
-                key("domain")
-            );
-            let values = rows.values(&change.mapping_id, SHOWN_COLUMNS);
-            let _ = write!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-                html(&dataset),
-                html(&key("capability_id")),
-                html(&key("attack_object_id")),
-                html(&key("mapping_type")),
-                html(&change.columns.join(", ")),
-            );
-            for (column, value) in SHOWN_COLUMNS.iter().zip(values) {
-                if *column == "references" {
-                    let _ = write!(out, "<td>{}</td>", linked_lines(&value));
-                } else {
-                    let _ = write!(out, "<td><pre>{}</pre></td>", html(&value));
-                }
-            }
-            let _ = writeln!(out, "</tr>");
-        }
-        let _ = writeln!(out, "</table></div>");
-    }
-    let _ = writeln!(out, "</section>");
-}
-
-/// Lines of text; each line that is an http(s) URL becomes a link, any other shows as text.
-fn linked_lines(text: &str) -> String {
-    text.lines()
-        .map(|line| match web_link(line) {
-            Some(url) => format!(
-                "<a href=\"{}\" rel=\"noopener noreferrer\" target=\"_blank\">{}</a>",
-                html(url),
-                html(url)
-            ),
-            None => html(line).into_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("<br>")
-}
-
-/// A table's rows by `mapping_id`, to show a listed change's other columns.
-struct RowLookup<'a> {
-    frame: &'a DataFrame,
-    index: HashMap<String, usize>,
-}
-
-impl<'a> RowLookup<'a> {
-    fn new(frame: &'a DataFrame) -> RowLookup<'a> {
-        let index = frame
-            .column("mapping_id")
-            .ok()
-            .and_then(|c| c.str().ok().cloned())
-            .map(|ids| {
-                ids.iter()
-                    .enumerate()
-                    .filter_map(|(n, id)| Some((id?.to_string(), n)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        RowLookup { frame, index }
-    }
-
-    /// The row's values in `columns` as text (lists one item per line); empty for a removed row.
-    fn values(&self, mapping_id: &str, columns: &[&str]) -> Vec<String> {
-        let Some(&row) = self.index.get(mapping_id) else {
-            return vec![String::new(); columns.len()];
-        };
-        columns
-            .iter()
-            .map(|name| match self.frame.column(name).and_then(|c| c.get(row)) {
-                Ok(AnyValue::String(text)) => text.to_string(),
-                Ok(AnyValue::StringOwned(text)) => text.to_string(),
-                Ok(AnyValue::List(items)) => items
-                    .str()
-                    .map(|s| s.iter().flatten().collect::<Vec<_>>().join("\n"))
-                    .unwrap_or_default(),
-                _ => String::new(),
-            })
-            .collect()
-    }
 }
 
 /// The coverage heatmaps (inline, from `heatmaps/`), and the techniques mapped per tactic.
@@ -527,16 +254,6 @@ fn href_of(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_web_urls_in_references_become_links() {
-        let shown = linked_lines("https://attack.mitre.org/x\njavascript:alert(1)\n\"><img src=x onerror=alert(1)>");
-        assert!(
-            shown.starts_with("<a href=\"https://attack.mitre.org/x\" rel=\"noopener noreferrer\" target=\"_blank\">")
-        );
-        assert!(shown.contains("<br>javascript:alert(1)<br>&quot;&gt;&lt;img"));
-        assert_eq!(shown.matches("<a ").count(), 1);
-    }
 
     #[test]
     fn partition_directories_are_linked_with_their_characters_encoded() {

@@ -1,5 +1,6 @@
 //! ATT&CK's objects as the bundles carry them: each one parsed and pretty-printed once per build,
-//! however many datasets' bundles include it (an Enterprise attack-pattern is in up to nine).
+//! however many datasets' bundles include it (an Enterprise attack-pattern is in up to nine), with
+//! the `spec_version` STIX 2.1 requires where MITRE's release files leave it out.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -34,7 +35,7 @@ impl<'a> AttackObjects<'a> {
             return Some(found);
         }
         // Formatted outside the lock: two bundles asking at once format it twice, alike.
-        let object = attack.object(stix_id)?;
+        let object = in_stix_2_1(attack.object(stix_id)?);
         let formatted = Arc::new(AttackObject {
             item: bundle_item(&object),
             references: super::references_of(&object),
@@ -43,6 +44,18 @@ impl<'a> AttackObjects<'a> {
         let of_bundle = all.entry(attack.path.as_path()).or_default();
         Some(of_bundle.entry(stix_id.to_string()).or_insert(formatted).clone())
     }
+}
+
+/// The object as a STIX 2.1 bundle must hold it: with `spec_version` (which every STIX 2.1 object
+/// but a bundle requires). MITRE's per-object release files, from which the ATT&CK 15.1, 17.1 and
+/// 18.1 bundles are assembled, omit it; a bundle that says `2.1` for its objects keeps its own.
+fn in_stix_2_1(mut object: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = object.as_object_mut() {
+        fields
+            .entry("spec_version")
+            .or_insert_with(|| serde_json::Value::String("2.1".into()));
+    }
+    object
 }
 
 /// What serde_json's pretty printer writes for `object` as an item of a bundle's `objects` array:
@@ -59,4 +72,17 @@ pub fn bundle_item(object: &impl Serialize) -> Vec<u8> {
         item.extend_from_slice(line);
     }
     item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_object_without_spec_version_gets_2_1_and_one_with_it_keeps_its_own() {
+        let bare = serde_json::json!({"type": "attack-pattern", "id": "attack-pattern--1"});
+        assert_eq!(in_stix_2_1(bare)["spec_version"], "2.1");
+        let own = serde_json::json!({"type": "attack-pattern", "id": "attack-pattern--1", "spec_version": "2.1"});
+        assert_eq!(in_stix_2_1(own.clone()), own);
+    }
 }

@@ -6,15 +6,20 @@
 //! one whose content changed gets a `modified` later than the recorded one: the run's date for
 //! `refresh`, the data's date for `build`, and never earlier than 1 ms after the previous version.
 //! A first run, with no ledger, takes the data's dates, so a clean build is what it always was.
+//!
+//! The ledger never forgets: an object published once and absent from this run keeps its entry, as a
+//! revoked version ([`super::revoked`]), so an object that comes back gets a version later than any
+//! already published. A ledger that exists but does not read fails the run: read as absent, it would
+//! date versions older than ones already out.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::object::StixObject;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The ledger's file name, beside `stix/` in the output directory.
 pub const LEDGER_FILE: &str = "stix-ledger.json";
@@ -25,6 +30,9 @@ pub struct Entry {
     /// SHA-256 of the object without its `modified`, as compact JSON with sorted keys.
     pub sha256: String,
     pub modified: String,
+    /// This version is the object revoked: it was published before and this run no longer has it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
 }
 
 /// The ledger: object id → its last version.
@@ -40,16 +48,36 @@ pub struct Versioning {
     pub previous: Ledger,
     /// This run's instant (`refresh`: its run date, `YYYY-MM-DDT00:00:00.000Z`); `None` for `build`.
     pub now: Option<String>,
+    /// The published `stix/` directory the previous ledger describes: where the objects this run no
+    /// longer has are read from, to be revoked.
+    pub published: Option<PathBuf>,
 }
 
 impl Versioning {
-    /// The ledger published in `out`, if there is one that reads; `now` as for [`Versioning::now`].
-    pub fn from_published(out: &Path, now: Option<String>) -> Versioning {
-        let previous = std::fs::read(out.join(LEDGER_FILE))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        Versioning { previous, now }
+    /// The ledger published in `out` (none on a first run); `now` as for [`Versioning::now`]. A
+    /// ledger that exists but cannot be read or parsed is an error naming it, never taken as absent.
+    pub fn from_published(out: &Path, now: Option<String>) -> Result<Versioning> {
+        let path = out.join(LEDGER_FILE);
+        let fail = |reason: String| Error::Ledger {
+            path: path.clone(),
+            reason,
+        };
+        let previous = match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| fail(format!("not a ledger: {e}")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ledger::default(),
+            Err(e) => return Err(fail(e.to_string())),
+        };
+        Ok(Versioning {
+            previous,
+            now,
+            published: Some(out.join(super::DIR)),
+        })
+    }
+
+    /// The `modified` of a new version of an object whose last version is `previous`: this run's
+    /// instant (or `candidate` for `build`), and never earlier than 1 ms after `previous`.
+    pub fn next_version(&self, candidate: &str, previous: &str) -> String {
+        later_of(self.now.as_deref().unwrap_or(candidate), previous)
     }
 
     /// Sets `object`'s `modified` from the ledger and returns its entry for this run's ledger.
@@ -58,19 +86,25 @@ impl Versioning {
         let sha256 = content_hash(object);
         let modified = match self.previous.objects.get(&object.id) {
             Some(previous) if previous.sha256 == sha256 => previous.modified.clone(),
-            Some(previous) => later_of(self.now.as_ref().unwrap_or(&data_modified), &previous.modified),
+            Some(previous) => self.next_version(&data_modified, &previous.modified),
             None => data_modified,
         };
         object.modified = Some(modified.clone());
-        (object.id.clone(), Entry { sha256, modified })
+        (
+            object.id.clone(),
+            Entry {
+                sha256,
+                modified,
+                revoked: false,
+            },
+        )
     }
 }
 
 /// SHA-256 of an object's content, `modified` left out (the caller takes it out): its compact JSON,
 /// keys in order, streamed into the hash, neither copied nor written out whole.
-fn content_hash(object: &StixObject) -> String {
+pub(super) fn content_hash(object: &impl Serialize) -> String {
     use sha2::Digest;
-    debug_assert!(object.modified.is_none(), "the content hash leaves modified out");
     let mut sha256 = sha2::Sha256::new();
     crate::model::serialize_into(object, |bytes| sha256.update(bytes));
     sha256.finalize().iter().map(|b| format!("{b:02x}")).collect()
@@ -133,6 +167,7 @@ mod tests {
         let tuesday = Versioning {
             previous,
             now: Some("2026-11-30T00:00:00.000Z".into()),
+            published: None,
         };
         let mut unchanged = object("SC-08", "2025-01-02T00:00:00.000Z");
         tuesday.version(&mut unchanged);

@@ -7,6 +7,7 @@ mod attack_objects;
 pub mod ledger;
 mod object;
 mod objects;
+pub mod revoked;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,6 +28,9 @@ use object::StixObject;
 pub use ledger::{Ledger, Versioning};
 pub use objects::stix_id;
 
+/// The directory of the bundles, in the output directory.
+pub const DIR: &str = "stix";
+
 /// What one bundle holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BundleCounts {
@@ -41,6 +45,9 @@ pub struct BundleCounts {
     pub techniques_not_in_attack: Vec<String>,
     /// Rows with no capability (nothing to write) or no technique (the capability without a relationship).
     pub non_mappable_rows: usize,
+    /// Rows of a derived dataset (`--carry-to`) whose technique was dropped: no relationship.
+    #[serde(skip_serializing_if = "crate::sinks::is_zero")]
+    pub dropped_rows: usize,
 }
 
 /// A dataset's bundle: its id and its objects by id (the order they are written in).
@@ -55,14 +62,19 @@ enum BundleObject {
     Attack(Arc<AttackObject>),
 }
 
+/// What [`write_all`] wrote.
+pub struct Written {
+    /// The datasets' bundles, in dataset order.
+    pub bundles: Vec<BundleCounts>,
+    /// This run's ledger: every object published so far, revoked ones included.
+    pub ledger: Ledger,
+    /// The objects of `revoked.json` (0: not written).
+    pub revoked_bundle_objects: usize,
+}
+
 /// Writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel, our objects versioned
-/// against the previous ledger; counts in dataset order, and this run's ledger.
-pub fn write_all(
-    rows: &[MappingRow],
-    catalog: &AttackCatalog,
-    dir: &Path,
-    versioning: &Versioning,
-) -> Result<(Vec<BundleCounts>, Ledger)> {
+/// against the previous ledger, and `<dir>/revoked.json` when objects published before are absent.
+pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versioning: &Versioning) -> Result<Written> {
     let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
     let attack_objects = AttackObjects::default();
     let written: Vec<(BundleCounts, Vec<(String, ledger::Entry)>)> = datasets
@@ -90,7 +102,17 @@ pub fn write_all(
         counts.push(bundle_counts);
         ledger.objects.extend(entries);
     }
-    Ok((counts, ledger))
+    let (revoked_objects, revoked_entries) = revoked::revoke_absent(versioning, &ledger)?;
+    ledger.objects.extend(revoked_entries);
+    let revoked_bundle_objects = revoked_objects.len();
+    if revoked_bundle_objects > 0 {
+        revoked::write(revoked_objects, &dir.join(revoked::REVOKED_BUNDLE))?;
+    }
+    Ok(Written {
+        bundles: counts,
+        ledger,
+        revoked_bundle_objects,
+    })
 }
 
 /// Writes a bundle, pretty-printed with a final newline, as serde_json would write it as one JSON
@@ -136,6 +158,11 @@ fn bundle<'a>(
     let mut edges: BTreeMap<(&str, String, String), Vec<&MappingRow>> = BTreeMap::new();
     let mut technique_ids: BTreeMap<&str, String> = BTreeMap::new();
     for row in rows {
+        if row.carry.as_ref().is_some_and(|c| !c.kind.is_kept()) {
+            // A derived row whose technique is gone from the target release: in the report, not here.
+            counts.dropped_rows += 1;
+            continue;
+        }
         let Some(capability_id) = row.capability_id.as_deref() else {
             counts.non_mappable_rows += 1;
             continue;
@@ -180,9 +207,23 @@ fn bundle<'a>(
         let relationship = objects::relationship(dataset, (relationship_type, source, target), edge_rows, &stamps);
         add(relationship, &mut all);
     }
+    if let Some(from) = rows
+        .iter()
+        .find_map(|r| r.carry.as_ref())
+        .map(|c| c.derived_from.as_str())
+    {
+        let about: Vec<String> = all
+            .iter()
+            .filter(|(_, o)| matches!(o, BundleObject::Ours(o) if o.extensions.is_some() && o.object_type != "extension-definition"))
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !about.is_empty() {
+            add(objects::derived_note(dataset, from, about, &stamps), &mut all);
+        }
+    }
     counts.capabilities = all
         .values()
-        .filter(|o| matches!(o, BundleObject::Ours(o) if o.extensions.is_some() && o.object_type != "relationship"))
+        .filter(|o| matches!(o, BundleObject::Ours(o) if o.extensions.is_some() && !matches!(o.object_type, "relationship" | "note")))
         .count();
     counts.objects = all.len();
     let bundle = Bundle {

@@ -10,6 +10,12 @@ use serde::Serialize;
 /// attack-pattern or a relationship. Only the properties its type has are set.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StixObject {
+    /// A note's summary.
+    #[serde(rename = "abstract", skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// A note's text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     pub created: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_by_ref: Option<&'static str>,
@@ -30,6 +36,9 @@ pub struct StixObject {
     pub modified: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The objects a note is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_refs: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relationship_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,11 +57,20 @@ pub struct StixObject {
 /// The properties of attackmap's extension on a capability or a relationship.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Properties {
+    /// Relationships of a derived dataset: ATT&CK's own changes to the technique between releases.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attack_changes: Vec<String>,
     pub attack_version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capability_group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capability_group_name: Option<String>,
+    /// Relationships of a derived dataset: how the rows behind it were carried.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carry: Vec<String>,
+    /// Objects of a derived dataset: the ATT&CK version of the official dataset it comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived_from: Option<String>,
     pub domain: String,
     pub extension_type: &'static str,
     pub framework: String,
@@ -63,6 +81,10 @@ pub struct Properties {
     pub mapping_type_labels: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mapping_types: Vec<String>,
+    /// Relationships of a derived dataset whose technique was replaced: the technique the
+    /// official rows name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub original_attack_object_ids: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub related_score: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -188,6 +188,30 @@ pub fn capability(dataset: &DatasetKey, row: &MappingRow, capability_id: &str, s
     object.extensions = extension(Properties {
         capability_group: present(row.capability_group.as_deref()),
         capability_group_name: present(row.capability_group_name.as_deref()),
+        derived_from: row.carry.as_ref().map(|c| c.derived_from.clone()),
+        ..dataset_properties(dataset)
+    });
+    object
+}
+
+/// The note a derived dataset's bundle carries: what it is derived from and how, about `object_refs`
+/// (its capabilities and relationships).
+pub fn derived_note(dataset: &DatasetKey, from: &str, object_refs: Vec<String>, stamps: &Stamps) -> StixObject {
+    let mut object = base(
+        "note",
+        stix_id("note", &["note", "derived", &dataset.to_string()]),
+        stamps,
+    );
+    object.summary = Some(format!(
+        "Derived by attackmap from ATT&CK {from}: not an official mapping"
+    ));
+    object.content = Some(format!(
+        "These objects are not an official Mappings Explorer mapping. attackmap (--carry-to) carried the official mapping of {} {} to ATT&CK {from} {} onto ATT&CK {}: techniques live in both releases are unchanged, techniques revoked since name the live technique their revoked-by chain ends at (original_attack_object_ids), deprecated techniques and revoked ones without a live replacement were dropped. attack_changes flags ATT&CK's own moves of tactic, into sub-techniques and renames. Techniques new in ATT&CK {} were never mapped: review.csv lists them for review.",
+        dataset.framework, dataset.framework_version, dataset.domain, dataset.attack_version, dataset.attack_version
+    ));
+    object.object_refs = Some(object_refs);
+    object.extensions = extension(Properties {
+        derived_from: Some(from.to_string()),
         ..dataset_properties(dataset)
     });
     object
@@ -242,6 +266,13 @@ pub fn relationship_kind(framework: &str, row: &MappingRow) -> (&'static str, bo
         },
         FrameworkKind::Control | FrameworkKind::Other if mapping_type == "mitigates" => ("mitigates", false),
         FrameworkKind::Control | FrameworkKind::Other => ("related-to", false),
+    }
+}
+
+/// Adds `word` to `list` unless it is there.
+fn push_new(list: &mut Vec<String>, word: &str) {
+    if !list.iter().any(|w| w == word) {
+        list.push(word.to_string());
     }
 }
 
@@ -310,6 +341,18 @@ pub fn relationship(
             });
         }
         mapping_ids.push(row.grain_key().mapping_id());
+        if let Some(carry) = &row.carry {
+            properties.derived_from = Some(carry.derived_from.clone());
+            push_new(&mut properties.carry, carry.kind.as_str());
+            for change in &carry.attack_changes {
+                push_new(&mut properties.attack_changes, change.as_str());
+            }
+            if let Some(original) = carry.original_technique.as_deref() {
+                if row.attack_object_id.as_deref() != Some(original) {
+                    push_new(&mut properties.original_attack_object_ids, original);
+                }
+            }
+        }
     }
     if !comments.is_empty() {
         object.description = Some(comments.join("\n\n"));

@@ -18,13 +18,15 @@ use crate::fs::create_dir;
 use crate::pipeline::Build;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::table::COLUMNS;
-use crate::transforms::gaps;
+use crate::transforms::{carry, gaps};
 
 /// The directories of `out/warehouse/`, one per table.
 pub const MAPPINGS_TABLE: &str = "mappings";
 pub const CHANGES_TABLE: &str = "changes";
 /// The coverage gaps of each dataset (`transforms::gaps`).
 pub const GAPS: &str = "gaps";
+/// The review list of each derived dataset (`--carry-to`; `transforms::carry`): empty without one.
+pub const REVIEW: &str = "review";
 /// The one file of each partition (or unpartitioned table).
 pub const PART_FILE: &str = "part-0.parquet";
 /// The mappings dataset's partition columns, outermost first.
@@ -47,6 +49,7 @@ pub fn write_all(build: &Build, attack: &AttackCatalog, dir: &Path) -> Result<Ve
     let mut files = write_mappings(&build.frame, dir)?;
     let mut tables = dimensions::tables(&build.rows, attack)?;
     tables.push((GAPS, gaps::frame(&build.gaps)?));
+    tables.push((REVIEW, carry::review_frame(&build.review)?));
     for (table, frame) in tables {
         replace_dir(&dir.join(table))?;
         let path = format!("{table}/{PART_FILE}");

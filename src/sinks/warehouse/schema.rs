@@ -7,13 +7,14 @@
 use serde_json::{json, Value};
 
 use super::dimensions::*;
-use super::{CHANGES_TABLE, GAPS, MAPPINGS_TABLE, PARTITION_COLUMNS, PART_FILE, RUN_DATE};
+use super::{CHANGES_TABLE, GAPS, MAPPINGS_TABLE, PARTITION_COLUMNS, PART_FILE, REVIEW, RUN_DATE};
 use crate::table::{column, Column, ColumnType, COLUMNS, GRAIN_COLUMNS};
+use crate::transforms::carry::REVIEW_COLUMNS;
 use crate::transforms::gaps::GAP_COLUMNS;
 
 /// The warehouse schema's version (semver: a new column at the end is a minor change; a renamed,
 /// removed, reordered or retyped one is a major change). Written into every file's metadata.
-pub const VERSION: &str = "2.0.0";
+pub const VERSION: &str = "2.1.0";
 
 /// The change feed's first column.
 pub const OP_COLUMN: Column = column("op", ColumnType::String, false, "insert, update or delete");
@@ -130,6 +131,18 @@ pub fn tables() -> Vec<WarehouseTable> {
                 (&["attack_version", "domain", "technique_id"], TECHNIQUES, &["attack_version", "domain", "technique_id"]),
             ],
             columns: GAP_COLUMNS.to_vec(),
+        },
+        WarehouseTable {
+            name: REVIEW,
+            path: single(REVIEW),
+            description: "With --carry-to, per derived dataset the live ATT&CK techniques of the target version that did not exist in the version it was derived from: the official mapping could not have mapped them, a maintainer must review them (empty without --carry-to)",
+            primary_key: &["framework", "framework_version", "attack_version", "domain", "technique_id"],
+            partition_by: &[],
+            joins: vec![
+                (&["framework"], FRAMEWORKS, &["framework"]),
+                (&["attack_version", "domain", "technique_id"], TECHNIQUES, &["attack_version", "domain", "technique_id"]),
+            ],
+            columns: REVIEW_COLUMNS.to_vec(),
         },
         WarehouseTable {
             name: CHANGES_TABLE,

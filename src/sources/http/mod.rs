@@ -374,7 +374,13 @@ impl Fetcher {
     }
 
     fn keep(&self, site_path: &str, url: &str, body: &[u8], headers: &HeaderMap, attempt: u32) -> Attempt {
-        if let Err(reason) = verify::check(site_path, body) {
+        let stored = self
+            .store
+            .stored(site_path)
+            .and_then(|(path, _)| std::fs::read(path).ok());
+        let verified = verify::check(site_path, body)
+            .and_then(|()| stored.map_or(Ok(()), |stored| verify::check_replacing(site_path, body, &stored)));
+        if let Err(reason) = verified {
             // The stored copy and its validators stay as they were.
             return Attempt::Retry {
                 reason: format!("the body is not what the URL promised ({reason}); the stored copy is kept"),

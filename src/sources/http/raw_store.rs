@@ -97,23 +97,41 @@ pub const RETIRED_DIR: &str = ".retired";
 impl RawStore {
     /// Moves every fetched file (one with a sidecar) that is not in `reached` into
     /// `raw/.retired/<its site path>`, with its sidecar: what the site no longer publishes leaves
-    /// the build, and stays at hand for a person. Files without a sidecar (put there by hand) stay.
-    /// Returns the site paths retired, sorted.
+    /// the build, and stays at hand for a person. Files without a sidecar are left to
+    /// [`RawStore::retire_strays`]. Returns the site paths retired, sorted.
     pub fn retire_unreached(&self, reached: &std::collections::BTreeSet<PathBuf>) -> Result<Vec<String>> {
+        self.retire_where(|path, has_sidecar| has_sidecar && !reached.contains(path))
+    }
+
+    /// Moves every file without a sidecar that is not in `reached` into `raw/.retired/`: no fetch
+    /// put it there (a person did, or an older attackmap), and a refresh builds from what its crawl
+    /// saw. Returns the site paths retired, sorted.
+    pub fn retire_strays(&self, reached: &std::collections::BTreeSet<PathBuf>) -> Result<Vec<String>> {
+        self.retire_where(|path, has_sidecar| !has_sidecar && !reached.contains(path))
+    }
+
+    /// Moves the files of raw/ (not links) for which `retire(path, has_sidecar)` holds into
+    /// `raw/.retired/<its site path>`, with their sidecars.
+    fn retire_where(&self, retire: impl Fn(&Path, bool) -> bool) -> Result<Vec<String>> {
         let mut retired = Vec::new();
         if !self.root.is_dir() {
             return Ok(retired);
         }
         for file in crate::sources::discover(std::slice::from_ref(&self.root))? {
             let sidecar = Self::sidecar_of(&file.path);
-            if file.is_link || reached.contains(&file.path) || !sidecar.is_file() {
+            let has_sidecar = sidecar.is_file();
+            if file.is_link || !retire(&file.path, has_sidecar) {
                 continue;
             }
             let target = self.root.join(RETIRED_DIR).join(&file.name);
             let target_dir = target.parent().unwrap_or(&self.root).to_path_buf();
             self.create_dirs_inside(&target_dir)?;
-            for (from, to) in [(&file.path, target.clone()), (&sidecar, Self::sidecar_of(&target))] {
-                std::fs::rename(from, &to).map_err(|e| Error::WriteOutput {
+            let mut moves = vec![(file.path.clone(), target.clone())];
+            if has_sidecar {
+                moves.push((sidecar, Self::sidecar_of(&target)));
+            }
+            for (from, to) in moves {
+                std::fs::rename(&from, &to).map_err(|e| Error::WriteOutput {
                     path: to.clone(),
                     reason: format!("retiring {}: {e}", from.display()),
                 })?;

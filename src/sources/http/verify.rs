@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::model::SourceKind;
-use crate::sources::{attack_stix, mapping_file, site_page, Outcome};
+use crate::sources::{attack_stix, mapping_file, site_page, strict_json, Outcome};
 
 /// The rows at which the site cuts a framework landing page.
 const LANDING_PAGE_CUT: usize = 550;
@@ -61,13 +61,19 @@ pub fn check(site_path: &str, body: &[u8]) -> Result<(), String> {
                 Err(e) => Err(e.to_string()),
             };
         }
-        let document: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+        let document: Value = strict_json::parse(text).map_err(|e| format!("not valid JSON: {e}"))?;
         if !mapping_file::looks_like_mapping_file(&document) {
             return Err("JSON, but not a mapping file (no metadata and mapping_objects)".into());
         }
-        return mapping_file::read(path, site_path, &document)
-            .map(|_| ())
-            .map_err(|e| e.to_string());
+        let parsed = mapping_file::read(path, site_path, &document).map_err(|e| e.to_string())?;
+        if parsed.rows.is_empty() {
+            return Err(format!(
+                "a mapping file that supplies no mapping ({} mapping_objects, {} rejected)",
+                mapping_objects(&document),
+                parsed.rejected.len()
+            ));
+        }
+        return Ok(());
     }
     let outcome =
         site_page::read(path, site_path, text, &crate::sources::NothingSuperseded).map_err(|e| e.to_string())?;
@@ -95,6 +101,31 @@ pub fn check(site_path: &str, body: &[u8]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// How far a mapping file may shrink against the copy it would replace: to a tenth of its
+/// `mapping_objects`, not less. Below, it is a collapse (a file emptied upstream or cut in a way
+/// that still parses), not an update: the stored copy is kept.
+const MAPPING_FILE_COLLAPSE: usize = 10;
+
+/// `Ok` when `body`, a mapping file that passed [`check`], may replace `stored` (the stored copy's
+/// bytes): it is not a collapse of it.
+pub fn check_replacing(site_path: &str, body: &[u8], stored: &[u8]) -> Result<(), String> {
+    if Promise::of(site_path) != Promise::MappingFile {
+        return Ok(());
+    }
+    let count = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).map_or(0, |document| mapping_objects(&document));
+    let (new, previous) = (count(body), count(stored));
+    if new * MAPPING_FILE_COLLAPSE < previous {
+        return Err(format!(
+            "a mapping file of {new} mapping_objects where the stored copy has {previous}: a collapse, not an update (delete the stored copy from raw/ to accept it)"
+        ));
+    }
+    Ok(())
+}
+
+fn mapping_objects(document: &Value) -> usize {
+    document["mapping_objects"].as_array().map_or(0, Vec::len)
 }
 
 #[cfg(test)]

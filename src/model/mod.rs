@@ -5,6 +5,10 @@ use std::time::SystemTime;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
+mod carry;
+
+pub use carry::{AttackChange, Carry, CarryKind};
+
 /// Where a row was read from, ranked from most to least complete for its dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,6 +74,11 @@ impl Date {
         let date = Date::of_four_digit_year(NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?)?;
         // chrono also reads `2026-1-28` and `+2026-01-28`: only the date written back is ISO's form.
         (date.to_string() == text).then_some(date)
+    }
+
+    /// `MM/DD/YYYY`, as mapping files write dates.
+    pub fn us_date(self) -> String {
+        self.0.format("%m/%d/%Y").to_string()
     }
 
     /// The UTC date of an instant.
@@ -186,6 +195,9 @@ pub struct MappingRow {
     /// A hash of the source record exactly as written (before normalization): equal only for exact
     /// duplicates. Not a column.
     pub source_fingerprint: u64,
+    /// How a row of a derived dataset was carried from its official dataset's ATT&CK release
+    /// (`--carry-to`); `None` on every official row.
+    pub carry: Option<Carry>,
 }
 
 /// The fingerprint of a source record's raw text (stable within a run).
@@ -282,6 +294,14 @@ impl MappingRow {
             mapping_type: self.mapping_type.clone(),
             score_category: self.score_category.clone(),
         }
+    }
+
+    /// Whether the row belongs to `dataset`, from the fields in place: nothing copied.
+    pub fn is_of(&self, dataset: &DatasetKey) -> bool {
+        self.framework == dataset.framework
+            && self.framework_version == dataset.framework_version
+            && self.attack_version == dataset.attack_version
+            && self.domain == dataset.domain
     }
 
     /// The order of the rows' [`DatasetKey`]s, from the fields in place: nothing copied.
