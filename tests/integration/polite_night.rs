@@ -131,7 +131,7 @@ fn differing_outputs(before: &BTreeMap<PathBuf, Vec<u8>>, after: &BTreeMap<PathB
 
 /// A first night: everything fetched, published with changes.
 fn a_first_night(job: &Job, site: &Site) {
-    let output = night(job, site, "2026-12-01", &[]);
+    let output = night(job, site, "2025-03-01", &[]);
     assert_eq!(code(&output), 0, "{}", explain(&output));
     let first = asked(site);
     assert_eq!(
@@ -149,7 +149,7 @@ fn an_unchanged_night_asks_for_its_datasets_sources_and_a_seventh_of_the_techniq
     let before = job.snapshot();
     let inputs_before = job.json("manifest.json")["inputs"].as_array().unwrap().len();
 
-    let output = night(&job, &site, "2026-12-02", &[]);
+    let output = night(&job, &site, "2025-03-02", &[]);
     assert_eq!(code(&output), 4, "nothing changed\n{}", explain(&output));
     assert_eq!(
         differing_outputs(&before, &job.snapshot()),
@@ -253,7 +253,7 @@ fn a_dataset_whose_mapping_file_framework_page_or_bundle_changed_gets_every_page
         let job = Job::new();
         a_first_night(&job, &site);
         make(&site, &job);
-        let output = night(&job, &site, "2026-12-02", &[]);
+        let output = night(&job, &site, "2025-03-02", &[]);
         assert!([0, 4].contains(&code(&output)), "{change}: {}", explain(&output));
         let asked = asked(&site);
         assert_eq!(
@@ -273,7 +273,7 @@ fn over_recheck_days_nights_every_technique_page_is_fetched_once() {
     let job = Job::new();
     a_first_night(&job, &site);
     let mut times_asked: BTreeMap<String, usize> = BTreeMap::new();
-    for day in ["2026-12-02", "2026-12-03", "2026-12-04", "2026-12-05", "2026-12-06"] {
+    for day in ["2025-03-02", "2025-03-03", "2025-03-04", "2025-03-05", "2025-03-06"] {
         let output = night(&job, &site, day, &["--recheck-days", "5"]);
         assert_eq!(code(&output), 4, "{day}: {}", explain(&output));
         for page in technique_pages_asked(&site, &asked(&site)) {
@@ -287,7 +287,7 @@ fn over_recheck_days_nights_every_technique_page_is_fetched_once() {
     );
     assert!(times_asked.values().all(|&n| n == 1), "each once: {times_asked:?}");
 
-    let every_night = night(&job, &site, "2026-12-07", &["--recheck-days", "1"]);
+    let every_night = night(&job, &site, "2025-03-07", &["--recheck-days", "1"]);
     assert_eq!(code(&every_night), 4, "{}", explain(&every_night));
     assert_eq!(
         technique_pages_asked(&site, &asked(&site)),
@@ -301,7 +301,7 @@ fn recheck_days_comes_from_flag_variable_or_file_and_is_bounded() {
     let site = a_site_of_28_technique_pages();
     let job = Job::new();
     for bad in ["0", "366"] {
-        let output = night(&job, &site, "2026-12-01", &["--recheck-days", bad]);
+        let output = night(&job, &site, "2025-03-01", &["--recheck-days", bad]);
         assert_eq!(code(&output), 2, "{}", explain(&output));
         assert!(String::from_utf8_lossy(&output.stderr).contains("--recheck-days"));
         let from_variable = job
@@ -315,7 +315,7 @@ fn recheck_days_comes_from_flag_variable_or_file_and_is_bounded() {
 
     a_first_night(&job, &site);
     std::fs::write(job.dir.path().join("attackmap.toml"), "recheck_days = 1\n").unwrap();
-    let output = night(&job, &site, "2026-12-02", &[]);
+    let output = night(&job, &site, "2025-03-02", &[]);
     assert_eq!(code(&output), 4, "{}", explain(&output));
     assert_eq!(
         technique_pages_asked(&site, &asked(&site)),
@@ -323,5 +323,5 @@ fn recheck_days_comes_from_flag_variable_or_file_and_is_bounded() {
         "recheck_days = 1 in attackmap.toml"
     );
     std::fs::write(job.dir.path().join("attackmap.toml"), "recheck_days = 400\n").unwrap();
-    assert_eq!(code(&night(&job, &site, "2026-12-03", &[])), 2);
+    assert_eq!(code(&night(&job, &site, "2025-03-03", &[])), 2);
 }
