@@ -329,7 +329,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 (Err(e), _) | (_, Err(e)) => return Ok(usage_error(&e)),
             };
             let fetcher = Fetcher::new(settings, fetch.raw(&file))?;
-            let crawl = crawl::crawl(&fetcher, &selection, &progress_bar());
+            let crawl = crawl::crawl(
+                &fetcher,
+                &selection,
+                Date::of(std::time::SystemTime::now()),
+                &progress_bar(),
+            );
             let from_cache = crawl.fetched.iter().filter(|f| f.from_cache).count();
             say!(
                 "fetched {} files into {} ({} unchanged, answered 304), {} datasets, {} failed",
@@ -339,6 +344,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 crawl.datasets.len(),
                 crawl.failures.len()
             );
+            say!("{}", crawl.night.describe());
             print_framework_releases(&crawl.framework_releases);
             print_site_datasets(&crawl.datasets);
             for failure in &crawl.failures {
@@ -434,6 +440,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                         done.manifest.run_id,
                         done.changes.summary()
                     );
+                    if let Some(cost) = &done.manifest.night_cost {
+                        say!("{}", cost.describe());
+                    }
                     print_framework_releases(&done.manifest.framework_releases);
                     print_site_datasets(&done.manifest.site_datasets);
                     for warning in &done.manifest.export_warnings {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::credentials::{self, BasicAuth};
 use crate::sources::http::body_cap::default_max_body_bytes;
-use crate::sources::http::crawl::DatasetSelection;
+use crate::sources::http::crawl::{DatasetSelection, DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS};
 use crate::sources::http::FetchSettings;
 
 /// The config file read when `--config` is not given, if it exists.
@@ -63,6 +63,11 @@ pub struct FetchArgs {
     /// then fail (and fall back on their previous copies, marked stale).
     #[arg(long, env = "ATTACKMAP_DEADLINE")]
     pub deadline: Option<f64>,
+    /// Nights over which the technique pages of unchanged datasets (mapping file, framework page and
+    /// ATT&CK bundle as before) are each re-fetched once; the others are used from raw/ (default 7,
+    /// 1 to 365; 1: every page every night). A changed dataset gets all its pages the same night.
+    #[arg(long, env = "ATTACKMAP_RECHECK_DAYS")]
+    pub recheck_days: Option<u32>,
     /// A second source of the ATT&CK bundles the site does not serve, off the site's host, so only
     /// when named: a URL with {domain} and {version}, e.g. MITRE's attack-stix-data repository.
     #[arg(long, env = "ATTACKMAP_ATTACK_URL", hide_env_values = true)]
@@ -95,6 +100,7 @@ pub struct ConfigFile {
     pub max_removed_share: Option<f64>,
     pub deadline: Option<f64>,
     pub attack_url: Option<String>,
+    pub recheck_days: Option<u32>,
     /// `--carry-to`: an ATT&CK version, or latest.
     pub carry_to: Option<String>,
 }
@@ -283,6 +289,12 @@ impl FetchArgs {
                 "--max-body-bytes {max_body_bytes}: expected 1 to {MAX_BODY_BYTES} (16 GiB)"
             ));
         }
+        let recheck_days = self.recheck_days.or(file.recheck_days).unwrap_or(DEFAULT_RECHECK_DAYS);
+        if !(1..=MAX_RECHECK_DAYS).contains(&recheck_days) {
+            return Err(format!(
+                "--recheck-days {recheck_days}: expected 1 to {MAX_RECHECK_DAYS}"
+            ));
+        }
         let credentials = BasicAuth::from_env(credentials::SITE)?
             .map(|auth| auth.scoped_to(&base_url, credentials::SITE))
             .transpose()?;
@@ -310,6 +322,7 @@ impl FetchArgs {
                 None => None,
             },
             credentials,
+            recheck_days,
             run_deadline: match self.deadline.or(file.deadline) {
                 Some(value) if !(1.0..=86_400.0).contains(&value) => {
                     return Err(format!("--deadline {value}: expected seconds from 1 to 86400"))
@@ -397,6 +410,13 @@ mod tests {
             ..FetchArgs::default()
         })
         .contains("--concurrency"));
+        for days in [0, 366] {
+            assert!(refused(FetchArgs {
+                recheck_days: Some(days),
+                ..FetchArgs::default()
+            })
+            .contains("--recheck-days"));
+        }
     }
 
     #[test]
@@ -454,5 +474,17 @@ mod tests {
     #[test]
     fn unknown_keys_in_the_file_are_errors() {
         assert!(toml::from_str::<ConfigFile>("concurrencyy = 2").is_err());
+    }
+
+    #[test]
+    fn the_example_file_is_read_and_its_values_are_the_defaults() {
+        let example: ConfigFile = toml::from_str(include_str!("../../attackmap.example.toml")).unwrap();
+        let settings = FetchArgs::default().settings(&example).unwrap();
+        let defaults = FetchArgs::default().settings(&ConfigFile::default()).unwrap();
+        assert_eq!(example.recheck_days, Some(DEFAULT_RECHECK_DAYS));
+        assert_eq!(
+            (settings.recheck_days, settings.concurrency, settings.retries),
+            (defaults.recheck_days, defaults.concurrency, defaults.retries)
+        );
     }
 }

@@ -14,7 +14,7 @@ use crate::pipeline::Build;
 use crate::sinks::report_html::{RefreshFacts, RunFacts};
 use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::write_json;
-use crate::sources::http::crawl::{Crawl, DatasetFetch, DatasetSelection, FrameworkReleases, RefusedLink};
+use crate::sources::http::crawl::{Crawl, DatasetFetch, DatasetSelection, FrameworkReleases, NightCost, RefusedLink};
 use crate::sources::http::raw_store::{RawStore, Sidecar};
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +59,9 @@ pub struct Manifest {
     pub export_warnings: Vec<String>,
     /// ATT&CK bundles of the selection that neither the site nor `--attack-url` served.
     pub missing_catalogues: Vec<crate::sources::http::FetchFailure>,
+    /// What the crawl asked of the site: requests sent, and the technique pages of unchanged datasets
+    /// the rotation used from raw/ (`--recheck-days`); `None` for an offline run.
+    pub night_cost: Option<NightCost>,
     pub durations_ms: BTreeMap<String, u128>,
 }
 
@@ -189,6 +192,7 @@ impl Manifest {
             retired_strays: Vec::new(),
             export_warnings: Vec::new(),
             missing_catalogues: Vec::new(),
+            night_cost: None,
             durations_ms: BTreeMap::new(),
         }
     }
@@ -285,6 +289,7 @@ impl Manifest {
         };
         self.export_warnings = build.report.warnings();
         self.missing_catalogues = crawl.missing_catalogues.clone();
+        self.night_cost = (!self.offline).then(|| crawl.night.clone());
         self.site_datasets = crawl.datasets.clone();
         self.framework_releases = if crawl.framework_releases.is_empty() {
             let mut versions: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();

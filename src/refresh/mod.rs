@@ -132,7 +132,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let mut crawl = Crawl::default();
     if let Some(settings) = &options.fetch {
         let fetcher = Fetcher::new(settings.clone(), options.raw.clone())?;
-        crawl = crawl::crawl(&fetcher, &options.selection, progress);
+        crawl = crawl::crawl(&fetcher, &options.selection, options.run_date, progress);
         tracing::info!(
             fetched = crawl.fetched.len(),
             from_cache = crawl.fetched.iter().filter(|f| f.from_cache).count(),

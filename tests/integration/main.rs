@@ -17,6 +17,7 @@ mod lock;
 mod mirror;
 mod outputs;
 mod pictures;
+mod polite_night;
 mod publishing;
 mod real_data;
 mod refresh;

@@ -29,11 +29,15 @@ impl Job {
         self.dir.path().join("out")
     }
 
+    /// `attackmap refresh` in the job's directory. Every night re-fetches every technique page
+    /// (`ATTACKMAP_RECHECK_DAYS=1`), whatever the day the tests run: the rotation has its own tests
+    /// (polite_night.rs), which remove the variable.
     pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_attackmap"));
         command
             .current_dir(self.dir.path())
             .env("CI", "true")
+            .env("ATTACKMAP_RECHECK_DAYS", "1")
             .arg("refresh")
             .args(args);
         command

@@ -15,6 +15,7 @@ pub mod verify;
 use crate::escape::terminal;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -47,6 +48,9 @@ pub struct FetchSettings {
     pub attack_url: Option<String>,
     /// Basic auth for the site's origin only (`ATTACKMAP_HTTP_USER` / `ATTACKMAP_HTTP_PASSWORD`).
     pub credentials: Option<ScopedAuth>,
+    /// `--recheck-days`: the technique pages of unchanged datasets are each re-fetched once in this
+    /// many nights (1: every night); see [`crawl::Rotation`].
+    pub recheck_days: u32,
 }
 
 pub const USER_AGENT: &str = concat!(
@@ -93,6 +97,8 @@ pub struct Fetcher {
     next_start: Mutex<Instant>,
     /// When the run's `--deadline` passes.
     deadline: Option<Instant>,
+    /// Requests sent so far (each attempt, retries included).
+    requests: AtomicUsize,
 }
 
 enum Attempt {
@@ -136,6 +142,7 @@ impl Fetcher {
             store: RawStore { root: raw },
             next_start: Mutex::new(Instant::now()),
             deadline: settings.run_deadline.map(|d| Instant::now() + d),
+            requests: AtomicUsize::new(0),
             settings,
         })
     }
@@ -146,6 +153,11 @@ impl Fetcher {
 
     pub fn settings(&self) -> &FetchSettings {
         &self.settings
+    }
+
+    /// How many requests this fetcher has sent: each attempt, retries included.
+    pub fn requests_sent(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// The URL of a site path on the configured host, what a URL path cannot hold percent-encoded.
@@ -264,6 +276,7 @@ impl Fetcher {
             }
         }
         let started = Instant::now();
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let response = match request.send() {
             Ok(response) => response,
             Err(e) if e.is_redirect() => return Attempt::Fail(format!("redirect refused{}", causes(&e))),

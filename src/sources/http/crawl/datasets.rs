@@ -24,7 +24,7 @@ pub(super) struct Found {
 #[derive(Debug)]
 pub(super) struct Finding {
     pub(super) dataset: DatasetKey,
-    advertised_by: Option<String>,
+    pub(super) advertised_by: Option<String>,
     linked_from_technique_pages: bool,
 }
 

@@ -2,11 +2,15 @@
 //! the frameworks page (`external/`) → each selected framework's page, whose version selector
 //! advertises every dataset the site publishes; and each selected technique index → every technique
 //! page → the landing pages their capability links name. Then each dataset's landing page (→ its
-//! all-data page when the landing page is cut) → its mapping file. Links are absolute to the live
-//! host: they are mapped onto the configured base URL, and links to any other host are never followed.
+//! all-data page when the landing page is cut) → its mapping file. The ATT&CK bundles and the mapping
+//! files of the datasets framework pages advertise are fetched before the technique pages: the
+//! technique pages of datasets that did not change are re-fetched on a rotation ([`rotation`]). Links
+//! are absolute to the live host: they are mapped onto the configured base URL, and links to any
+//! other host are never followed.
 
 mod datasets;
 mod links;
+mod rotation;
 mod selection;
 
 use crate::escape::terminal;
@@ -16,12 +20,14 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::{FetchFailure, Fetched, Fetcher};
-use crate::model::DatasetKey;
+use crate::model::{DatasetKey, Date};
 use crate::sources::site_page::{advertised_landing_pages, framework_of_page, site_dataset_of_external_link};
 pub use datasets::{DatasetFetch, FetchState};
 use datasets::{Found, Via};
 use links::site_links;
 pub use links::RefusedLink;
+use rotation::StoredBefore;
+pub use rotation::{NightCost, Rotation, DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS};
 pub use selection::{compare_attack_versions, DatasetSelection, FrameworkReleases};
 
 /// The site's list of mapping frameworks, whose links lead to each framework's page.
@@ -56,6 +62,8 @@ pub struct Crawl {
     /// Landing pages the site does not publish (404 or 410) of datasets whose mapping file arrived:
     /// the mapping file supplies the dataset, which is published, not cross-checked.
     pub landing_pages_missing: Vec<FetchFailure>,
+    /// What the night asked of the site: requests, and the technique pages the rotation left in raw/.
+    pub night: NightCost,
 }
 
 impl Crawl {
@@ -65,6 +73,17 @@ impl Crawl {
         self.refused_links.extend(links.refused);
         self.off_host_links += links.off_host;
         links.site_paths
+    }
+
+    /// Drops what the crawl did with `site_paths`: fetched, failed or stale.
+    fn forget(&mut self, store: &super::raw_store::RawStore, site_paths: &BTreeSet<String>) {
+        if site_paths.is_empty() {
+            return;
+        }
+        let files: BTreeSet<std::path::PathBuf> = site_paths.iter().filter_map(|p| store.file_of(p).ok()).collect();
+        self.fetched.retain(|f| !files.contains(&f.path));
+        self.failures.retain(|f| !site_paths.contains(&f.site_path));
+        self.stale.retain(|f| !site_paths.contains(&f.site_path));
     }
 
     /// The selected datasets that could not be fetched, as `dataset (advertised by page)`.
@@ -91,7 +110,13 @@ static TECHNIQUE_PAGE: LazyLock<Regex> =
 static LANDING_PAGE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^external/[^/]+/attack-[^/]+/domain-[^/]+/[^/]+/").unwrap());
 
-pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicatif::ProgressBar) -> Crawl {
+/// Crawls the selection; `run_date` places the night on the rotation of technique pages ([`Rotation`]).
+pub fn crawl(
+    fetcher: &Fetcher,
+    selection: &DatasetSelection,
+    run_date: Date,
+    progress: &indicatif::ProgressBar,
+) -> Crawl {
     let mut crawl = Crawl::default();
     let removed = fetcher.store.remove_stale_temporaries();
     if removed > 0 {
@@ -153,7 +178,10 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
             }
         }
     }
-    for (page, html) in fetch_step(framework_pages.into_iter().collect(), &mut crawl, true) {
+    let framework_pages: Vec<String> = framework_pages.into_iter().collect();
+    let mut before = StoredBefore::default();
+    before.note(&fetcher.store, &framework_pages);
+    for (page, html) in fetch_step(framework_pages, &mut crawl, true) {
         for landing_page in advertised_landing_pages(&page, &html) {
             found.admit(
                 &landing_page,
@@ -176,6 +204,32 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
             .iter()
             .flat_map(|v| selection.domains.iter().map(move |d| (v.clone(), d.clone()))),
     );
+    // ATT&CK, then the mapping files of the datasets advertised, before the technique pages: a
+    // dataset whose mapping file, framework page and bundle are all unchanged has its technique pages
+    // re-fetched on the rotation only. The datasets technique pages alone link to are a warning of
+    // their own; their bundles are those of the pairs above.
+    let versions: BTreeSet<&str> = pairs.iter().map(|(v, _)| v.as_str()).collect();
+    let bundles: Vec<String> = versions
+        .iter()
+        .flat_map(|version| {
+            crate::identifiers::DOMAINS
+                .iter()
+                .map(|domain| attack_bundle_path(version, domain))
+        })
+        .collect();
+    before.note(&fetcher.store, &bundles);
+    let needed = found.attack_versions_and_domains().into_iter().collect();
+    fetch_catalogues(fetcher, &needed, &versions, &mut crawl, &fetch_step);
+    let advertised_files: BTreeMap<String, String> = found
+        .by_landing_page
+        .iter()
+        .map(|(landing_page, finding)| (landing_page.clone(), mapping_file_path(landing_page, &finding.dataset)))
+        .collect();
+    before.note(&fetcher.store, advertised_files.values());
+    fetch_step(advertised_files.values().cloned().collect(), &mut crawl, false);
+    let sources = rotation::sources_of(&found, &advertised_files);
+    let unchanged = rotation::unchanged_datasets(&sources, &before, &crawl, &fetcher.store);
+
     let indexes = pairs
         .iter()
         .map(|(version, domain)| technique_index_path(version, domain))
@@ -191,7 +245,17 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
         let links = crawl.follow(fetcher, path, html);
         technique_paths.extend(links.into_iter().filter(|link| TECHNIQUE_PAGE.is_match(link)));
     }
-    let technique_pages = fetch_step(technique_paths.into_iter().collect(), &mut crawl, true);
+    let rotation = Rotation::new(fetcher.settings().recheck_days, run_date);
+    let technique_paths: Vec<String> = technique_paths.into_iter().collect();
+    crawl.night.technique_pages = technique_paths.len();
+    let plan = rotation::plan(fetcher, &rotation, technique_paths, &found, &unchanged, selection);
+    let mut technique_pages = fetch_step(plan.due, &mut crawl, true);
+    crawl.night.technique_pages_from_raw = plan.from_raw.len();
+    for (page, stored, html) in plan.from_raw {
+        crawl.fetched.push(stored);
+        technique_pages.push((page, html));
+    }
+    technique_pages.sort_by(|a, b| a.0.cmp(&b.0));
     for (page, html) in &technique_pages {
         for link in crawl.follow(fetcher, page, html) {
             if let Some(landing_page) = LANDING_PAGE.find(&link) {
@@ -210,9 +274,13 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
     // older version than its framework page advertises leaves the selection again.
     found.narrow(selection);
     crawl.framework_releases = found.framework_releases();
-    let versions: BTreeSet<&str> = pairs.iter().map(|(v, _)| v.as_str()).collect();
-    let needed = found.attack_versions_and_domains().into_iter().collect();
-    fetch_catalogues(fetcher, &needed, &versions, &mut crawl, &fetch_step);
+    // A mapping file fetched early for a dataset that has left the selection was not tonight's to fetch.
+    let left: BTreeSet<String> = advertised_files
+        .iter()
+        .filter(|(landing_page, _)| !found.by_landing_page.contains_key(*landing_page))
+        .map(|(_, file)| file.clone())
+        .collect();
+    crawl.forget(&fetcher.store, &left);
 
     // Each dataset's landing page, all-data page when the landing page is cut, and mapping file.
     let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -231,7 +299,9 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
         let file = mapping_file_path(landing_page, &finding.dataset);
         let own = paths.entry(landing_page.clone()).or_default();
         own.extend([landing_page.clone(), file.clone()]);
-        mapping_files.push(file);
+        if !advertised_files.contains_key(landing_page) {
+            mapping_files.push(file);
+        }
     }
     fetch_step(mapping_files, &mut crawl, false);
     crawl.landing_pages_missing = landing_pages_a_mapping_file_stands_for(&mut crawl.failures, &paths);
@@ -248,6 +318,9 @@ pub fn crawl(fetcher: &Fetcher, selection: &DatasetSelection, progress: &indicat
                 .get_or_insert_with(|| format!("no landing page at {}", dataset.landing_page));
         }
     }
+    crawl.night.recheck_days = rotation.recheck_days();
+    crawl.night.unchanged_datasets = unchanged.iter().map(ToString::to_string).collect();
+    crawl.night.requests = fetcher.requests_sent();
     crawl
 }
 
