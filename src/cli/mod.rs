@@ -19,10 +19,9 @@ use crate::sinks;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
-use crate::sources::http::crawl::{self, DatasetFetch, FetchState, FrameworkReleases};
+use crate::sources::http::crawl;
 use crate::sources::http::Fetcher;
 use crate::taxii;
-use crate::validate;
 use settings::{ConfigFile, FetchArgs};
 
 /// `println!`, with what the line carries from the data (an ANSI sequence, a carriage return, a
@@ -30,19 +29,22 @@ use settings::{ConfigFile, FetchArgs};
 /// Nothing on stdout under `--quiet`.
 macro_rules! say {
     ($($arg:tt)*) => {
-        if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        if !crate::cli::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
             println!("{}", crate::escape::terminal(&format!($($arg)*)))
         }
     };
 }
 
 /// `--quiet`: set once, before anything is printed.
-static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+pub(crate) static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// `eprintln!`, escaped for the terminal as [`say!`] is.
 macro_rules! complain {
     ($($arg:tt)*) => { eprintln!("{}", crate::escape::terminal(&format!($($arg)*))) };
 }
+mod printed;
+
+use printed::{print_framework_releases, print_site_datasets, run_validate};
 
 /// How a run ended; the process exit code. Documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -475,48 +477,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
     }
 }
 
-/// Per framework, the ATT&CK version the site publishes as current and the older ones, a line each.
-fn print_framework_releases(releases: &[FrameworkReleases]) {
-    if releases.is_empty() {
-        return;
-    }
-    say!("ATT&CK versions per framework (current, then older ones the site still publishes):");
-    for release in releases {
-        say!("  {:<16} {}", release.framework, release.describe());
-    }
-}
-
-/// The datasets the site advertises for the selection, a line each: fetched completely or not, and
-/// where the crawl found it when that is not both of the site's indexes.
-fn print_site_datasets(datasets: &[DatasetFetch]) {
-    if datasets.is_empty() {
-        return;
-    }
-    let advertised = datasets.iter().filter(|d| d.advertised_by.is_some()).count();
-    let complete = datasets.iter().filter(|d| d.state == FetchState::Complete).count();
-    say!(
-        "site: {advertised} datasets advertised for the selection, {} found; {complete} fetched completely",
-        datasets.len()
-    );
-    for dataset in datasets {
-        let state = match dataset.state {
-            FetchState::Complete => "complete",
-            FetchState::Stale => "STALE (previous copy used)",
-            FetchState::Failed => "FAILED",
-        };
-        let found = match (&dataset.advertised_by, dataset.linked_from_technique_pages) {
-            (Some(_), true) => String::new(),
-            (Some(page), false) => format!(", advertised only by {page}"),
-            (None, _) => ", linked from technique pages but advertised by no framework page".to_string(),
-        };
-        let cross_check = match &dataset.not_cross_checked {
-            Some(why) => format!("; could not be cross-checked: {why}"),
-            None => String::new(),
-        };
-        say!("  {:<48} {state}{found}{cross_check}", dataset.dataset);
-    }
-}
-
 /// A value that cannot be used, said the way clap says it: exit 2.
 fn usage_error(error: &dyn std::fmt::Display) -> Status {
     complain!("attackmap: error: {error}");
@@ -529,36 +489,6 @@ fn parse_share(text: &str) -> Result<f64, String> {
         Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
         _ => Err(format!("expected a share from 0 to 1 (0.2 is 20 %), found {text:?}")),
     }
-}
-
-fn run_validate(paths: &[PathBuf]) -> anyhow::Result<Status> {
-    let checked = validate::validate_paths(paths)?;
-    let mut invalid = 0;
-    let mut recognized = 0;
-    for file in &checked {
-        let Some(kind) = file.kind else {
-            say!(
-                "skipped {}: neither a STIX bundle nor a Navigator layer",
-                file.path.display()
-            );
-            continue;
-        };
-        recognized += 1;
-        if file.problems.is_empty() {
-            say!("valid {} ({kind:?})", file.path.display());
-        } else {
-            invalid += 1;
-            say!("INVALID {} ({kind:?})", file.path.display());
-            for problem in &file.problems {
-                say!("  {problem}");
-            }
-        }
-    }
-    say!("{} valid, {invalid} invalid", recognized - invalid);
-    if recognized == 0 {
-        anyhow::bail!("no STIX bundle or Navigator layer found in {paths:?}");
-    }
-    Ok(if invalid == 0 { Status::Success } else { Status::Failure })
 }
 
 /// Logs to stderr: warnings and up by default, more with `-v`, `RUST_LOG` to choose.
