@@ -415,6 +415,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
                 },
                 (None, None) => None,
             };
+            let mut selection = selection;
+            if let Some(CarryTo::Version(target)) = &carry_to {
+                selection.carried_to = vec![target.clone()];
+            }
             let options = RefreshOptions {
                 fetch: settings,
                 selection,

@@ -213,6 +213,7 @@ impl FetchArgs {
             latest,
             domains: list(&self.selection.domains, &file.domains, &[]),
             frameworks: list(&self.selection.frameworks, &file.frameworks, &[]),
+            carried_to: Vec::new(),
         };
         selection.check()?;
         Ok(selection)

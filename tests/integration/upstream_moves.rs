@@ -295,3 +295,26 @@ fn the_night_kev_moves_from_15_1_to_16_1_on_the_real_site_is_one_move_per_domain
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("moved kev enterprise 15.1 → 16.1"), "{stdout}");
 }
+
+#[test]
+fn a_refresh_carrying_to_a_release_fetches_that_releases_bundle_from_the_site() {
+    let server = fixture_site();
+    let bundle = "data/attack/enterprise-attack-17.1.json";
+    server.replace(bundle, std::fs::read(fixture("moved").join(bundle)).unwrap());
+    let job = Job::new();
+    let output = job.refresh_from(
+        &server,
+        &[
+            "--framework",
+            "nist_800_53",
+            "--attack-version",
+            "16.1",
+            "--carry-to",
+            "17.1",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", explain(&output));
+    assert!(server.seen().iter().any(|s| s.path == bundle && s.status == 200));
+    assert_eq!(job.published_datasets(), [NIST_16_1, NIST_17_1]);
+    assert_eq!(job.json("report.json")["carry"]["derived"][0]["dataset"], NIST_17_1);
+}

@@ -211,7 +211,14 @@ pub fn crawl(
     // dataset whose mapping file, framework page and bundle are all unchanged has its technique pages
     // re-fetched on the rotation only. The datasets technique pages alone link to are a warning of
     // their own; their bundles are those of the pairs above.
-    let versions: BTreeSet<&str> = pairs.iter().map(|(v, _)| v.as_str()).collect();
+    let mut needed: BTreeSet<(String, String)> = found.attack_versions_and_domains().into_iter().collect();
+    let carried_to: BTreeSet<(String, String)> = selection
+        .carried_to
+        .iter()
+        .flat_map(|target| needed.iter().map(move |(_, domain)| (target.clone(), domain.clone())))
+        .collect();
+    needed.extend(carried_to);
+    let versions: BTreeSet<&str> = pairs.iter().chain(&needed).map(|(v, _)| v.as_str()).collect();
     let bundles: Vec<String> = versions
         .iter()
         .flat_map(|version| {
@@ -221,7 +228,6 @@ pub fn crawl(
         })
         .collect();
     before.note(&fetcher.store, &bundles);
-    let needed = found.attack_versions_and_domains().into_iter().collect();
     fetch_catalogues(fetcher, &needed, &versions, &mut crawl, &fetch_step);
     let advertised_files: BTreeMap<String, String> = found
         .by_landing_page

@@ -17,6 +17,10 @@ pub struct DatasetSelection {
     /// publishes it for, every domain and framework version published there; `attack_versions` is
     /// then empty, and [`DatasetSelection::narrowed`] keeps the newest of what is found.
     pub latest: bool,
+    /// ATT&CK versions whose bundles the crawl also fetches, in the domains of the datasets found,
+    /// though no selected dataset is at them: `--carry-to`'s target.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub carried_to: Vec<String>,
     pub domains: Vec<String>,
     pub frameworks: Vec<String>,
 }
