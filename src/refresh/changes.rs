@@ -77,15 +77,7 @@ impl Changes {
     /// Names, on each listed change of a moved framework's mappings, what the move did to it.
     pub fn name_moves(&mut self, moves: Vec<super::moves::DatasetMove>) {
         for change in &mut self.changes {
-            let key = |column: &str| change.key.get(column).cloned().flatten().unwrap_or_default();
-            let dataset = format!(
-                "{}-{}_attack-{}-{}",
-                key("framework"),
-                key("framework_version"),
-                key("attack_version"),
-                key("domain")
-            );
-            change.moved = super::moves::role_of(&moves, &dataset, &change.key);
+            change.moved = super::moves::role_of(&moves, &change.key);
         }
         self.moves = moves;
     }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::model::DatasetKey;
 use crate::sources::http::crawl::compare_attack_versions;
 
 /// One framework's datasets of one domain, moved from an older ATT&CK version to a newer one between
@@ -58,9 +59,16 @@ impl MoveRole {
 
 type MatchKey = Vec<Option<String>>;
 
-/// What a move did to the mapping of `dataset` (`kev-02.13.2025_attack-15.1-enterprise`) that
-/// `grain` names (the grain columns by name), if a move involved it.
-pub fn role_of(moves: &[DatasetMove], dataset: &str, grain: &BTreeMap<&str, Option<String>>) -> Option<MoveRole> {
+/// What a move did to the mapping the grain columns name (by name, as a change lists them), if a
+/// move involved it.
+pub fn role_of(moves: &[DatasetMove], grain: &BTreeMap<&str, Option<String>>) -> Option<MoveRole> {
+    let value = |column: &str| grain.get(column).cloned().flatten().unwrap_or_default();
+    let dataset = DatasetKey {
+        framework: value("framework"),
+        framework_version: value("framework_version"),
+        attack_version: value("attack_version"),
+        domain: value("domain"),
+    };
     let key: MatchKey = MATCHED_BY.iter().map(|c| grain.get(c).cloned().flatten()).collect();
     let key = (dataset.to_string(), key);
     moves.iter().find_map(|m| m.roles.get(&key).copied())
@@ -118,30 +126,34 @@ const DESCRIBED_BY: &[&str] = &[
 ];
 const DATASET: &[&str] = &["framework", "framework_version", "attack_version", "domain"];
 
-type Dataset = [String; 4];
-
 /// The moves between the `previous` table and the `current` one: per framework and domain, datasets
 /// that left and datasets at a newer ATT&CK version that arrived.
 pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<DatasetMove>> {
     let (previous, current) = (&official(previous)?, &official(current)?);
     let before = datasets_of(previous)?;
     let now = datasets_of(current)?;
-    let mut retired: BTreeMap<(&str, &str), Vec<&Dataset>> = BTreeMap::new();
+    let mut retired: BTreeMap<(&str, &str), Vec<&DatasetKey>> = BTreeMap::new();
     for dataset in before.difference(&now) {
-        retired.entry((&dataset[0], &dataset[3])).or_default().push(dataset);
+        retired
+            .entry((&dataset.framework, &dataset.domain))
+            .or_default()
+            .push(dataset);
     }
-    let mut arrived: BTreeMap<(&str, &str), Vec<&Dataset>> = BTreeMap::new();
+    let mut arrived: BTreeMap<(&str, &str), Vec<&DatasetKey>> = BTreeMap::new();
     for dataset in now.difference(&before) {
-        arrived.entry((&dataset[0], &dataset[3])).or_default().push(dataset);
+        arrived
+            .entry((&dataset.framework, &dataset.domain))
+            .or_default()
+            .push(dataset);
     }
     let mut moves = Vec::new();
     for ((framework, domain), old) in retired {
         let Some(new) = arrived.get(&(framework, domain)) else {
             continue;
         };
-        let newest = |sets: &[&Dataset]| -> String {
+        let newest = |sets: &[&DatasetKey]| -> String {
             sets.iter()
-                .map(|d| d[2].clone())
+                .map(|d| d.attack_version.clone())
                 .max_by(|a, b| compare_attack_versions(a, b))
                 .unwrap_or_default()
         };
@@ -156,8 +168,8 @@ pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<Data
             domain: domain.to_string(),
             from_attack_version: from,
             to_attack_version: to,
-            retired: old.iter().map(|d| name(d)).collect(),
-            published: new.iter().map(|d| name(d)).collect(),
+            retired: old.iter().map(|d| d.to_string()).collect(),
+            published: new.iter().map(|d| d.to_string()).collect(),
             carried: 0,
             changed: 0,
             added: 0,
@@ -190,10 +202,6 @@ pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<Data
     Ok(moves)
 }
 
-fn name(dataset: &Dataset) -> String {
-    format!("{}-{}_attack-{}-{}", dataset[0], dataset[1], dataset[2], dataset[3])
-}
-
 /// The official rows of a table: a derived dataset (`--carry-to`) moves with its target, not upstream.
 fn official(frame: &DataFrame) -> PolarsResult<DataFrame> {
     match frame.column("carry") {
@@ -203,7 +211,7 @@ fn official(frame: &DataFrame) -> PolarsResult<DataFrame> {
 }
 
 /// The datasets (framework, framework version, ATT&CK version, domain) a table holds.
-fn datasets_of(frame: &DataFrame) -> PolarsResult<BTreeSet<Dataset>> {
+fn datasets_of(frame: &DataFrame) -> PolarsResult<BTreeSet<DatasetKey>> {
     let unique = frame
         .select(DATASET.iter().copied())?
         .unique_stable(None, UniqueKeepStrategy::First, None)?;
@@ -212,13 +220,21 @@ fn datasets_of(frame: &DataFrame) -> PolarsResult<BTreeSet<Dataset>> {
         .map(|name| unique.column(name).and_then(|c| c.str()))
         .collect::<PolarsResult<_>>()?;
     Ok((0..unique.height())
-        .map(|row| std::array::from_fn(|i| columns[i].get(row).unwrap_or_default().to_string()))
+        .map(|row| {
+            let value = |i: usize| columns[i].get(row).unwrap_or_default().to_string();
+            DatasetKey {
+                framework: value(0),
+                framework_version: value(1),
+                attack_version: value(2),
+                domain: value(3),
+            }
+        })
         .collect())
 }
 
 /// The mappings of `datasets` in `frame`, by what matches them across releases, each with its
 /// dataset's name and what describes it.
-fn mappings_of(frame: &DataFrame, datasets: &[&Dataset]) -> PolarsResult<HashMap<MatchKey, Vec<(String, String)>>> {
+fn mappings_of(frame: &DataFrame, datasets: &[&DatasetKey]) -> PolarsResult<HashMap<MatchKey, Vec<(String, String)>>> {
     let strings = |names: &[&str]| -> PolarsResult<Vec<StringChunked>> {
         names
             .iter()
@@ -233,10 +249,15 @@ fn mappings_of(frame: &DataFrame, datasets: &[&Dataset]) -> PolarsResult<HashMap
     let mut mappings: HashMap<MatchKey, Vec<(String, String)>> = HashMap::new();
     for row in 0..frame.height() {
         let ours = datasets.iter().find(|dataset| {
-            dataset
-                .iter()
-                .zip(&dataset_columns)
-                .all(|(value, column)| column.get(row) == Some(value.as_str()))
+            [
+                &dataset.framework,
+                &dataset.framework_version,
+                &dataset.attack_version,
+                &dataset.domain,
+            ]
+            .iter()
+            .zip(&dataset_columns)
+            .all(|(value, column)| column.get(row) == Some(value.as_str()))
         });
         let Some(dataset) = ours else {
             continue;
@@ -247,7 +268,10 @@ fn mappings_of(frame: &DataFrame, datasets: &[&Dataset]) -> PolarsResult<HashMap
             description.push_str(&series.get(row)?.to_string());
             description.push('\u{1f}');
         }
-        mappings.entry(key).or_default().push((name(dataset), description));
+        mappings
+            .entry(key)
+            .or_default()
+            .push((dataset.to_string(), description));
     }
     Ok(mappings)
 }
@@ -283,14 +307,42 @@ mod tests {
         .unwrap();
         let moves = moves(&before, &after).unwrap();
         assert_eq!(moves.len(), 1);
-        let kev = &moves[0];
-        assert_eq!((kev.carried, kev.changed, kev.added, kev.removed), (1, 1, 1, 1));
-        assert_eq!(kev.retired, ["kev-02.13.2025_attack-15.1-enterprise"]);
-        assert_eq!(kev.published, ["kev-07.28.2025_attack-16.1-enterprise"]);
-        assert_eq!(kev.kept(), 2);
+        let moved = &moves[0];
+        assert_eq!((moved.carried, moved.changed, moved.added, moved.removed), (1, 1, 1, 1));
+        assert_eq!(moved.retired, ["kev-02.13.2025_attack-15.1-enterprise"]);
+        assert_eq!(moved.published, ["kev-07.28.2025_attack-16.1-enterprise"]);
+        assert_eq!(moved.kept(), 2);
         assert_eq!(
-            kev.summary(),
+            moved.summary(),
             "kev enterprise 15.1 → 16.1: 1 carried, 1 changed, 1 added, 1 removed"
+        );
+        let grain = |framework_version: &str, attack_version: &str, technique: &str| {
+            BTreeMap::from([
+                ("framework", Some("kev".to_string())),
+                ("framework_version", Some(framework_version.to_string())),
+                ("attack_version", Some(attack_version.to_string())),
+                ("domain", Some("enterprise".to_string())),
+                ("capability_id", Some("CVE-2024-0001".to_string())),
+                ("attack_object_id", Some(technique.to_string())),
+                ("mapping_type", None),
+                ("score_category", None),
+            ])
+        };
+        assert_eq!(
+            role_of(&moves, &grain("02.13.2025", "15.1", "T1190")),
+            Some(MoveRole::Carried)
+        );
+        assert_eq!(
+            role_of(&moves, &grain("07.28.2025", "16.1", "T1059")),
+            Some(MoveRole::Changed)
+        );
+        assert_eq!(
+            role_of(&moves, &grain("02.13.2025", "15.1", "T1068")),
+            Some(MoveRole::Removed)
+        );
+        assert_eq!(
+            role_of(&moves, &grain("07.28.2025", "16.1", "T1203")),
+            Some(MoveRole::Added)
         );
         assert!(
             super::moves(&after, &before).unwrap().is_empty(),
@@ -298,7 +350,7 @@ mod tests {
         );
         assert!(super::moves(&after, &after).unwrap().is_empty());
 
-        let mut derived = self::kev("16.1", "02.13.2025", "T1190", "same");
+        let mut derived = kev("16.1", "02.13.2025", "T1190", "same");
         derived.carry = Some(crate::model::Carry {
             kind: crate::model::CarryKind::Unchanged,
             derived_from: "15.1".into(),

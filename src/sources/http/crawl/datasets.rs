@@ -109,14 +109,14 @@ impl Found {
     }
 
     /// Each dataset with the outcome of fetching `paths[landing page]` (its pages and mapping file),
-    /// and whether the site had technique pages to cross-check it with (`missing_indexes`: the
-    /// technique indexes it does not publish).
+    /// and what the site had to cross-check it with (`not_published`: the technique indexes and
+    /// landing pages the site does not publish).
     pub(super) fn outcomes(
         &self,
         paths: &BTreeMap<String, Vec<String>>,
         failures: &[FetchFailure],
         stale: &[FetchFailure],
-        missing_indexes: &[FetchFailure],
+        not_published: &[FetchFailure],
     ) -> Vec<DatasetFetch> {
         let mut outcomes: Vec<DatasetFetch> = self
             .by_landing_page
@@ -138,10 +138,14 @@ impl Found {
                     FetchState::Complete
                 };
                 let index = technique_index_path(&finding.dataset.attack_version, &finding.dataset.domain);
-                let not_cross_checked = missing_indexes
-                    .iter()
-                    .any(|missing| missing.site_path == index)
-                    .then(|| format!("no technique pages at {index}"));
+                let not_published = |path: &str| not_published.iter().any(|page| page.site_path == path);
+                let not_cross_checked = if not_published(&index) {
+                    Some(format!("no technique pages at {index}"))
+                } else if not_published(landing_page) {
+                    Some(format!("no landing page at {landing_page}"))
+                } else {
+                    None
+                };
                 DatasetFetch {
                     dataset: finding.dataset.to_string(),
                     landing_page: landing_page.clone(),

@@ -314,19 +314,11 @@ pub fn crawl(
     }
     fetch_step(mapping_files, &mut crawl, false);
     crawl.landing_pages_missing = landing_pages_a_mapping_file_stands_for(&mut crawl.failures, &paths);
-    crawl.datasets = found.outcomes(&paths, &crawl.failures, &crawl.stale, &crawl.technique_indexes_missing);
-    for dataset in &mut crawl.datasets {
-        if crawl
-            .landing_pages_missing
-            .iter()
-            .any(|m| m.site_path == dataset.landing_page)
-        {
-            tracing::info!(dataset = %dataset.dataset, "no landing page: published from its mapping file, not cross-checked");
-            dataset
-                .not_cross_checked
-                .get_or_insert_with(|| format!("no landing page at {}", dataset.landing_page));
-        }
+    for missing in &crawl.landing_pages_missing {
+        tracing::info!(url = %terminal(&missing.url), "no landing page: its dataset is published from its mapping file, not cross-checked");
     }
+    let not_published = [&crawl.technique_indexes_missing[..], &crawl.landing_pages_missing[..]].concat();
+    crawl.datasets = found.outcomes(&paths, &crawl.failures, &crawl.stale, &not_published);
     crawl.night.recheck_days = rotation.recheck_days();
     crawl.night.unchanged_datasets = unchanged.iter().map(ToString::to_string).collect();
     crawl.night.requests = fetcher.requests_sent();
@@ -338,35 +330,33 @@ fn technique_index_path(attack_version: &str, domain: &str) -> String {
     format!("attack/attack-{attack_version}/domain-{domain}/techniques/")
 }
 
-/// Takes out of `failures[from..]` those the server answered 404 or 410 (the site does not publish
-/// them), leaving the others.
-/// Takes out of `failures` the landing pages (and their all-data pages) the site does not publish
-/// (404 or 410) whose dataset's mapping file arrived: a page cross-checks a dataset its mapping file
+/// Takes out of `failures` the landing pages the site does not publish (404 or 410) whose dataset's
+/// mapping file arrived: a page cross-checks a dataset its mapping file
 /// supplies, it is no condition for publishing it. `paths` holds each landing page's own paths, its
 /// mapping file last.
 fn landing_pages_a_mapping_file_stands_for(
     failures: &mut Vec<FetchFailure>,
     paths: &BTreeMap<String, Vec<String>>,
 ) -> Vec<FetchFailure> {
-    let failed = |path: &str, failures: &[FetchFailure]| failures.iter().any(|f| f.site_path == path);
+    // An all-data page is asked for only when its landing page arrived: a missing landing page is
+    // the one page to set aside.
     let mut missing = Vec::new();
     for (landing_page, own) in paths {
         let Some(mapping_file) = own.last() else { continue };
-        let pages_not_found = own[..own.len() - 1]
-            .iter()
-            .all(|p| !failed(p, failures) || failures.iter().any(|f| f.site_path == *p && f.not_found));
-        if failed(mapping_file, failures) || !failed(landing_page, failures) || !pages_not_found {
-            continue;
+        let landing_not_found = failures.iter().any(|f| f.site_path == *landing_page && f.not_found);
+        if landing_not_found && !failures.iter().any(|f| f.site_path == *mapping_file) {
+            let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(failures)
+                .into_iter()
+                .partition(|f| f.site_path == *landing_page);
+            *failures = kept;
+            missing.extend(taken);
         }
-        let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(failures)
-            .into_iter()
-            .partition(|f| own[..own.len() - 1].contains(&f.site_path));
-        *failures = kept;
-        missing.extend(taken);
     }
     missing
 }
 
+/// Takes out of `failures[from..]` those the server answered 404 or 410 (the site does not publish
+/// them), leaving the others.
 fn take_not_found(failures: &mut Vec<FetchFailure>, from: usize) -> Vec<FetchFailure> {
     let step: Vec<FetchFailure> = failures.drain(from..).collect();
     let (not_found, others): (Vec<_>, Vec<_>) = step.into_iter().partition(|f| f.not_found);
