@@ -22,6 +22,9 @@ const DEFAULT_MAX_CONTENT_LENGTH: usize = 10 * 1024 * 1024;
 const RETRIES: usize = 2;
 /// Manifest records asked for per page (a server may send fewer).
 const MANIFEST_PAGE: &str = "1000";
+/// The largest answer read from a TAXII server (a manifest page of 1,000 records is about 200 KB):
+/// a server that sends more is refused, never held in memory whole.
+const MAX_ANSWER_BYTES: u64 = 64 << 20;
 /// The waits before each poll of a pending status: 15.5 s in all, then what is still pending is
 /// reported as such.
 const PENDING_WAITS: [Duration; 5] = [
@@ -111,6 +114,7 @@ impl<'a> Server<'a> {
     pub fn manifest(&self) -> Result<BTreeSet<Version>, TaxiiError> {
         let mut listed = BTreeSet::new();
         let mut next: Option<String> = None;
+        let mut tokens_seen = BTreeSet::new();
         loop {
             let mut url = Url::parse(&self.collection_url("manifest/"))
                 .map_err(|e| failed(&self.collection_url("manifest/"), e.to_string()))?;
@@ -129,6 +133,12 @@ impl<'a> Server<'a> {
                 }
             }
             next = match (page["more"].as_bool(), page["next"].as_str()) {
+                (Some(true), Some(token)) if !tokens_seen.insert(token.to_string()) => {
+                    return Err(failed(
+                        url.as_str(),
+                        format!("the manifest's pages loop: next {token:?} was given before"),
+                    ))
+                }
                 (Some(true), Some(token)) => Some(token.to_string()),
                 _ => return Ok(listed),
             };
@@ -187,7 +197,9 @@ impl<'a> Server<'a> {
             .headers()
             .get(LOCATION)
             .map(|value| without_userinfo(&String::from_utf8_lossy(value.as_bytes())));
-        let text: String = response.text().unwrap_or_default().chars().take(300).collect();
+        let text: String = read_capped(response, 300 * 4)
+            .map(|bytes| String::from_utf8_lossy(&bytes).chars().take(300).collect())
+            .unwrap_or_default();
         let variables = format!("{} / {}", credentials::TAXII.user, credentials::TAXII.password);
         match status {
             s if s.is_redirection() => format!(
@@ -214,13 +226,26 @@ enum SendFailure {
 }
 
 fn body(url: &str, response: Response) -> Result<Value, TaxiiError> {
-    let text = response
-        .text()
-        .map_err(|e| failed(url, format!("reading the answer: {e}")))?;
-    if text.trim().is_empty() {
+    let bytes =
+        read_capped(response, MAX_ANSWER_BYTES + 1).map_err(|e| failed(url, format!("reading the answer: {e}")))?;
+    if bytes.len() as u64 > MAX_ANSWER_BYTES {
+        return Err(failed(
+            url,
+            format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"),
+        ));
+    }
+    if bytes.trim_ascii().is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_str(&text).map_err(|e| failed(url, format!("the answer is not JSON: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| failed(url, format!("the answer is not JSON: {e}")))
+}
+
+/// At most `limit` bytes of an answer's body.
+fn read_capped(response: Response, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    response.take(limit).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

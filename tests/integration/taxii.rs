@@ -377,3 +377,33 @@ fn a_directory_without_any_bundle_is_a_failure_and_nothing_is_requested() {
     );
     assert!(server.seen().is_empty(), "nothing requested");
 }
+
+#[test]
+fn a_manifest_whose_pages_loop_or_an_answer_past_the_cap_is_a_failure_not_a_hang() {
+    let looping = TaxiiServer::scripted(|request| match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/api/") => Reply::json(200, json!({"title": "t", "max_content_length": 1_000_000})),
+        ("GET", path) if path.starts_with("/api/collections/c1/manifest/") => {
+            Reply::json(200, json!({"more": true, "next": "again", "objects": []}))
+        }
+        _ => Reply::json(200, json!({})),
+    });
+    let bundles = bundles();
+    let output = publish(&looping.api_root, bundles.path(), &[]);
+    assert_eq!(code(&output), 1, "{}", explain(&output));
+    assert!(
+        printed(&output).contains("the manifest's pages loop"),
+        "{}",
+        explain(&output)
+    );
+    assert_eq!(looping.requests("POST"), 0, "nothing posted");
+    assert!(looping.requests("GET") <= 3, "the loop is seen at the second page");
+
+    let huge = TaxiiServer::scripted(|_| Reply {
+        status: 200,
+        location: None,
+        body: format!("{{\"title\": \"{}\"}}", "x".repeat(65 << 20)),
+    });
+    let output = publish(&huge.api_root, bundles.path(), &[]);
+    assert_eq!(code(&output), 1, "{}", explain(&output));
+    assert!(printed(&output).contains("larger than"), "{}", explain(&output));
+}
