@@ -91,6 +91,12 @@ fn check_attack_version(value: &str) -> Result<(), BadIdentifier> {
     }
 }
 
+/// ATT&CK versions in release order: `8.2` < `16.1` < `17.1` (numbers compared part by part).
+pub fn compare_attack_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    parts(a).cmp(&parts(b)).then_with(|| a.cmp(b))
+}
+
 /// A value as a message shows it: quoted, control characters escaped, cut after 80 characters.
 pub fn shown(value: &str) -> String {
     const LIMIT: usize = 80;
@@ -124,6 +130,13 @@ pub fn file_in(dir: &Path, name: &str) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn attack_versions_compare_as_numbers() {
+        assert!(compare_attack_versions("9.0", "10.0").is_lt());
+        assert!(compare_attack_versions("16.1", "18.1").is_lt());
+        assert!(compare_attack_versions("17.1", "17.0").is_gt());
+    }
+
     use super::*;
 
     fn key(framework: &str, framework_version: &str, attack_version: &str, domain: &str) -> DatasetKey {

@@ -44,7 +44,7 @@ impl CarryTo {
                 .bundles
                 .iter()
                 .filter_map(|b| b.version.clone())
-                .max_by_key(|v| carry::version_order(v)),
+                .max_by(|a, b| crate::identifiers::compare_attack_versions(a, b)),
         }
     }
 }

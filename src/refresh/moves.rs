@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::identifiers::compare_attack_versions;
 use crate::model::DatasetKey;
-use crate::sources::http::crawl::compare_attack_versions;
 
 /// One framework's datasets of one domain, moved from an older ATT&CK version to a newer one between
 /// two runs.

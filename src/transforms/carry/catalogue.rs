@@ -77,27 +77,3 @@ impl Release {
             .map(|(id, t)| (id.as_str(), t))
     }
 }
-
-/// `16.1` → `[16, 1]`: ATT&CK versions compared as numbers (`9.0` < `10.0`), a part that is no
-/// number compared after every number.
-pub fn version_order(version: &str) -> Vec<(u64, String)> {
-    version
-        .split('.')
-        .map(|part| {
-            part.parse::<u64>()
-                .map_or((u64::MAX, part.to_string()), |n| (n, String::new()))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_compare_as_numbers() {
-        assert!(version_order("9.0") < version_order("10.0"));
-        assert!(version_order("16.1") < version_order("18.1"));
-        assert!(version_order("17.1") > version_order("17.0"));
-    }
-}

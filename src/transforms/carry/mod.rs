@@ -8,7 +8,7 @@ pub mod marks;
 mod report;
 mod review;
 
-pub use catalogue::{version_order, Release, ReleaseTechnique};
+pub use catalogue::{Release, ReleaseTechnique};
 pub use report::{report_of, CarriedRow, CarryReport, DerivedReport};
 pub use review::{frame as review_frame, review_list, ReviewTechnique, REVIEW_COLUMNS};
 
@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::identifiers::compare_attack_versions;
 use crate::model::{AttackChange, Carry, CarryKind, DatasetKey, MappingRow};
 
 /// Which datasets are carried, and why the others are not.
@@ -72,14 +73,13 @@ pub fn plan<'a>(
             .or_default()
             .push(key);
     }
-    let target_order = version_order(target);
     let mut plan = CarryPlan::default();
     for (_, mut keys) in groups {
-        keys.sort_by_key(|k| std::cmp::Reverse(version_order(&k.attack_version)));
+        keys.sort_by(|a, b| compare_attack_versions(&b.attack_version, &a.attack_version));
         let older: Vec<&DatasetKey> = keys
             .iter()
             .copied()
-            .filter(|k| version_order(&k.attack_version) < target_order)
+            .filter(|k| compare_attack_versions(&k.attack_version, target).is_lt())
             .collect();
         if let Some(official) = keys.iter().find(|k| k.attack_version == target) {
             plan.official_at_target.push(OfficialAtTarget {

@@ -31,7 +31,7 @@ use links::site_links;
 pub use links::RefusedLink;
 use rotation::StoredBefore;
 pub use rotation::{NightCost, Rotation, DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS};
-pub use selection::{compare_attack_versions, DatasetSelection, FrameworkReleases};
+pub use selection::{DatasetSelection, FrameworkReleases};
 
 /// The site's list of mapping frameworks, whose links lead to each framework's page.
 pub const FRAMEWORKS_PAGE: &str = "external/";

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::identifiers;
+use crate::identifiers::{self, compare_attack_versions};
 use crate::model::DatasetKey;
 
 /// Which datasets a run is about. An empty list selects every value (`--attack-version all`).
@@ -112,12 +112,6 @@ fn newest_attack_version_per_framework<'a>(
         }
     }
     newest
-}
-
-/// ATT&CK versions in release order: `8.2` < `16.1` < `17.1` (numbers compared part by part).
-pub fn compare_attack_versions(a: &str, b: &str) -> Ordering {
-    let parts = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
-    parts(a).cmp(&parts(b)).then_with(|| a.cmp(b))
 }
 
 /// One framework's ATT&CK releases on the site: the newest (its current picture) and the older ones
