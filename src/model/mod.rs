@@ -242,6 +242,13 @@ pub fn by_dataset(rows: &[MappingRow]) -> std::collections::BTreeMap<DatasetKey,
     groups
 }
 
+/// The ATT&CK version a dataset's rows were carried from (`--carry-to`), when it is a derived dataset.
+pub fn derived_from<'a>(rows: &[&'a MappingRow]) -> Option<&'a str> {
+    rows.iter()
+        .find_map(|r| r.carry.as_ref())
+        .map(|c| c.derived_from.as_str())
+}
+
 /// The grain of the table: rows with equal keys are repeats of one mapping.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GrainKey {

@@ -28,11 +28,7 @@ const UNDATED: &str = "01/01/2000";
 pub fn write_all(rows: &[MappingRow], dir: &Path) -> Result<Vec<String>> {
     let mut written = Vec::new();
     for (dataset, rows) in by_dataset(rows) {
-        let Some(from) = rows
-            .iter()
-            .find_map(|r| r.carry.as_ref())
-            .map(|c| c.derived_from.clone())
-        else {
+        let Some(from) = crate::model::derived_from(&rows).map(str::to_string) else {
             continue;
         };
         let file = format!("{dataset}.json");

@@ -75,7 +75,7 @@ impl Across {
         }
         let derived: BTreeMap<&DatasetKey, &str> = datasets
             .iter()
-            .filter_map(|(dataset, rows)| Some((dataset, super::review::derived_from(rows)?)))
+            .filter_map(|(dataset, rows)| Some((dataset, crate::model::derived_from(rows)?)))
             .collect();
         let entries: Vec<Value> = covered
             .iter()

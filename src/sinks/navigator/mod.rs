@@ -193,7 +193,7 @@ pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Value, Laye
         "",
         "in the Mappings Explorer; score = number of distinct capabilities mapped to the technique.",
     );
-    if let Some(from) = review::derived_from(rows) {
+    if let Some(from) = crate::model::derived_from(rows) {
         review::mark_derived(&mut header, from);
     }
     finish(header, entries, "capability", non_mappable_rows, &left_out)
@@ -250,7 +250,7 @@ pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value,
         " scores",
         "in the Mappings Explorer: the highest score of any capability per technique (significant 3, partial 2, minimal 1), colored by that score's category.",
     );
-    if let Some(from) = review::derived_from(rows) {
+    if let Some(from) = crate::model::derived_from(rows) {
         review::mark_derived(&mut header, from);
     }
     let (mut layer, mut counts) = finish(header, entries, "score", non_mappable_rows, &left_out);

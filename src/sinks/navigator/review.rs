@@ -8,15 +8,8 @@ use serde_json::Value;
 
 use super::document::{finish, named, Header};
 use super::{technique_entry, LayerCounts};
-use crate::model::{DatasetKey, MappingRow};
+use crate::model::DatasetKey;
 use crate::transforms::carry::ReviewTechnique;
-
-/// The ATT&CK version a dataset's rows were carried from, when it is a derived dataset.
-pub fn derived_from<'a>(rows: &[&'a MappingRow]) -> Option<&'a str> {
-    rows.iter()
-        .find_map(|r| r.carry.as_ref())
-        .map(|c| c.derived_from.as_str())
-}
 
 /// The words a derived dataset's layer adds to its name and description.
 pub fn mark_derived(header: &mut Header, from: &str) {

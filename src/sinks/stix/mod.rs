@@ -207,11 +207,7 @@ fn bundle<'a>(
         let relationship = objects::relationship(dataset, (relationship_type, source, target), edge_rows, &stamps);
         add(relationship, &mut all);
     }
-    if let Some(from) = rows
-        .iter()
-        .find_map(|r| r.carry.as_ref())
-        .map(|c| c.derived_from.as_str())
-    {
+    if let Some(from) = crate::model::derived_from(rows) {
         let about: Vec<String> = all
             .iter()
             .filter(|(_, o)| matches!(o, BundleObject::Ours(o) if o.extensions.is_some() && o.object_type != "extension-definition"))
