@@ -14,8 +14,10 @@ use super::super::raw_store::{RawStore, Sidecar};
 use super::super::{Fetched, Fetcher};
 use super::datasets::Found;
 use super::links::site_links;
+use super::selection::newest_attack_version_per_framework;
 use super::selection::DatasetSelection;
 use super::{attack_bundle_path, Crawl, LANDING_PAGE};
+use crate::identifiers::compare_attack_versions;
 use crate::model::{DatasetKey, Date};
 use crate::sources::site_page::dataset_of_external_link;
 
@@ -189,12 +191,15 @@ pub(super) fn plan(
         .map(|d| (d.attack_version.as_str(), d.domain.as_str()))
         .collect();
     // A linked dataset counts when the selection keeps it beside those found (with `latest`, a
-    // framework's older version is not kept).
+    // framework's older version is not kept): what `DatasetSelection::narrowed` would keep, with the
+    // newest versions found worked out once rather than per link.
+    let newest = newest_attack_version_per_framework(found_datasets.iter().copied());
     let selected = |dataset: &DatasetKey| -> bool {
         selection.includes(dataset)
-            && selection
-                .narrowed(found_datasets.iter().copied().chain([dataset]))
-                .contains(dataset)
+            && (!selection.latest
+                || newest
+                    .get(dataset.framework.as_str())
+                    .is_none_or(|version| compare_attack_versions(&dataset.attack_version, version).is_ge()))
     };
     let mut plan = Plan::default();
     for page in technique_pages {

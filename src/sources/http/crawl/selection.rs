@@ -99,7 +99,7 @@ fn admits(list: &[String], value: &str) -> bool {
 }
 
 /// Each framework's newest ATT&CK version among `datasets`.
-fn newest_attack_version_per_framework<'a>(
+pub(super) fn newest_attack_version_per_framework<'a>(
     datasets: impl Iterator<Item = &'a DatasetKey>,
 ) -> BTreeMap<&'a str, &'a str> {
     let mut newest: BTreeMap<&str, &str> = BTreeMap::new();
