@@ -114,8 +114,8 @@ impl<'a> Server<'a> {
     pub fn manifest(&self) -> Result<BTreeSet<Version>, TaxiiError> {
         let mut listed = BTreeSet::new();
         let mut next: Option<String> = None;
-        let mut tokens_seen = BTreeSet::new();
         loop {
+            let listed_before = listed.len();
             let mut url = Url::parse(&self.collection_url("manifest/"))
                 .map_err(|e| failed(&self.collection_url("manifest/"), e.to_string()))?;
             // Every version, not only each id's latest; the same filters and an explicit limit on
@@ -132,11 +132,13 @@ impl<'a> Server<'a> {
                     listed.insert((id.to_string(), version.to_string()));
                 }
             }
+            // A `next` token may be the same on every page (medallion's is): what proves progress is
+            // a page that lists versions not listed before.
             next = match (page["more"].as_bool(), page["next"].as_str()) {
-                (Some(true), Some(token)) if !tokens_seen.insert(token.to_string()) => {
+                (Some(true), Some(_)) if listed.len() == listed_before => {
                     return Err(failed(
                         url.as_str(),
-                        format!("the manifest's pages loop: next {token:?} was given before"),
+                        "the manifest's pages loop: a page says more follow but lists nothing new".to_string(),
                     ))
                 }
                 (Some(true), Some(token)) => Some(token.to_string()),
