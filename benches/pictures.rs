@@ -28,7 +28,15 @@ fn main() {
     let (layers_dir, heatmaps_dir) = (out.join("navigator"), out.join("heatmaps"));
     std::fs::create_dir_all(&layers_dir).unwrap();
     std::fs::create_dir_all(&heatmaps_dir).unwrap();
-    let layers = navigator::write_all(&build.rows, &[], &layers_dir).expect("the layers");
+    let no_heatmap = |_: &str, _: &serde_json::Value| Ok(());
+    let layers: Vec<(String, serde_json::Value)> = navigator::write_all(&build.rows, &[], &layers_dir, &no_heatmap)
+        .expect("the layers")
+        .into_iter()
+        .map(|(layer, ())| {
+            let text = std::fs::read(layers_dir.join(&layer.file)).expect("a layer written");
+            (layer.file, serde_json::from_slice(&text).expect("a layer reads"))
+        })
+        .collect();
 
     let runs = 5;
     let mut heatmap_times = Vec::new();
@@ -36,7 +44,10 @@ fn main() {
     let mut written = Vec::new();
     for _ in 0..runs {
         let clock = Instant::now();
-        written = heatmap::write_all(&layers_dir, &layers, &build.attack, &heatmaps_dir).expect("the heatmaps");
+        written = layers
+            .iter()
+            .map(|(file, layer)| heatmap::write(file, layer, &build.attack, &heatmaps_dir).expect("a heatmap"))
+            .collect();
         heatmap_times.push(clock.elapsed().as_secs_f64());
         let clock = Instant::now();
         let run = report_html::RunFacts {

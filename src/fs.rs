@@ -7,8 +7,33 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Writes a file through a temporary sibling and a rename, so a reader never sees half of it and a
-/// failed write leaves the previous file in place.
+/// failed write leaves the previous file in place; the file is on disk (fsync) before it is renamed.
 pub fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>) -> Result<()> {
+    write_through_temporary(path, write, Durability::OnDisk)
+}
+
+/// Like [`write_atomically`], for a file of a staging tree that [`sync_tree`] puts on disk whole
+/// before it is published: one sync of the file system instead of one per file (72 fsyncs were a
+/// fifth of the wall time of a build of the 11 mapping files). The rename stays: a staging tree is
+/// seeded with hard links to the published files, which must never be written through.
+pub fn write_staged(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>) -> Result<()> {
+    write_through_temporary(path, write, Durability::WithTheTree)
+}
+
+/// When a written file reaches the disk.
+#[derive(Clone, Copy, PartialEq)]
+enum Durability {
+    /// Before it is renamed into place.
+    OnDisk,
+    /// With its whole tree ([`sync_tree`]).
+    WithTheTree,
+}
+
+fn write_through_temporary(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>,
+    durability: Durability,
+) -> Result<()> {
     let failed = |reason: String| Error::WriteOutput {
         path: path.to_path_buf(),
         reason,
@@ -19,13 +44,44 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) ->
         let mut buffered = BufWriter::with_capacity(1 << 20, file);
         write(&mut buffered)?;
         let file = buffered.into_inner().map_err(|e| e.error().to_string())?;
-        file.sync_all().map_err(|e| e.to_string())?;
+        if durability == Durability::OnDisk {
+            file.sync_all().map_err(|e| e.to_string())?;
+        }
         std::fs::rename(&temporary, path).map_err(|e| format!("renaming {} into place: {e}", temporary.display()))
     })();
     if outcome.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
     outcome.map_err(failed)
+}
+
+/// Puts every file written into the tree at `dir` ([`write_staged`]) on disk: `syncfs` of its file
+/// system on Linux (one call however many files), elsewhere an fsync of each file.
+pub fn sync_tree(dir: &Path) -> Result<()> {
+    let failed = |e: std::io::Error| Error::WriteOutput {
+        path: dir.to_path_buf(),
+        reason: format!("putting the written files on disk: {e}"),
+    };
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let handle = File::open(dir).map_err(failed)?;
+        // SAFETY: a valid open descriptor; syncfs only flushes the file system it lives on.
+        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+            return Err(failed(std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        for entry in walkdir::WalkDir::new(dir) {
+            let entry = entry.map_err(|e| failed(e.into()))?;
+            if entry.file_type().is_file() {
+                File::open(entry.path()).and_then(|f| f.sync_all()).map_err(failed)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Creates a directory and any missing parents (nothing when it exists).

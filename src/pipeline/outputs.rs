@@ -150,11 +150,15 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 }
                 let navigator_dir = out.join(NAVIGATOR_DIR);
                 create_dir(&navigator_dir)?;
-                let layers = sinks::navigator::write_all(&built.rows, &built.review, &navigator_dir)?;
-                remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
                 let heatmaps_dir = out.join(HEATMAPS_DIR);
                 create_dir(&heatmaps_dir)?;
-                let heatmaps = sinks::heatmap::write_all(&navigator_dir, &layers, attack, &heatmaps_dir)?;
+                let draw =
+                    |file: &str, layer: &serde_json::Value| sinks::heatmap::write(file, layer, attack, &heatmaps_dir);
+                let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
+                    sinks::navigator::write_all(&built.rows, &built.review, &navigator_dir, &draw)?
+                        .into_iter()
+                        .unzip();
+                remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
                 remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
                 Ok(Some((layers, heatmaps)))
             })

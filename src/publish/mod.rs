@@ -94,6 +94,7 @@ pub fn swap_into_place(staging: &Path, out: &Path) -> Result<()> {
         path: out.to_path_buf(),
         reason,
     };
+    crate::fs::sync_tree(staging)?;
     if !out.exists() {
         return std::fs::rename(staging, out).map_err(|e| failed(format!("publishing {}: {e}", staging.display())));
     }

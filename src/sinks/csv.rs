@@ -6,7 +6,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::error::Result;
-use crate::sinks::write_atomically;
+use crate::sinks::write_staged;
 
 /// How CSV files are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct CsvOptions {
 
 /// Writes `frame` to `path`; list columns become newline-joined text (CSV has no lists).
 pub fn write(frame: &DataFrame, path: &Path, options: CsvOptions) -> Result<()> {
-    write_atomically(path, |file| {
+    write_staged(path, |file| {
         let mut flat = with_lists_joined(frame).map_err(|e| e.to_string())?;
         if options.excel_safe {
             flat = with_formulas_neutralised(&flat).map_err(|e| e.to_string())?;

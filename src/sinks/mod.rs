@@ -14,7 +14,8 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::Result;
-pub use crate::fs::write_atomically;
+/// Every output is written into a staging tree that is synced whole before it is published.
+pub use crate::fs::write_staged;
 
 /// `1 capability`, `2 capabilities`: a count and the word for it, for the texts of every output.
 pub fn count_of(n: usize, one: &str, many: &str) -> String {
@@ -36,7 +37,7 @@ pub fn cut_to(text: &str, chars: usize) -> String {
 /// Writes a JSON document, pretty-printed with a final newline, atomically: serialized straight into
 /// the file's buffer, never whole in memory (a STIX bundle of the snapshot is megabytes).
 pub fn write_json(path: &Path, document: &impl serde::Serialize) -> Result<()> {
-    write_atomically(path, |file| {
+    write_staged(path, |file| {
         serde_json::to_writer_pretty(&mut *file, document).map_err(|e| e.to_string())?;
         file.write_all(b"\n").map_err(|e| e.to_string())
     })

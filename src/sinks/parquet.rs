@@ -11,7 +11,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::error::Result;
-use crate::sinks::write_atomically;
+use crate::sinks::write_staged;
 
 /// The key under which Parquet files carry their Arrow schema.
 const ARROW_SCHEMA_KEY: &str = "ARROW:schema";
@@ -26,7 +26,7 @@ pub fn write_with_metadata(frame: &DataFrame, path: &Path, metadata: &[(&str, &s
     let mut pairs = vec![(ARROW_SCHEMA_KEY.to_string(), portable_arrow_schema(frame))];
     pairs.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let metadata = KeyValueMetadata::from_static(pairs);
-    write_atomically(path, |file| {
+    write_staged(path, |file| {
         let mut frame = frame.clone();
         frame.rechunk_mut();
         ParquetWriter::new(file)

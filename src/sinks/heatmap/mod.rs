@@ -1,5 +1,6 @@
-//! SVG heatmaps: `heatmaps/<layer>.svg` for every Navigator layer, drawn from the layer file itself
-//! (its scores, colors, gradient, legend and comments), so the picture and the layer never disagree.
+//! SVG heatmaps: `heatmaps/<layer>.svg` for every Navigator layer, drawn from the layer document the
+//! layer file is written from (its scores, colors, gradient, legend and comments), so the picture and
+//! the layer never disagree.
 //!
 //! With the ATT&CK catalogue of the layer's version and domain, the picture is that matrix: tactics
 //! as columns in ATT&CK's order, each column's techniques by name, and beneath a technique the
@@ -12,13 +13,11 @@ mod svg;
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::sinks::navigator::LayerCounts;
-use crate::sinks::write_atomically;
+use crate::error::Result;
+use crate::sinks::write_staged;
 use crate::sources::attack_stix::AttackCatalog;
 pub use svg::navigator_color;
 
@@ -33,46 +32,27 @@ pub struct HeatmapCounts {
     pub bytes: usize,
 }
 
-/// Draws the heatmap of each layer of `navigator_dir` named in `layers` into `dir`.
-pub fn write_all(
-    navigator_dir: &Path,
-    layers: &[LayerCounts],
-    attack: &AttackCatalog,
-    dir: &Path,
-) -> Result<Vec<HeatmapCounts>> {
-    layers
-        .par_iter()
-        .map(|layer| {
-            let path = navigator_dir.join(&layer.file);
-            let read = std::fs::read(&path).map_err(|source| Error::ReadInput {
-                path: path.clone(),
-                source,
-            })?;
-            let document: Value = serde_json::from_slice(&read).map_err(|e| Error::WriteOutput {
-                path: path.clone(),
-                reason: format!("reading back the layer: {e}"),
-            })?;
-            let file = format!("{}.svg", layer.file.trim_end_matches(".json"));
-            let bundle =
-                attack_of(&layer.file).and_then(|(version, domain)| attack.own_bundles(version, domain).next());
-            let grid = match bundle {
-                Some(bundle) => matrix::Grid::of_matrix(&document, bundle),
-                None => matrix::Grid::of_layer(&document),
-            };
-            let picture = svg::draw(&document, &grid);
-            let target = crate::identifiers::file_in(dir, &file)?;
-            write_atomically(&target, |out| {
-                use std::io::Write;
-                out.write_all(picture.as_bytes()).map_err(|e| e.to_string())
-            })?;
-            Ok(HeatmapCounts {
-                file,
-                colored_techniques: grid.colored_techniques(),
-                techniques_in_matrix: grid.techniques_in_matrix,
-                bytes: picture.len(),
-            })
-        })
-        .collect()
+/// Draws the heatmap of the layer `document`, written as `layer_file`, into `dir`: called by the
+/// Navigator sink with each layer it writes, so no layer is read back from disk.
+pub fn write(layer_file: &str, document: &Value, attack: &AttackCatalog, dir: &Path) -> Result<HeatmapCounts> {
+    let file = format!("{}.svg", layer_file.trim_end_matches(".json"));
+    let bundle = attack_of(layer_file).and_then(|(version, domain)| attack.own_bundles(version, domain).next());
+    let grid = match bundle {
+        Some(bundle) => matrix::Grid::of_matrix(document, bundle),
+        None => matrix::Grid::of_layer(document),
+    };
+    let picture = svg::draw(document, &grid);
+    let target = crate::identifiers::file_in(dir, &file)?;
+    write_staged(&target, |out| {
+        use std::io::Write;
+        out.write_all(picture.as_bytes()).map_err(|e| e.to_string())
+    })?;
+    Ok(HeatmapCounts {
+        file,
+        colored_techniques: grid.colored_techniques(),
+        techniques_in_matrix: grid.techniques_in_matrix,
+        bytes: picture.len(),
+    })
 }
 
 /// The ATT&CK version and domain a layer file is about: `…_attack-16.1-enterprise.json` and

@@ -49,25 +49,31 @@ pub struct LayerCounts {
 type DatasetRows<'a> = (DatasetKey, Vec<&'a MappingRow>);
 
 /// Writes every layer into `dir`, datasets in parallel, and the review layer of each derived
-/// dataset (`review`: `--carry-to`'s review list); counts in file order.
-pub fn write_all(rows: &[MappingRow], review: &[ReviewTechnique], dir: &Path) -> Result<Vec<LayerCounts>> {
+/// dataset (`review`: `--carry-to`'s review list); counts in file order, each with what `also` made
+/// of the layer (its file name and document) as it was written: its heatmap.
+pub fn write_all<T: Send>(
+    rows: &[MappingRow],
+    review: &[ReviewTechnique],
+    dir: &Path,
+    also: &(dyn Fn(&str, &Value) -> Result<T> + Sync),
+) -> Result<Vec<(LayerCounts, T)>> {
     let datasets: Vec<DatasetRows> = by_dataset(rows).into_iter().collect();
-    let per_dataset: Vec<Vec<LayerCounts>> = datasets
+    let per_dataset: Vec<Vec<(LayerCounts, T)>> = datasets
         .par_iter()
         .map(|(dataset, dataset_rows)| {
             let (layer, counts) = dataset_layer(dataset, dataset_rows);
-            let mut written = vec![write(dir, format!("{dataset}.json"), &layer, counts)?];
+            let mut written = vec![write(dir, format!("{dataset}.json"), &layer, counts, also)?];
             if frameworks::kind(&dataset.framework) == FrameworkKind::SecurityStack {
                 if let Some((layer, counts)) = score_layer(dataset, dataset_rows) {
-                    written.push(write(dir, format!("{dataset}_scores.json"), &layer, counts)?);
+                    written.push(write(dir, format!("{dataset}_scores.json"), &layer, counts, also)?);
                 }
             }
             Ok(written)
         })
         .collect::<Result<_>>()?;
-    let mut written: Vec<LayerCounts> = per_dataset.into_iter().flatten().collect();
+    let mut written: Vec<(LayerCounts, T)> = per_dataset.into_iter().flatten().collect();
     for (file, layer, counts) in review::review_layers(review) {
-        written.push(write(dir, file, &layer, counts)?);
+        written.push(write(dir, file, &layer, counts, also)?);
     }
 
     let mut by_attack: BTreeMap<(&str, &str), Vec<DatasetRows>> = BTreeMap::new();
@@ -80,18 +86,25 @@ pub fn write_all(rows: &[MappingRow], review: &[ReviewTechnique], dir: &Path) ->
     for ((attack_version, domain), datasets) in by_attack {
         for across in [Across::AnyFramework, Across::Coverage] {
             if let Some((layer, counts)) = across.layer(attack_version, domain, &datasets) {
-                written.push(write(dir, across.file(attack_version, domain), &layer, counts)?);
+                written.push(write(dir, across.file(attack_version, domain), &layer, counts, also)?);
             }
         }
     }
-    written.sort_by(|a, b| a.file.cmp(&b.file));
+    written.sort_by(|a, b| a.0.file.cmp(&b.0.file));
     Ok(written)
 }
 
-fn write(dir: &Path, file: String, layer: &Value, mut counts: LayerCounts) -> Result<LayerCounts> {
+fn write<T>(
+    dir: &Path,
+    file: String,
+    layer: &Value,
+    mut counts: LayerCounts,
+    also: &(dyn Fn(&str, &Value) -> Result<T> + Sync),
+) -> Result<(LayerCounts, T)> {
     write_json(&crate::identifiers::file_in(dir, &file)?, layer)?;
+    let made = also(&file, layer)?;
     counts.file = file;
-    Ok(counts)
+    Ok((counts, made))
 }
 
 /// A dataset's mappable rows grouped by technique, then capability, and the techniques Navigator

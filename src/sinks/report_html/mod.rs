@@ -26,7 +26,7 @@ use crate::escape::html;
 use crate::model::MappingRow;
 use crate::refresh::Changes;
 use crate::sinks::report::Report;
-use crate::sinks::write_atomically;
+use crate::sinks::write_staged;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{DatasetFetch, FrameworkReleases};
 use crate::transforms::carry::ReviewTechnique;
@@ -105,7 +105,7 @@ pub fn write(page: &Page, out: &Path) -> Result<()> {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>attackmap {} report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>attackmap {}: what this run did</h1>\n{body}</body>\n</html>\n",
         page.run.command, page.run.command
     );
-    write_atomically(&out.join(REPORT_HTML), |file| {
+    write_staged(&out.join(REPORT_HTML), |file| {
         use std::io::Write;
         file.write_all(document.as_bytes()).map_err(|e| e.to_string())
     })

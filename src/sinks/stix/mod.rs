@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::model::{DatasetKey, MappingRow};
-use crate::sinks::write_atomically;
+use crate::sinks::write_staged;
 use crate::sources::attack_stix::{AttackBundle, AttackCatalog};
 use attack_objects::{bundle_item, AttackObject, AttackObjects};
 use object::StixObject;
@@ -118,7 +118,7 @@ pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versi
 /// Writes a bundle, pretty-printed with a final newline, as serde_json would write it as one JSON
 /// value (keys sorted: `id`, `objects`, `type`), ATT&CK's objects copied in already formatted.
 fn write_bundle(path: &Path, bundle: &Bundle) -> Result<()> {
-    write_atomically(path, |file| {
+    write_staged(path, |file| {
         let id = serde_json::to_string(&bundle.id).map_err(|e| e.to_string())?;
         let mut write = || -> std::io::Result<()> {
             write!(file, "{{\n  \"id\": {id},\n  \"objects\": [\n")?;
