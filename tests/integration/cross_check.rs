@@ -123,3 +123,33 @@ fn every_capability_page_of_the_site_reads_alike_and_from_its_tokens() {
         );
     }
 }
+
+#[test]
+fn a_capability_page_off_the_sites_shape_is_left_to_the_full_reader_and_reads_alike() {
+    let path =
+        fixture("site/external/aws/attack-16.1/domain-enterprise/aws-12.12.2024/aws_iot_device_defender/index.html");
+    let page = std::fs::read_to_string(&path).unwrap();
+    let section = r#"<section id="attack-table" class="mapping-table">"#;
+    let off_shape = [
+        ("its table's section a div", page.replacen(section, r#"<div id="attack-table">"#, 1)),
+        (
+            "a second #attack-table first",
+            page.replacen(
+                section,
+                &format!(r#"<div id="attack-table"><table><thead><tr><th>Capability ID</th></tr></thead></table></div>{section}"#),
+                1,
+            ),
+        ),
+        ("no Capability ID column", page.replace("data-field=capability_id", "data-field=control")),
+        ("no Mapping Frameworks breadcrumb", page.replace(">Mapping Frameworks<", ">Frameworks<")),
+        ("an #all-mapping-table after it", page.replace("</main>", r#"<p id="all-mapping-table"></p></main>"#)),
+    ];
+    for (what, mutated) in off_shape {
+        assert!(
+            cross_check::read(&mutated, &MappingFilesForEveryDataset).is_none(),
+            "{what}: read from its tokens"
+        );
+        let (as_superseded, in_full) = both_readings(&path, mutated.into_bytes());
+        assert_eq!(as_superseded, in_full, "{what}");
+    }
+}
