@@ -27,9 +27,9 @@ static ALL_MAPPINGS: LazyLock<Selector> = LazyLock::new(|| Selector::parse("#all
 static BREADCRUMB: LazyLock<Selector> = LazyLock::new(|| Selector::parse("div.breadcrumbs li").unwrap());
 static HEADING: LazyLock<Selector> = LazyLock::new(|| Selector::parse("h1").unwrap());
 
-/// Reads one HTML document, recognized by its content; `name` is its rows' `source`. A technique or
-/// framework page whose every dataset `supersession` says a better source supplies is read for its
-/// cross-check alone, from its tokens ([`cross_check`]).
+/// Reads one HTML document, recognized by its content; `name` is its rows' `source`. A technique,
+/// framework or capability page whose every dataset `supersession` says a better source supplies
+/// is read for its cross-check alone, from its tokens ([`cross_check`]).
 pub fn read(path: &Path, name: &str, html: &str, supersession: &dyn Supersession) -> Result<Outcome> {
     if let Some(framework) = name.strip_suffix("index.html").and_then(framework_of_page) {
         return Ok(Outcome::NoMappings(format!(

@@ -1,10 +1,10 @@
 //! A page read for its cross-check alone, when better sources supply every dataset it shows: each
 //! table's rows counted and their (capability, technique) edges taken from html5ever's tokens, no
-//! tree built (building the tree was half the cost of reading a page). Technique pages and framework
-//! pages (landing and all-data) are read so when they keep to the site's shape; anything else (a
-//! row without a capability link, a row the full reader would reject, a table out of shape, a
-//! dataset no better source supplies, foreign or script content in a table) is left to the full
-//! reader, so the two agree: `tests/integration/cross_check.rs` holds them to it on every page of
+//! tree built (building the tree was half the cost of reading a page). Technique pages, framework
+//! pages (landing and all-data) and capability pages are read so when they keep to the site's shape;
+//! anything else (a row without a capability link, a row the full reader would reject, a table out
+//! of shape, a dataset no better source supplies, foreign or script content in a table) is left to
+//! the full reader, so the two agree: `tests/integration/cross_check.rs` holds them to it on every page of
 //! the snapshot and the fixtures, and on mutated ones.
 
 mod tokens;
@@ -40,18 +40,28 @@ pub fn read(html: &str, supersession: &dyn Supersession) -> Option<ParsedInput> 
         .filter_map(|(id, rows)| first(id).map(|(_, table)| (table, rows)))
         .collect();
         (kind, cut, tables)
-    } else {
-        let is_technique_page = page.breadcrumbs.iter().any(|b| b == "ATT&CK Techniques")
-            && page
-                .heading
-                .as_deref()
-                .and_then(|h| h.split_whitespace().next())
-                .is_some_and(normalize::is_technique_id);
-        if !is_technique_page {
+    } else if is_technique_page(&page) {
+        // `section.mapping-table:not(#attack-table)`, the first table of each.
+        let tables = page
+            .tables
+            .iter()
+            .filter(|(section, _)| section.as_deref() != Some(CAPABILITY_SECTION))
+            .map(|(_, table)| (table, RowKind::Mapping))
+            .collect();
+        (SourceKind::TechniquePage, None, tables)
+    } else if page.breadcrumbs.iter().any(|b| b == "Mapping Frameworks") {
+        // `#attack-table table`: without it, or without a Capability ID column, the full reader
+        // finds no mapping table and says so.
+        let (_, table) = page
+            .tables
+            .iter()
+            .find(|(section, _)| section.as_deref() == Some(CAPABILITY_SECTION))?;
+        if !table.columns.iter().any(|c| c == "capability_id") {
             return None;
         }
-        let tables = page.tables.iter().map(|(_, table)| (table, RowKind::Mapping)).collect();
-        (SourceKind::TechniquePage, None, tables)
+        (SourceKind::CapabilityPage, None, vec![(table, RowKind::Mapping)])
+    } else {
+        return None;
     };
     let mut tally = SupersededTally::default();
     for (table, row_kind) in tables {
@@ -70,6 +80,19 @@ pub fn read(html: &str, supersession: &dyn Supersession) -> Option<ParsedInput> 
     parsed.cut = cut;
     parsed.superseded = tally.into_rows();
     Some(parsed)
+}
+
+/// The id of a capability page's section (also a technique page's sub-techniques).
+const CAPABILITY_SECTION: &str = "attack-table";
+
+/// A technique page by its breadcrumbs and heading, as the full reader tells it.
+fn is_technique_page(page: &tokens::Page) -> bool {
+    page.breadcrumbs.iter().any(|b| b == "ATT&CK Techniques")
+        && page
+            .heading
+            .as_deref()
+            .and_then(|h| h.split_whitespace().next())
+            .is_some_and(normalize::is_technique_id)
 }
 
 /// The rows a table holds: mappings, or a framework page's non-mappable capabilities.

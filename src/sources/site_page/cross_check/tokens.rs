@@ -30,6 +30,9 @@ pub struct Page {
     pub titled_by_site: bool,
     /// An element has the id `all-mapping-table`: a framework page.
     pub all_mappings: bool,
+    /// An element has the id `attack-table`: the section of a capability page's table (or of a
+    /// technique page's sub-techniques).
+    attack_table: bool,
     title: Option<String>,
     divs: usize,
     /// The `div` depth of `div.breadcrumbs` while inside it.
@@ -46,7 +49,7 @@ pub struct Page {
     /// table was seen.
     section: Option<(usize, Option<String>, bool)>,
     table: Option<Table>,
-    /// The first table of each mapping section (`section.mapping-table` but `#attack-table`), with
+    /// The first table of each mapping section (`section.mapping-table`, and `#attack-table`), with
     /// the section's id.
     pub tables: Vec<(Option<String>, Table)>,
     /// The text of `#all-mapping-table p.notice` while it is read, then in `notice_text`.
@@ -105,9 +108,10 @@ fn attribute<'a>(tag: &'a Tag, name: &str) -> Option<&'a str> {
     tag.attrs.iter().find(|a| &*a.name.local == name).map(|a| &*a.value)
 }
 
-/// The ids of a framework page's tables, which the full reader finds on any element.
-fn is_framework_table(id: Option<&str>) -> bool {
-    matches!(id, Some("all-mapping-table" | "nonmappable-table"))
+/// The ids of the sections of a framework page's tables and of a capability page's table, which the
+/// full reader finds on any element.
+fn is_table_by_id(id: Option<&str>) -> bool {
+    matches!(id, Some("all-mapping-table" | "nonmappable-table" | "attack-table"))
 }
 
 fn has_class(tag: &Tag, class: &str) -> bool {
@@ -127,7 +131,12 @@ impl Page {
             self.out_of_shape |= self.all_mappings;
             self.all_mappings = true;
         }
-        if is_framework_table(id) && name != "section" {
+        if id == Some("attack-table") {
+            // Twice, the full reader would read the first table below either.
+            self.out_of_shape |= self.attack_table;
+            self.attack_table = true;
+        }
+        if is_table_by_id(id) && name != "section" {
             self.out_of_shape = true;
         }
         if self.foreign > 0 || matches!(name, "svg" | "math") {
@@ -180,8 +189,8 @@ impl Page {
             "section" => {
                 self.sections += 1;
                 let id = attribute(tag, "id");
-                let ours = has_class(tag, "mapping-table") && id != Some("attack-table");
-                if self.section.is_some() || (!ours && is_framework_table(id)) {
+                let ours = has_class(tag, "mapping-table") || id == Some("attack-table");
+                if self.section.is_some() || (!ours && is_table_by_id(id)) {
                     self.out_of_shape = true;
                 } else if ours {
                     self.section = Some((self.sections, id.map(String::from), false));
