@@ -170,15 +170,19 @@ fn colored_entries(layer: &Value) -> BTreeMap<&str, Colored> {
             (None, Some(score)) => navigator_color(&gradient, low, high, score),
             (None, None) => continue,
         };
-        let all: Vec<String> = entry["metadata"]
+        let mut lines = entry["metadata"]
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|m| Some(format!("{}: {}", m["name"].as_str()?, m["value"].as_str()?)))
+            .filter_map(|m| Some((m["name"].as_str()?, m["value"].as_str()?)));
+        let mut metadata: Vec<String> = lines
+            .by_ref()
+            .take(METADATA_LINES)
+            .map(|(name, value)| format!("{name}: {value}"))
             .collect();
-        let mut metadata: Vec<String> = all.iter().take(METADATA_LINES).cloned().collect();
-        if all.len() > METADATA_LINES {
-            metadata.push(format!("… and {} more lines in the layer", all.len() - METADATA_LINES));
+        let more = lines.count();
+        if more > 0 {
+            metadata.push(format!("… and {more} more lines in the layer"));
         }
         colored.insert(
             id,

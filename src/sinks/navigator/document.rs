@@ -97,7 +97,7 @@ pub(super) fn finish(
             json!([{"label": label(high), "color": HIGH_COLOR}]),
         )
     };
-    let layer = json!({
+    let mut layer = json!({
         "name": header.name,
         "description": header.description,
         "domain": format!("{}-attack", header.domain),
@@ -117,16 +117,21 @@ pub(super) fn finish(
             "expandedSubtechniques": "annotated",
         },
         "hideDisabled": false,
-        "techniques": techniques,
+        "techniques": Value::Null,
         "gradient": {"colors": colors, "minValue": low, "maxValue": high},
         "legendItems": legend,
-        "metadata": header.metadata,
-        "links": header.links,
+        "metadata": Value::Null,
+        "links": Value::Null,
         "showTacticRowBackground": false,
         "selectTechniquesAcrossTactics": true,
         "selectSubtechniquesWithParent": false,
         "selectVisibleTechniques": false,
     });
+    // `json!` serializes each value it is given (a deep copy): the technique entries, the metadata
+    // and the links are moved in instead (same keys, same order).
+    layer["techniques"] = Value::Array(techniques);
+    layer["metadata"] = Value::Array(header.metadata);
+    layer["links"] = Value::Array(header.links);
     let counts = LayerCounts {
         file: String::new(),
         techniques: scores.len(),

@@ -285,18 +285,23 @@ fn technique_entry(
     comment: String,
     metadata: Vec<Value>,
 ) -> Value {
-    json!({
+    // `json!` serializes each value it is given (a deep copy): the comment and the metadata, built
+    // here for this entry alone, are moved in afterwards (same keys, same order).
+    let mut entry = json!({
         "techniqueID": technique,
         "score": score,
-        "comment": comment,
+        "comment": Value::Null,
         "enabled": true,
         "showSubtechniques": false,
-        "metadata": metadata,
+        "metadata": Value::Null,
         "links": [{
             "label": format!("Mappings Explorer: {technique}"),
             "url": site::technique_url(&dataset.attack_version, &dataset.domain, technique),
         }],
-    })
+    });
+    entry["comment"] = Value::String(comment);
+    entry["metadata"] = Value::Array(metadata);
+    entry
 }
 
 fn capability_title(capability: &str, rows: &[&MappingRow]) -> String {
