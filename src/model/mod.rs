@@ -236,8 +236,21 @@ pub fn serialize_into(record: &impl Serialize, feed: impl FnMut(&[u8])) {
 /// Rows grouped by dataset, in dataset order (the order of the table).
 pub fn by_dataset(rows: &[MappingRow]) -> std::collections::BTreeMap<DatasetKey, Vec<&MappingRow>> {
     let mut groups: std::collections::BTreeMap<DatasetKey, Vec<&MappingRow>> = std::collections::BTreeMap::new();
+    // The table's rows come in dataset order: a row of the same dataset as the one before joins its
+    // group without its key being copied.
+    let mut group: Option<(&MappingRow, Vec<&MappingRow>)> = None;
     for row in rows {
-        groups.entry(row.dataset()).or_default().push(row);
+        match &mut group {
+            Some((first, members)) if first.dataset_cmp(row).is_eq() => members.push(row),
+            _ => {
+                if let Some((first, members)) = group.replace((row, vec![row])) {
+                    groups.entry(first.dataset()).or_default().extend(members);
+                }
+            }
+        }
+    }
+    if let Some((first, members)) = group {
+        groups.entry(first.dataset()).or_default().extend(members);
     }
     groups
 }
@@ -366,6 +379,37 @@ mod tests {
         assert_eq!(Date::from_iso("2026-11-28").unwrap().to_string(), "2026-11-28");
         assert_eq!(Date::from_iso("2026-02-30"), None);
         assert_eq!(Date::from_iso("2026-1-28"), None);
+    }
+
+    #[test]
+    fn rows_are_grouped_by_dataset_in_their_order_whether_or_not_they_come_sorted() {
+        let row = |version: &str, technique: &str| {
+            crate::test_support::MappingRowBuilder::new("nist_800_53", version)
+                .technique(technique)
+                .build()
+        };
+        let rows = [
+            row("rev5", "T1"),
+            row("rev5", "T2"),
+            row("rev4", "T3"),
+            row("rev5", "T4"),
+            row("rev4", "T5"),
+        ];
+        let groups = by_dataset(&rows);
+        let techniques: Vec<(String, Vec<&str>)> = groups
+            .iter()
+            .map(|(key, rows)| {
+                let ids = rows.iter().map(|r| r.attack_object_id.as_deref().unwrap()).collect();
+                (key.framework_version.clone(), ids)
+            })
+            .collect();
+        assert_eq!(
+            techniques,
+            [
+                ("rev4".to_string(), vec!["T3", "T5"]),
+                ("rev5".to_string(), vec!["T1", "T2", "T4"])
+            ]
+        );
     }
 
     #[test]

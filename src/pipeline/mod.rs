@@ -224,12 +224,15 @@ pub fn build_from(
         .into_iter()
         .map(|(key, rows)| (key, TechniqueStatuses::of(rows.into_iter())))
         .collect();
-    let gaps = timed("gaps", || gaps::gaps(&deduplicated.rows, &attack));
+    let (gaps, frame) = rayon::join(
+        || timed("gaps", || gaps::gaps(&deduplicated.rows, &attack)),
+        || timed("table", || table::to_dataframe(&deduplicated.rows)),
+    );
+    let frame = frame?;
     let mut gap_counts: BTreeMap<&DatasetKey, usize> = BTreeMap::new();
     for gap in &gaps {
         *gap_counts.entry(&gap.dataset).or_default() += 1;
     }
-    let frame = timed("table", || table::to_dataframe(&deduplicated.rows))?;
 
     let mut totals = Totals {
         rows_read,
