@@ -3,13 +3,11 @@
 
 use std::sync::LazyLock;
 
-use std::collections::BTreeMap;
-
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::{DatasetKey, MappingRow, PROJECT_NAMESPACE};
 use crate::site;
 
-use super::object::{ExternalReference, Properties, Score, StixObject};
+use super::object::{Extension, ExternalReference, Properties, Score, StixObject};
 
 /// `created` of the publisher identity, and of objects whose source carries no date (site pages):
 /// a fixed instant, so that output never depends on the clock.
@@ -76,8 +74,11 @@ pub fn extension_definition() -> StixObject {
 }
 
 /// `properties` as attackmap's property extension of an object.
-fn extension(properties: Properties) -> Option<BTreeMap<&'static str, Properties>> {
-    Some(BTreeMap::from([(EXTENSION_ID.as_str(), properties)]))
+fn extension(properties: Properties) -> Option<Extension> {
+    Some(Extension {
+        definition: EXTENSION_ID.as_str(),
+        properties,
+    })
 }
 
 static PUBLISHER_ID: LazyLock<String> =
