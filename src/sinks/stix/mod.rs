@@ -10,7 +10,7 @@ mod object;
 mod objects;
 pub mod revoked;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -153,8 +153,12 @@ fn bundle<'a>(
     add(objects::publisher(), &mut all);
     add(objects::extension_definition(), &mut all);
 
-    let mut edges: BTreeMap<(&str, String, String), Vec<&MappingRow>> = BTreeMap::new();
-    let mut technique_ids: BTreeMap<&str, String> = BTreeMap::new();
+    // The ids of the capabilities and attack-patterns, each computed once, and the edges between
+    // them by position in `ids`.
+    let mut ids: Vec<String> = Vec::new();
+    let mut capability_ids: HashMap<&str, usize> = HashMap::new();
+    let mut technique_ids: HashMap<&str, usize> = HashMap::new();
+    let mut edges: BTreeMap<(&str, usize, usize), Vec<&MappingRow>> = BTreeMap::new();
     for row in rows {
         if row.carry.as_ref().is_some_and(|c| !c.kind.is_kept()) {
             // A derived row whose technique is gone from the target release: in the report, not here.
@@ -165,10 +169,14 @@ fn bundle<'a>(
             counts.non_mappable_rows += 1;
             continue;
         };
-        let capability = objects::capability_id(dataset, capability_id);
-        if !all.contains_key(&capability) {
-            add(objects::capability(dataset, row, capability_id, &stamps), &mut all);
-        }
+        let capability = match capability_ids.get(capability_id) {
+            Some(&capability) => capability,
+            None => {
+                ids.push(add(objects::capability(dataset, row, capability_id, &stamps), &mut all));
+                capability_ids.insert(capability_id, ids.len() - 1);
+                ids.len() - 1
+            }
+        };
         let technique_id = match row.attack_object_id.as_deref() {
             Some(technique_id) if !row.is_non_mappable() => technique_id,
             _ => {
@@ -177,18 +185,18 @@ fn bundle<'a>(
             }
         };
         let attack_pattern = match technique_ids.get(technique_id) {
-            Some(id) => id.clone(),
+            Some(&attack_pattern) => attack_pattern,
             None => {
-                let attack_pattern = attack_pattern(technique_id, row, attack, &stamps, &mut counts);
-                let id = match attack_pattern {
+                let id = match attack_pattern(technique_id, row, attack, &stamps, &mut counts) {
                     AttackPattern::Attack(attack, stix_id) => {
                         include_with_references(attack, attack_objects, &stix_id, &mut all);
                         stix_id
                     }
                     AttackPattern::StandIn(object) => add(*object, &mut all),
                 };
-                technique_ids.insert(technique_id, id.clone());
-                id
+                ids.push(id);
+                technique_ids.insert(technique_id, ids.len() - 1);
+                ids.len() - 1
             }
         };
         let (relationship_type, technique_is_source) = objects::relationship_kind(&dataset.framework, row);
@@ -200,10 +208,10 @@ fn bundle<'a>(
         edges.entry((relationship_type, source, target)).or_default().push(row);
     }
     counts.attack_patterns = technique_ids.len();
-    for ((relationship_type, source, target), edge_rows) in &edges {
+    for (&(relationship_type, source, target), edge_rows) in &edges {
         *counts.relationships.entry(relationship_type.to_string()).or_default() += 1;
-        let relationship = objects::relationship(dataset, (relationship_type, source, target), edge_rows, &stamps);
-        add(relationship, &mut all);
+        let edge = (relationship_type, ids[source].as_str(), ids[target].as_str());
+        add(objects::relationship(dataset, edge, edge_rows, &stamps), &mut all);
     }
     if let Some(from) = crate::model::derived_from(rows) {
         let about: Vec<String> = all

@@ -15,11 +15,13 @@ pub const UNDATED: &str = "2000-01-01T00:00:00.000Z";
 
 /// A STIX id: `type--` + UUIDv5 in the project namespace over the natural key written as a JSON array.
 pub fn stix_id(object_type: &str, natural_key: &[&str]) -> String {
-    let key = serde_json::to_string(natural_key).expect("strings always serialize");
-    format!(
-        "{object_type}--{}",
-        uuid::Uuid::new_v5(&PROJECT_NAMESPACE, key.as_bytes())
-    )
+    let key = serde_json::to_vec(natural_key).expect("strings always serialize");
+    let uuid = uuid::Uuid::new_v5(&PROJECT_NAMESPACE, &key);
+    let mut id = String::with_capacity(object_type.len() + 2 + uuid::fmt::Hyphenated::LENGTH);
+    id.push_str(object_type);
+    id.push_str("--");
+    id.push_str(uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+    id
 }
 
 /// The creation and modification instants of a dataset's objects.
