@@ -10,7 +10,7 @@ mod object;
 mod objects;
 pub mod revoked;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{btree_map, BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -146,9 +146,9 @@ fn bundle<'a>(
     let mut counts = BundleCounts::default();
     let mut all: BTreeMap<String, BundleObject> = BTreeMap::new();
     let add = |object: StixObject, all: &mut BTreeMap<String, BundleObject>| {
-        let id = object.id.clone();
-        all.entry(id.clone()).or_insert(BundleObject::Ours(Box::new(object)));
-        id
+        if let btree_map::Entry::Vacant(entry) = all.entry(object.id.clone()) {
+            entry.insert(BundleObject::Ours(Box::new(object)));
+        }
     };
     add(objects::publisher(), &mut all);
     add(objects::extension_definition(), &mut all);
@@ -172,7 +172,9 @@ fn bundle<'a>(
         let capability = match capability_ids.get(capability_id) {
             Some(&capability) => capability,
             None => {
-                ids.push(add(objects::capability(dataset, row, capability_id, &stamps), &mut all));
+                let object = objects::capability(dataset, row, capability_id, &stamps);
+                ids.push(object.id.clone());
+                add(object, &mut all);
                 capability_ids.insert(capability_id, ids.len() - 1);
                 ids.len() - 1
             }
@@ -192,7 +194,11 @@ fn bundle<'a>(
                         include_with_references(attack, attack_objects, &stix_id, &mut all);
                         stix_id
                     }
-                    AttackPattern::StandIn(object) => add(*object, &mut all),
+                    AttackPattern::StandIn(object) => {
+                        let id = object.id.clone();
+                        add(*object, &mut all);
+                        id
+                    }
                 };
                 ids.push(id);
                 technique_ids.insert(technique_id, ids.len() - 1);
@@ -278,10 +284,9 @@ fn include_with_references<'a>(
     let Some(object) = attack_objects.get(attack, stix_id) else {
         return;
     };
-    let references = object.references.clone();
-    all.insert(stix_id.to_string(), BundleObject::Attack(object));
-    for reference in references {
-        include_with_references(attack, attack_objects, &reference, all);
+    all.insert(stix_id.to_string(), BundleObject::Attack(Arc::clone(&object)));
+    for reference in &object.references {
+        include_with_references(attack, attack_objects, reference, all);
     }
 }
 
