@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
-
+use super::item::bundle_item;
 use crate::sources::attack_stix::AttackBundle;
 
 /// One ATT&CK object, ready to be written into any bundle.
@@ -56,22 +55,6 @@ fn in_stix_2_1(mut object: serde_json::Value) -> serde_json::Value {
             .or_insert_with(|| serde_json::Value::String("2.1".into()));
     }
     object
-}
-
-/// What serde_json's pretty printer writes for `object` as an item of a bundle's `objects` array:
-/// the object pretty-printed on its own, every line four spaces in (JSON strings hold no raw newline).
-pub fn bundle_item(object: &impl Serialize) -> Vec<u8> {
-    const INDENT: &[u8] = b"    ";
-    let alone = serde_json::to_vec_pretty(object).expect("STIX objects always serialize");
-    let mut item = Vec::with_capacity(alone.len() + alone.len() / 4);
-    for (i, line) in alone.split(|&b| b == b'\n').enumerate() {
-        if i > 0 {
-            item.push(b'\n');
-        }
-        item.extend_from_slice(INDENT);
-        item.extend_from_slice(line);
-    }
-    item
 }
 
 #[cfg(test)]

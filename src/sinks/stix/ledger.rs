@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::item::ItemWriter;
 use super::object::StixObject;
 
 use crate::error::{Error, Result};
@@ -80,24 +81,36 @@ impl Versioning {
         later_of(self.now.as_deref().unwrap_or(candidate), previous)
     }
 
-    /// Sets `object`'s `modified` from the ledger and returns its entry for this run's ledger.
-    pub fn version(&self, object: &mut StixObject) -> (String, Entry) {
-        let data_modified = object.modified.take().unwrap_or_default();
-        let sha256 = content_hash(object);
-        let modified = match self.previous.objects.get(&object.id) {
+    /// This run's entry for an object whose content hashes to `sha256` and whose data date is
+    /// `data_modified`: the recorded version when the content is what the ledger recorded, else a
+    /// new one.
+    pub fn entry(&self, id: &str, sha256: String, data_modified: String) -> Entry {
+        let modified = match self.previous.objects.get(id) {
             Some(previous) if previous.sha256 == sha256 => previous.modified.clone(),
             Some(previous) => self.next_version(&data_modified, &previous.modified),
             None => data_modified,
         };
-        object.modified = Some(modified.clone());
-        (
-            object.id.clone(),
-            Entry {
-                sha256,
-                modified,
-                revoked: false,
-            },
-        )
+        Entry {
+            sha256,
+            modified,
+            revoked: false,
+        }
+    }
+
+    /// Writes `object` to `out` as an item of its bundle, its `modified` (the data's, which it holds)
+    /// replaced by the version the ledger gives it, and returns its id and entry for this run's ledger.
+    /// The object is serialized once, for the hash and the bundle both.
+    pub fn write_versioned(
+        &self,
+        mut object: StixObject,
+        items: &mut ItemWriter,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<(String, Entry)> {
+        let data_modified = object.modified.take().unwrap_or_default();
+        let serialized = items.serialize(&object);
+        let entry = self.entry(&object.id, sha256_hex(serialized.content), data_modified);
+        serialized.write_with_modified(&entry.modified, out)?;
+        Ok((object.id, entry))
     }
 }
 
@@ -107,7 +120,24 @@ pub(super) fn content_hash(object: &impl Serialize) -> String {
     use sha2::Digest;
     let mut sha256 = sha2::Sha256::new();
     crate::model::serialize_into(object, |bytes| sha256.update(bytes));
-    sha256.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&sha256.finalize())
+}
+
+/// SHA-256 of `bytes`, in lowercase hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// Bytes in lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    text
 }
 
 /// `candidate` when it is later than `previous`, else 1 ms after `previous`: a new version is always
@@ -132,6 +162,7 @@ pub fn write(ledger: &Ledger, path: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::item::bundle_item;
     use super::*;
 
     fn object(name: &str, modified: &str) -> StixObject {
@@ -146,35 +177,54 @@ mod tests {
         }
     }
 
+    /// `object` written versioned: its bundle item and its entry.
+    fn versioned(versioning: &Versioning, object: StixObject) -> (String, Entry) {
+        let mut item = Vec::new();
+        let (id, entry) = versioning
+            .write_versioned(object, &mut ItemWriter::default(), &mut item)
+            .unwrap();
+        assert_eq!(id, "course-of-action--1");
+        (String::from_utf8(item).unwrap(), entry)
+    }
+
+    /// The bundle item of `object` as it stands.
+    fn item_of(object: &StixObject) -> String {
+        String::from_utf8(bundle_item(object)).unwrap()
+    }
+
     #[test]
     fn the_content_hash_is_that_of_the_object_without_modified() {
-        let mut object = object("a \"q\"", "2025-01-01T00:00:00.000Z");
+        let object = object("a \"q\"", "2025-01-01T00:00:00.000Z");
         let mut without = serde_json::to_value(&object).unwrap();
         without.as_object_mut().unwrap().remove("modified");
-        let (_, entry) = Versioning::default().version(&mut object);
+        let (item, entry) = versioned(&Versioning::default(), object.clone());
         assert_eq!(entry.sha256, crate::fs::sha256_hex(without.to_string().as_bytes()));
-        assert_eq!(object.modified.as_deref(), Some("2025-01-01T00:00:00.000Z"));
+        assert_eq!(entry.sha256, content_hash(&without));
+        assert_eq!(entry.modified, "2025-01-01T00:00:00.000Z");
+        assert_eq!(item, item_of(&object), "the data's date, where serde_json writes it");
     }
 
     #[test]
     fn an_unchanged_object_keeps_its_version_and_a_changed_one_gets_a_later_one() {
         let first = Versioning::default();
-        let mut monday = object("SC-08", "2025-01-02T00:00:00.000Z");
-        let (id, entry) = first.version(&mut monday);
+        let monday = object("SC-08", "2025-01-02T00:00:00.000Z");
+        let (monday_item, entry) = versioned(&first, monday.clone());
         let previous = Ledger {
-            objects: [(id, entry)].into(),
+            objects: [("course-of-action--1".to_string(), entry)].into(),
         };
         let tuesday = Versioning {
             previous,
             now: Some("2026-11-30T00:00:00.000Z".into()),
             published: None,
         };
-        let mut unchanged = object("SC-08", "2025-01-02T00:00:00.000Z");
-        tuesday.version(&mut unchanged);
-        assert_eq!(unchanged, monday, "byte-identical");
-        let mut changed = object("SC-08 Transmission Confidentiality", "2025-01-02T00:00:00.000Z");
-        tuesday.version(&mut changed);
-        assert_eq!(changed.modified.as_deref(), Some("2026-11-30T00:00:00.000Z"));
+        let (unchanged, _) = versioned(&tuesday, object("SC-08", "2025-01-02T00:00:00.000Z"));
+        assert_eq!(unchanged, monday_item, "byte-identical");
+        let (changed, entry) = versioned(&tuesday, object("SC-08 Transmission", "2025-01-02T00:00:00.000Z"));
+        assert_eq!(entry.modified, "2026-11-30T00:00:00.000Z");
+        assert_eq!(
+            changed,
+            item_of(&object("SC-08 Transmission", "2026-11-30T00:00:00.000Z"))
+        );
     }
 
     #[test]

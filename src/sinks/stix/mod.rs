@@ -4,12 +4,13 @@
 //! Deterministic: UUIDv5 ids, objects sorted by id, dates from the data.
 
 mod attack_objects;
+mod item;
 pub mod ledger;
 mod object;
 mod objects;
 pub mod revoked;
 
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -22,7 +23,8 @@ use crate::error::Result;
 use crate::model::{DatasetKey, MappingRow};
 use crate::sinks::write_staged;
 use crate::sources::attack_stix::{AttackBundle, AttackCatalog};
-use attack_objects::{bundle_item, AttackObject, AttackObjects};
+use attack_objects::{AttackObject, AttackObjects};
+use item::ItemWriter;
 use object::StixObject;
 
 pub use ledger::{Ledger, Versioning};
@@ -81,17 +83,9 @@ pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versi
         .par_iter()
         .map(|(dataset, dataset_rows)| {
             let attack = catalog.bundles_for(&dataset.attack_version, &dataset.domain);
-            let (mut bundle, mut counts) = bundle(dataset, dataset_rows, &attack, &attack_objects);
-            let entries: Vec<(String, ledger::Entry)> = bundle
-                .objects
-                .values_mut()
-                .filter_map(|object| match object {
-                    BundleObject::Ours(object) => Some(versioning.version(object)),
-                    BundleObject::Attack(_) => None,
-                })
-                .collect();
+            let (bundle, mut counts) = bundle(dataset, dataset_rows, &attack, &attack_objects);
             let file = format!("{dataset}.json");
-            write_bundle(&crate::identifiers::file_in(dir, &file)?, &bundle)?;
+            let entries = write_bundle(&crate::identifiers::file_in(dir, &file)?, bundle, versioning)?;
             counts.file = file;
             Ok((counts, entries))
         })
@@ -116,25 +110,29 @@ pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versi
 }
 
 /// Writes a bundle, pretty-printed with a final newline, as serde_json would write it as one JSON
-/// value (keys sorted: `id`, `objects`, `type`), ATT&CK's objects copied in already formatted.
-fn write_bundle(path: &Path, bundle: &Bundle) -> Result<()> {
+/// value (keys sorted: `id`, `objects`, `type`): our objects versioned as they are written, ATT&CK's
+/// copied in already formatted. Returns the ledger entries of ours.
+fn write_bundle(path: &Path, bundle: Bundle, versioning: &Versioning) -> Result<Vec<(String, ledger::Entry)>> {
+    let mut entries = Vec::new();
     write_staged(path, |file| {
         let id = serde_json::to_string(&bundle.id).map_err(|e| e.to_string())?;
-        let mut write = || -> std::io::Result<()> {
+        let mut items = ItemWriter::default();
+        let write = || -> std::io::Result<()> {
             write!(file, "{{\n  \"id\": {id},\n  \"objects\": [\n")?;
-            for (i, object) in bundle.objects.values().enumerate() {
+            for (i, object) in bundle.objects.into_values().enumerate() {
                 if i > 0 {
                     file.write_all(b",\n")?;
                 }
                 match object {
-                    BundleObject::Ours(object) => file.write_all(&bundle_item(object))?,
+                    BundleObject::Ours(object) => entries.push(versioning.write_versioned(*object, &mut items, file)?),
                     BundleObject::Attack(object) => file.write_all(&object.item)?,
                 }
             }
             file.write_all(b"\n  ],\n  \"type\": \"bundle\"\n}\n")
         };
         write().map_err(|e| e.to_string())
-    })
+    })?;
+    Ok(entries)
 }
 
 /// The bundle of one dataset.
@@ -148,15 +146,19 @@ fn bundle<'a>(
     let mut counts = BundleCounts::default();
     let mut all: BTreeMap<String, BundleObject> = BTreeMap::new();
     let add = |object: StixObject, all: &mut BTreeMap<String, BundleObject>| {
-        let id = object.id.clone();
-        all.entry(id.clone()).or_insert(BundleObject::Ours(Box::new(object)));
-        id
+        if let btree_map::Entry::Vacant(entry) = all.entry(object.id.clone()) {
+            entry.insert(BundleObject::Ours(Box::new(object)));
+        }
     };
     add(objects::publisher(), &mut all);
     add(objects::extension_definition(), &mut all);
 
-    let mut edges: BTreeMap<(&str, String, String), Vec<&MappingRow>> = BTreeMap::new();
-    let mut technique_ids: BTreeMap<&str, String> = BTreeMap::new();
+    // The ids of the capabilities and attack-patterns, each computed once, and the edges between
+    // them by position in `ids`.
+    let mut ids: Vec<String> = Vec::new();
+    let mut capability_ids: HashMap<&str, usize> = HashMap::new();
+    let mut technique_ids: HashMap<&str, usize> = HashMap::new();
+    let mut edges: BTreeMap<(&str, usize, usize), Vec<&MappingRow>> = BTreeMap::new();
     for row in rows {
         if row.carry.as_ref().is_some_and(|c| !c.kind.is_kept()) {
             // A derived row whose technique is gone from the target release: in the report, not here.
@@ -167,10 +169,16 @@ fn bundle<'a>(
             counts.non_mappable_rows += 1;
             continue;
         };
-        let capability = objects::capability_id(dataset, capability_id);
-        if !all.contains_key(&capability) {
-            add(objects::capability(dataset, row, capability_id, &stamps), &mut all);
-        }
+        let capability = match capability_ids.get(capability_id) {
+            Some(&capability) => capability,
+            None => {
+                let object = objects::capability(dataset, row, capability_id, &stamps);
+                ids.push(object.id.clone());
+                add(object, &mut all);
+                capability_ids.insert(capability_id, ids.len() - 1);
+                ids.len() - 1
+            }
+        };
         let technique_id = match row.attack_object_id.as_deref() {
             Some(technique_id) if !row.is_non_mappable() => technique_id,
             _ => {
@@ -179,18 +187,22 @@ fn bundle<'a>(
             }
         };
         let attack_pattern = match technique_ids.get(technique_id) {
-            Some(id) => id.clone(),
+            Some(&attack_pattern) => attack_pattern,
             None => {
-                let attack_pattern = attack_pattern(technique_id, row, attack, &stamps, &mut counts);
-                let id = match attack_pattern {
+                let id = match attack_pattern(technique_id, row, attack, &stamps, &mut counts) {
                     AttackPattern::Attack(attack, stix_id) => {
                         include_with_references(attack, attack_objects, &stix_id, &mut all);
                         stix_id
                     }
-                    AttackPattern::StandIn(object) => add(*object, &mut all),
+                    AttackPattern::StandIn(object) => {
+                        let id = object.id.clone();
+                        add(*object, &mut all);
+                        id
+                    }
                 };
-                technique_ids.insert(technique_id, id.clone());
-                id
+                ids.push(id);
+                technique_ids.insert(technique_id, ids.len() - 1);
+                ids.len() - 1
             }
         };
         let (relationship_type, technique_is_source) = objects::relationship_kind(&dataset.framework, row);
@@ -202,10 +214,10 @@ fn bundle<'a>(
         edges.entry((relationship_type, source, target)).or_default().push(row);
     }
     counts.attack_patterns = technique_ids.len();
-    for ((relationship_type, source, target), edge_rows) in &edges {
+    for (&(relationship_type, source, target), edge_rows) in &edges {
         *counts.relationships.entry(relationship_type.to_string()).or_default() += 1;
-        let relationship = objects::relationship(dataset, (relationship_type, source, target), edge_rows, &stamps);
-        add(relationship, &mut all);
+        let edge = (relationship_type, ids[source].as_str(), ids[target].as_str());
+        add(objects::relationship(dataset, edge, edge_rows, &stamps), &mut all);
     }
     if let Some(from) = crate::model::derived_from(rows) {
         let about: Vec<String> = all
@@ -272,10 +284,9 @@ fn include_with_references<'a>(
     let Some(object) = attack_objects.get(attack, stix_id) else {
         return;
     };
-    let references = object.references.clone();
-    all.insert(stix_id.to_string(), BundleObject::Attack(object));
-    for reference in references {
-        include_with_references(attack, attack_objects, &reference, all);
+    all.insert(stix_id.to_string(), BundleObject::Attack(Arc::clone(&object)));
+    for reference in &object.references {
+        include_with_references(attack, attack_objects, reference, all);
     }
 }
 
@@ -321,8 +332,23 @@ mod tests {
     fn a_bundle_is_written_byte_for_byte_as_serde_json_writes_it_whole() {
         let ours = StixObject {
             created: "2000-01-01T00:00:00.000Z".into(),
+            description: Some("tab\there, a \\ and a control \u{1}".into()),
+            extensions: Some(object::Extension {
+                definition: "extension-definition--9",
+                properties: object::Properties {
+                    attack_version: "16.1".into(),
+                    mapping_ids: Some(vec!["m1".into(), "m2".into()]),
+                    scores: vec![object::Score {
+                        category: "protect".into(),
+                        value: "partial".into(),
+                    }],
+                    ..object::Properties::default()
+                },
+            }),
             id: "identity--1".into(),
+            modified: Some("2001-02-03T00:00:00.000Z".into()),
             name: Some("a \"quoted\"\nname".into()),
+            object_refs: Some(Vec::new()),
             spec_version: "2.1",
             object_type: "identity",
             ..StixObject::default()
@@ -335,7 +361,7 @@ mod tests {
                 (
                     "attack-pattern--2".to_string(),
                     BundleObject::Attack(Arc::new(AttackObject {
-                        item: bundle_item(&theirs),
+                        item: item::bundle_item(&theirs),
                         references: Vec::new(),
                     })),
                 ),
@@ -344,10 +370,18 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bundle.json");
-        write_bundle(&path, &bundle).unwrap();
+        let entries = write_bundle(&path, bundle, &Versioning::default()).unwrap();
         let whole =
             json!({"type": "bundle", "id": "bundle--3", "objects": [theirs, serde_json::to_value(&ours).unwrap()]});
         let expected = serde_json::to_string_pretty(&whole).unwrap() + "\n";
         assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+        let mut content = serde_json::to_value(&ours).unwrap();
+        content.as_object_mut().unwrap().remove("modified");
+        let ledger_entry = ledger::Entry {
+            sha256: crate::fs::sha256_hex(content.to_string().as_bytes()),
+            modified: "2001-02-03T00:00:00.000Z".into(),
+            revoked: false,
+        };
+        assert_eq!(entries, vec![("identity--1".to_string(), ledger_entry)]);
     }
 }

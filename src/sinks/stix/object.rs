@@ -2,8 +2,7 @@
 //! JSON object's keys (sorted), and absent ones are skipped, so an object serializes to the bytes of
 //! the JSON value it stands for: bundles and the ledger's content hashes do not depend on the type.
 
-use std::collections::BTreeMap;
-
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 /// One of our objects: the publisher, the extension definition, a capability, a stand-in
@@ -25,7 +24,7 @@ pub struct StixObject {
     pub extension_types: Option<[&'static str; 1]>,
     /// attackmap's property extension, under the extension definition's id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub extensions: Option<BTreeMap<&'static str, Properties>>,
+    pub extensions: Option<Extension>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_references: Vec<ExternalReference>,
     pub id: String,
@@ -52,6 +51,22 @@ pub struct StixObject {
     pub object_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<&'static str>,
+}
+
+/// attackmap's property extension of an object: a JSON object of one entry, its properties under
+/// the extension definition's id (a struct, not a map: an object carries one, built for every row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extension {
+    pub definition: &'static str,
+    pub properties: Properties,
+}
+
+impl Serialize for Extension {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(self.definition, &self.properties)?;
+        map.end()
+    }
 }
 
 /// The properties of attackmap's extension on a capability or a relationship.
@@ -135,7 +150,10 @@ mod tests {
             created: "2025-01-02T00:00:00.000Z".into(),
             created_by_ref: Some("identity--1"),
             description: Some("a \"comment\"\n\nanother".into()),
-            extensions: Some(BTreeMap::from([("extension-definition--2", properties)])),
+            extensions: Some(Extension {
+                definition: "extension-definition--2",
+                properties,
+            }),
             external_references: vec![ExternalReference {
                 source_name: "reference".into(),
                 url: Some("https://example.org/".into()),

@@ -3,13 +3,11 @@
 
 use std::sync::LazyLock;
 
-use std::collections::BTreeMap;
-
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::{DatasetKey, MappingRow, PROJECT_NAMESPACE};
 use crate::site;
 
-use super::object::{ExternalReference, Properties, Score, StixObject};
+use super::object::{Extension, ExternalReference, Properties, Score, StixObject};
 
 /// `created` of the publisher identity, and of objects whose source carries no date (site pages):
 /// a fixed instant, so that output never depends on the clock.
@@ -17,11 +15,13 @@ pub const UNDATED: &str = "2000-01-01T00:00:00.000Z";
 
 /// A STIX id: `type--` + UUIDv5 in the project namespace over the natural key written as a JSON array.
 pub fn stix_id(object_type: &str, natural_key: &[&str]) -> String {
-    let key = serde_json::to_string(natural_key).expect("strings always serialize");
-    format!(
-        "{object_type}--{}",
-        uuid::Uuid::new_v5(&PROJECT_NAMESPACE, key.as_bytes())
-    )
+    let key = serde_json::to_vec(natural_key).expect("strings always serialize");
+    let uuid = uuid::Uuid::new_v5(&PROJECT_NAMESPACE, &key);
+    let mut id = String::with_capacity(object_type.len() + 2 + uuid::fmt::Hyphenated::LENGTH);
+    id.push_str(object_type);
+    id.push_str("--");
+    id.push_str(uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+    id
 }
 
 /// The creation and modification instants of a dataset's objects.
@@ -76,8 +76,11 @@ pub fn extension_definition() -> StixObject {
 }
 
 /// `properties` as attackmap's property extension of an object.
-fn extension(properties: Properties) -> Option<BTreeMap<&'static str, Properties>> {
-    Some(BTreeMap::from([(EXTENSION_ID.as_str(), properties)]))
+fn extension(properties: Properties) -> Option<Extension> {
+    Some(Extension {
+        definition: EXTENSION_ID.as_str(),
+        properties,
+    })
 }
 
 static PUBLISHER_ID: LazyLock<String> =
