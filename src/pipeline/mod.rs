@@ -107,11 +107,14 @@ pub fn build_selected(
 /// of those datasets be reduced to its cross-check as it is read, so that pages never pile up in
 /// memory (on the whole site, every page). The result is in the order of `files`.
 fn read_in_two_passes(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> Result<Vec<Input>> {
-    let (json, mut others): (Vec<InputFile>, Vec<InputFile>) =
+    let (mut json, mut others): (Vec<InputFile>, Vec<InputFile>) =
         files.into_iter().partition(|f| f.name.ends_with(".json"));
-    // Largest first, so that no large page is left for one core at the end (an all-data page is
-    // megabytes, a technique page a hundred kilobytes).
-    others.sort_by_cached_key(|f| std::cmp::Reverse(std::fs::symlink_metadata(&f.path).map_or(0, |m| m.len())));
+    // Largest first, so that no large file is left for one core at the end (an ATT&CK bundle is tens
+    // of megabytes, a mapping file a few; an all-data page is megabytes, a technique page a hundred
+    // kilobytes).
+    for files in [&mut json, &mut others] {
+        files.sort_by_cached_key(|f| std::cmp::Reverse(std::fs::symlink_metadata(&f.path).map_or(0, |m| m.len())));
+    }
     let mut read = sources::read_all(&json, progress, &sources::NothingSuperseded)?;
     let best = select::best_kinds(&read);
     read.extend(sources::read_all(&others, progress, &best)?);
