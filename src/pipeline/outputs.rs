@@ -43,21 +43,12 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
         if out.is_dir() {
             publish::link_tree(out, &staging)?;
         }
-        // What changed since the last publish is worked out beside the sinks: it reads only the
-        // previous table and this one.
-        let frame = build.frame.clone();
-        let (written, changes) = rayon::join(
-            || write_outputs(build, options, &staging),
-            || {
-                crate::refresh::compare_listing(
-                    published_table(out).as_ref(),
-                    &frame,
-                    sinks::report_html::LISTED_CHANGES,
-                )
-            },
-        );
-        written?;
-        let changes = changes?;
+        write_outputs(build, options, &staging)?;
+        let changes = crate::refresh::compare_listing(
+            published_table(out).as_ref(),
+            &build.frame,
+            sinks::report_html::LISTED_CHANGES,
+        )?;
         let warnings = build.report.has_warnings();
         let run = RunFacts {
             command: "build",

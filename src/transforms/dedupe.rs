@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use crate::model::{DatasetKey, GrainKey, MappingRow};
@@ -44,8 +43,7 @@ pub fn dedupe(mut rows: Vec<MappingRow>) -> Deduplicated {
     for row in &mut rows {
         row.score_values = row.score_value.iter().cloned().collect();
     }
-    // Stable, as `sort_by`: repeats keep their source order, on every core.
-    rows.par_sort_by(MappingRow::grain_cmp);
+    rows.sort_by(MappingRow::grain_cmp);
     for run in rows.chunk_by(|a, b| a.dataset_cmp(b).is_eq()) {
         counts.entry(run[0].dataset()).or_default().source_rows += run.len();
     }
