@@ -178,7 +178,7 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
     let columns = vec![
         Series::new(
             "mapping_id".into(),
-            rows.iter().map(|r| r.grain_key().mapping_id()).collect::<Vec<_>>(),
+            rows.iter().map(|r| r.mapping_id()).collect::<Vec<_>>(),
         )
         .into(),
         text("framework", &|r| Some(&r.framework)),

@@ -280,8 +280,7 @@ impl GrainKey {
     /// (`["nist_800_53","rev5","16.1","enterprise","SC-08","T1562","mitigates",null]`), so a null and an
     /// empty string differ and no separator can be confused with the data.
     pub fn mapping_id(&self) -> String {
-        // A tuple serializes as the JSON array of its fields, `null` for a missing one.
-        let natural_key = serde_json::to_string(&(
+        mapping_id_of(&(
             &self.dataset.framework,
             &self.dataset.framework_version,
             &self.dataset.attack_version,
@@ -291,9 +290,14 @@ impl GrainKey {
             &self.mapping_type,
             &self.score_category,
         ))
-        .expect("strings always serialize");
-        uuid::Uuid::new_v5(&PROJECT_NAMESPACE, natural_key.as_bytes()).to_string()
     }
+}
+
+/// The UUIDv5 of a grain key given as a tuple of its fields: a tuple serializes as the JSON array of
+/// its fields, `null` for a missing one.
+fn mapping_id_of(natural_key: &impl Serialize) -> String {
+    let natural_key = serde_json::to_string(natural_key).expect("strings always serialize");
+    uuid::Uuid::new_v5(&PROJECT_NAMESPACE, natural_key.as_bytes()).to_string()
 }
 
 impl MappingRow {
@@ -314,6 +318,20 @@ impl MappingRow {
             mapping_type: self.mapping_type.clone(),
             score_category: self.score_category.clone(),
         }
+    }
+
+    /// [`GrainKey::mapping_id`] of the row's grain key, from the fields in place: nothing copied.
+    pub fn mapping_id(&self) -> String {
+        mapping_id_of(&(
+            &self.framework,
+            &self.framework_version,
+            &self.attack_version,
+            &self.domain,
+            &self.capability_id,
+            &self.attack_object_id,
+            &self.mapping_type,
+            &self.score_category,
+        ))
     }
 
     /// Whether the row belongs to `dataset`, from the fields in place: nothing copied.
@@ -443,6 +461,7 @@ mod tests {
             row(Some("AC-01"), "rev4"),
         ];
         for a in &rows {
+            assert_eq!(a.mapping_id(), a.grain_key().mapping_id(), "the row's id is its key's");
             for b in &rows {
                 assert_eq!(
                     a.grain_cmp(b),

@@ -343,7 +343,7 @@ pub fn relationship(
                 value: value.clone(),
             });
         }
-        mapping_ids.push(row.grain_key().mapping_id());
+        mapping_ids.push(row.mapping_id());
         if let Some(carry) = &row.carry {
             properties.derived_from = Some(carry.derived_from.clone());
             push_new(&mut properties.carry, carry.kind.as_str());
