@@ -236,21 +236,10 @@ pub fn serialize_into(record: &impl Serialize, feed: impl FnMut(&[u8])) {
 /// Rows grouped by dataset, in dataset order (the order of the table).
 pub fn by_dataset(rows: &[MappingRow]) -> std::collections::BTreeMap<DatasetKey, Vec<&MappingRow>> {
     let mut groups: std::collections::BTreeMap<DatasetKey, Vec<&MappingRow>> = std::collections::BTreeMap::new();
-    // The table's rows come in dataset order: a row of the same dataset as the one before joins its
-    // group without its key being copied.
-    let mut group: Option<(&MappingRow, Vec<&MappingRow>)> = None;
-    for row in rows {
-        match &mut group {
-            Some((first, members)) if first.dataset_cmp(row).is_eq() => members.push(row),
-            _ => {
-                if let Some((first, members)) = group.replace((row, vec![row])) {
-                    groups.entry(first.dataset()).or_default().extend(members);
-                }
-            }
-        }
-    }
-    if let Some((first, members)) = group {
-        groups.entry(first.dataset()).or_default().extend(members);
+    // The table's rows come in dataset order: each run of one dataset's rows joins its group with
+    // its key copied once.
+    for run in rows.chunk_by(|a, b| a.dataset_cmp(b).is_eq()) {
+        groups.entry(run[0].dataset()).or_default().extend(run);
     }
     groups
 }
