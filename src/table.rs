@@ -122,11 +122,11 @@ pub const COLUMNS: &[Column] = &[
 ];
 
 /// A `list<string>` column from one slice of strings per row (typed even when every list is empty).
-pub fn string_lists<'a>(name: &str, lists: impl Iterator<Item = &'a [String]>) -> PolarsResult<Series> {
+pub fn string_lists<'a, S: AsRef<str> + 'a>(name: &str, lists: impl Iterator<Item = &'a [S]>) -> PolarsResult<Series> {
     let rows = lists.size_hint().0;
     let mut builder = ListStringChunkedBuilder::new(name.into(), rows, rows);
     for list in lists {
-        builder.append_values_iter(list.iter().map(String::as_str));
+        builder.append_values_iter(list.iter().map(AsRef::as_ref));
     }
     Ok(builder.finish().into_series())
 }

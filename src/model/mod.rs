@@ -1,13 +1,14 @@
 //! The one type for a mapping row, the dataset it belongs to, and the kinds of source it can come from.
 
-use std::time::SystemTime;
-
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::Serialize;
 
 mod carry;
+mod date;
+mod text;
 
 pub use carry::{AttackChange, Carry, CarryKind};
+pub use date::Date;
+pub use text::{Interner, Text};
 
 /// Where a row was read from, ranked from most to least complete for its dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -57,60 +58,6 @@ impl std::fmt::Display for DatasetKey {
     }
 }
 
-/// A calendar date of years 1 to 9999 (chrono's proleptic Gregorian `NaiveDate`), written to
-/// Parquet as days since 1970-01-01 (the Arrow / Parquet `date32` encoding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date(NaiveDate);
-
-impl Date {
-    /// Reads the source's `MM/DD/YYYY` (one-digit month or day accepted). `None` when it is not a real date.
-    pub fn from_us_date(text: &str) -> Option<Date> {
-        Date::of_four_digit_year(NaiveDate::parse_from_str(text.trim(), "%m/%d/%Y").ok()?)
-    }
-
-    /// Reads ISO 8601 `YYYY-MM-DD`, each field at its full width. `None` when it is not a real date.
-    pub fn from_iso(text: &str) -> Option<Date> {
-        let text = text.trim();
-        let date = Date::of_four_digit_year(NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?)?;
-        // chrono also reads `2026-1-28` and `+2026-01-28`: only the date written back is ISO's form.
-        (date.to_string() == text).then_some(date)
-    }
-
-    /// `MM/DD/YYYY`, as mapping files write dates.
-    pub fn us_date(self) -> String {
-        self.0.format("%m/%d/%Y").to_string()
-    }
-
-    /// The UTC date of an instant.
-    pub fn of(instant: SystemTime) -> Date {
-        Date(DateTime::<Utc>::from(instant).date_naive())
-    }
-
-    /// Days since 1970-01-01, negative before it: the Parquet `DATE` value.
-    pub fn days_since_epoch(self) -> i32 {
-        self.0.to_epoch_days()
-    }
-
-    fn of_four_digit_year(date: NaiveDate) -> Option<Date> {
-        (1..=9999).contains(&date.year()).then_some(Date(date))
-    }
-}
-
-impl std::str::FromStr for Date {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Date, String> {
-        Date::from_iso(text).ok_or_else(|| format!("expected a date as YYYY-MM-DD, found {text:?}"))
-    }
-}
-
-impl std::fmt::Display for Date {
-    /// ISO 8601: `YYYY-MM-DD`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
 /// What the run's ATT&CK catalogue says of a mapping's technique (`technique_status`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -157,33 +104,33 @@ impl TechniqueStatus {
 /// One mapping as read from a source, normalized, before or after deduplication.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MappingRow {
-    pub framework: String,
-    pub framework_version: String,
-    pub attack_version: String,
-    pub domain: String,
-    pub capability_id: Option<String>,
-    pub capability_description: Option<String>,
-    pub capability_group: Option<String>,
-    pub capability_group_name: Option<String>,
+    pub framework: Text,
+    pub framework_version: Text,
+    pub attack_version: Text,
+    pub domain: Text,
+    pub capability_id: Option<Text>,
+    pub capability_description: Option<Text>,
+    pub capability_group: Option<Text>,
+    pub capability_group_name: Option<Text>,
     /// Canonical mapping type key (`mitigates`, `technique_scores`, `related_to`, `non_mappable` …).
-    pub mapping_type: Option<String>,
+    pub mapping_type: Option<Text>,
     /// The mapping type as the source wrote or displayed it.
-    pub mapping_type_label: Option<String>,
-    pub attack_object_id: Option<String>,
-    pub attack_object_name: Option<String>,
-    pub score_category: Option<String>,
-    pub score_value: Option<String>,
-    pub related_score: Option<String>,
-    pub status: Option<String>,
+    pub mapping_type_label: Option<Text>,
+    pub attack_object_id: Option<Text>,
+    pub attack_object_name: Option<Text>,
+    pub score_category: Option<Text>,
+    pub score_value: Option<Text>,
+    pub related_score: Option<Text>,
+    pub status: Option<Text>,
     /// Distinct non-empty comments in source order.
     pub comments: Vec<String>,
     /// Distinct references in source order.
-    pub references: Vec<String>,
+    pub references: Vec<Text>,
     pub creation_date: Option<Date>,
     pub last_update: Option<Date>,
     pub source_kind: Option<SourceKind>,
     /// The first file the row came from, relative to the input it was found under.
-    pub source: String,
+    pub source: Text,
     /// How many source rows collapsed into this one.
     pub occurrences: u32,
     /// What the ATT&CK catalogue says of the technique; `None` without a catalogue for the dataset
@@ -191,13 +138,13 @@ pub struct MappingRow {
     pub technique_status: Option<TechniqueStatus>,
     /// Every distinct score value of the collapsed source rows, in source order (`score_value` is the
     /// highest). Set by deduplication.
-    pub score_values: Vec<String>,
+    pub score_values: Vec<Text>,
     /// A hash of the source record exactly as written (before normalization): equal only for exact
     /// duplicates. Not a column.
     pub source_fingerprint: u64,
     /// How a row of a derived dataset was carried from its official dataset's ATT&CK release
     /// (`--carry-to`); `None` on every official row.
-    pub carry: Option<Carry>,
+    pub carry: Option<Box<Carry>>,
 }
 
 /// The fingerprint of a source record's raw text (stable within a run).
@@ -292,43 +239,43 @@ fn mapping_id_of(natural_key: &impl Serialize) -> String {
 impl MappingRow {
     pub fn dataset(&self) -> DatasetKey {
         DatasetKey {
-            framework: self.framework.clone(),
-            framework_version: self.framework_version.clone(),
-            attack_version: self.attack_version.clone(),
-            domain: self.domain.clone(),
+            framework: self.framework.to_string(),
+            framework_version: self.framework_version.to_string(),
+            attack_version: self.attack_version.to_string(),
+            domain: self.domain.to_string(),
         }
     }
 
     pub fn grain_key(&self) -> GrainKey {
         GrainKey {
             dataset: self.dataset(),
-            capability_id: self.capability_id.clone(),
-            attack_object_id: self.attack_object_id.clone(),
-            mapping_type: self.mapping_type.clone(),
-            score_category: self.score_category.clone(),
+            capability_id: self.capability_id.as_deref().map(String::from),
+            attack_object_id: self.attack_object_id.as_deref().map(String::from),
+            mapping_type: self.mapping_type.as_deref().map(String::from),
+            score_category: self.score_category.as_deref().map(String::from),
         }
     }
 
     /// [`GrainKey::mapping_id`] of the row's grain key, from the fields in place: nothing copied.
     pub fn mapping_id(&self) -> String {
         mapping_id_of(&(
-            &self.framework,
-            &self.framework_version,
-            &self.attack_version,
-            &self.domain,
-            &self.capability_id,
-            &self.attack_object_id,
-            &self.mapping_type,
-            &self.score_category,
+            &*self.framework,
+            &*self.framework_version,
+            &*self.attack_version,
+            &*self.domain,
+            self.capability_id.as_deref(),
+            self.attack_object_id.as_deref(),
+            self.mapping_type.as_deref(),
+            self.score_category.as_deref(),
         ))
     }
 
     /// Whether the row belongs to `dataset`, from the fields in place: nothing copied.
     pub fn is_of(&self, dataset: &DatasetKey) -> bool {
-        self.framework == dataset.framework
-            && self.framework_version == dataset.framework_version
-            && self.attack_version == dataset.attack_version
-            && self.domain == dataset.domain
+        *self.framework == *dataset.framework
+            && *self.framework_version == *dataset.framework_version
+            && *self.attack_version == *dataset.attack_version
+            && *self.domain == *dataset.domain
     }
 
     /// The order of the rows' [`DatasetKey`]s, from the fields in place: nothing copied.
@@ -373,20 +320,6 @@ impl MappingRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn us_dates_become_days_since_epoch() {
-        assert_eq!(Date::from_us_date("01/01/1970").unwrap().days_since_epoch(), 0);
-        assert_eq!(Date::from_us_date("04/16/2025").unwrap().days_since_epoch(), 20194);
-        assert_eq!(Date::from_us_date("2/29/2024").unwrap().days_since_epoch(), 19782);
-        assert_eq!(Date::from_us_date("02/29/2025"), None);
-        assert_eq!(Date::from_us_date("2025-04-16"), None);
-        assert_eq!(Date::from_us_date("2/29/2024").unwrap().to_string(), "2024-02-29");
-        assert_eq!(Date::from_us_date("12/31/1969").unwrap().to_string(), "1969-12-31");
-        assert_eq!(Date::from_iso("2026-11-28").unwrap().to_string(), "2026-11-28");
-        assert_eq!(Date::from_iso("2026-02-30"), None);
-        assert_eq!(Date::from_iso("2026-1-28"), None);
-    }
 
     #[test]
     fn rows_are_grouped_by_dataset_in_their_order_whether_or_not_they_come_sorted() {
@@ -440,7 +373,7 @@ mod tests {
             let mut row = crate::test_support::MappingRowBuilder::new("nist_800_53", version)
                 .technique("T1562")
                 .build();
-            row.capability_id = capability.map(String::from);
+            row.capability_id = capability.map(Text::from);
             row
         };
         let rows = [

@@ -347,17 +347,27 @@ fn rows_with_bad_identifiers(source: &str, kind: SourceKind, rows: &[MappingRow]
 fn timed<T>(stage: &str, work: impl FnOnce() -> T) -> T {
     let clock = std::time::Instant::now();
     let done = work();
-    let peak_mib = peak_memory_mib();
-    tracing::debug!(stage, ms = clock.elapsed().as_millis() as u64, peak_mib, "stage done");
+    let (peak_mib, rss_mib) = memory_mib();
+    tracing::debug!(
+        stage,
+        ms = clock.elapsed().as_millis() as u64,
+        peak_mib,
+        rss_mib,
+        "stage done"
+    );
     done
 }
 
-/// The process's peak resident memory so far (Linux's `VmHWM`), 0 where it is not known.
-fn peak_memory_mib() -> u64 {
+/// The process's peak resident memory so far and its resident memory now (Linux's `VmHWM` and
+/// `VmRSS`), 0 where they are not known.
+fn memory_mib() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb / 1024)
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
 }

@@ -444,12 +444,12 @@ pub(super) mod tests {
     #[test]
     fn removing_derived_rows_is_no_removal_of_official_mappings() {
         let mut derived = row("AC-02", "carried");
-        derived.carry = Some(crate::model::Carry {
+        derived.carry = Some(Box::new(crate::model::Carry {
             kind: crate::model::CarryKind::Unchanged,
             derived_from: "15.1".into(),
             original_technique: Some("T1562".into()),
             attack_changes: vec![],
-        });
+        }));
         let before = crate::table::to_dataframe(&[row("AC-01", "kept"), derived, row("AC-03", "gone")]).unwrap();
         let after = crate::table::to_dataframe(&[row("AC-01", "kept")]).unwrap();
         let changes = compare(Some(&before), &after).unwrap();

@@ -287,7 +287,7 @@ mod tests {
             .technique(technique)
             .comment(comment)
             .build();
-        row.attack_version = attack_version.to_string();
+        row.attack_version = attack_version.into();
         row
     }
 
@@ -351,12 +351,12 @@ mod tests {
         assert!(super::moves(&after, &after).unwrap().is_empty());
 
         let mut derived = kev("16.1", "02.13.2025", "T1190", "same");
-        derived.carry = Some(crate::model::Carry {
+        derived.carry = Some(Box::new(crate::model::Carry {
             kind: crate::model::CarryKind::Unchanged,
             derived_from: "15.1".into(),
             original_technique: None,
             attack_changes: Vec::new(),
-        });
+        }));
         let carried = crate::table::to_dataframe(&[derived]).unwrap();
         assert!(
             super::moves(&before, &carried).unwrap().is_empty(),

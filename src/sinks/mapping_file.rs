@@ -64,8 +64,8 @@ pub fn document(dataset: &DatasetKey, from: &str, rows: &[&MappingRow]) -> Value
     }
     let mut capability_groups = Map::new();
     for row in rows {
-        if let (Some(group), Some(name)) = (&row.capability_group, &row.capability_group_name) {
-            capability_groups.insert(group.clone(), json!(name));
+        if let (Some(group), Some(name)) = (row.capability_group.as_deref(), row.capability_group_name.as_deref()) {
+            capability_groups.insert(group.to_string(), json!(name));
         }
     }
     let created = rows.iter().find_map(|r| r.creation_date);
@@ -93,35 +93,35 @@ pub fn document(dataset: &DatasetKey, from: &str, rows: &[&MappingRow]) -> Value
     let objects: Vec<Value> = rows
         .iter()
         .flat_map(|row| {
-            let scores: Vec<Option<&String>> = if row.score_values.len() > 1 {
-                row.score_values.iter().map(Some).collect()
+            let scores: Vec<Option<&str>> = if row.score_values.len() > 1 {
+                row.score_values.iter().map(|s| Some(&**s)).collect()
             } else {
-                vec![row.score_value.as_ref()]
+                vec![row.score_value.as_deref()]
             };
             scores.into_iter().map(move |score| (row, score))
         })
         .map(|(row, score_value)| {
             let mut object = json!({
-                "author": row.carry.as_ref().map(marks::row_author),
+                "author": row.carry.as_deref().map(marks::row_author),
                 "author_contact": null,
                 "author_organization": null,
-                "attack_object_id": row.attack_object_id,
-                "attack_object_name": row.attack_object_name,
+                "attack_object_id": row.attack_object_id.as_deref(),
+                "attack_object_name": row.attack_object_name.as_deref(),
                 "attack_version": dataset.attack_version,
                 "mapping_framework": dataset.framework,
                 "mapping_framework_version": dataset.framework_version,
-                "capability_id": row.capability_id,
-                "capability_description": row.capability_description,
+                "capability_id": row.capability_id.as_deref(),
+                "capability_description": row.capability_description.as_deref(),
                 "comments": (!row.comments.is_empty()).then(|| row.comments.join("\n\n")),
-                "references": row.references,
+                "references": row.references.iter().map(|r| &**r).collect::<Vec<&str>>(),
                 "mapping_type": row.mapping_type_label.as_deref().and_then(|l| type_keys.get(l)),
-                "capability_group": row.capability_group,
+                "capability_group": row.capability_group.as_deref(),
                 "technology_domain": dataset.domain,
-                "score_category": row.score_category,
+                "score_category": row.score_category.as_deref(),
                 "score_value": score_value,
-                "related_score": row.related_score,
+                "related_score": row.related_score.as_deref(),
             });
-            if let Some(status) = &row.status {
+            if let Some(status) = row.status.as_deref() {
                 object["status"] = json!(status);
             }
             object
@@ -147,12 +147,12 @@ mod tests {
         row.attack_version = "18.1".into();
         row.mapping_type_label = Some("technique_scores".into());
         row.score_values = vec!["partial".into(), "significant".into()];
-        row.carry = Some(Carry {
+        row.carry = Some(Box::new(Carry {
             kind: CarryKind::Unchanged,
             derived_from: "16.1".into(),
             original_technique: Some("T1562".into()),
             attack_changes: vec![],
-        });
+        }));
         let document = document(&row.dataset(), "16.1", &[&row]);
         let scores: Vec<&Value> = document["mapping_objects"]
             .as_array()

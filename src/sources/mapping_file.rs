@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::{Date, MappingRow, SourceKind};
+use crate::model::{Date, Interner, MappingRow, SourceKind, Text};
 use crate::sources::{ParsedInput, RejectedRow};
 use crate::transforms::carry::marks;
 use crate::transforms::normalize;
@@ -52,6 +52,8 @@ pub fn read(path: &Path, name: &str, document: &Value) -> Result<ParsedInput> {
         .ok_or_else(|| fail("mapping_objects", "expected an array".into()))?;
 
     let source = name.to_string();
+    let mut shared = Interner::default();
+    let source_text = shared.text(name);
     let mut rows = Vec::with_capacity(objects.len());
     let mut rejected = Vec::new();
     for (index, object) in objects.iter().enumerate() {
@@ -60,7 +62,7 @@ pub fn read(path: &Path, name: &str, document: &Value) -> Result<ParsedInput> {
             .as_object()
             .ok_or_else(|| fail(&element, "expected an object".into()))?;
         let row = meta
-            .row(object, &source)
+            .row(object, &source_text, &mut shared)
             .map_err(|(field, reason)| fail(&format!("{element}.{field}"), reason))?;
         // A technique id becomes a layer entry, a STIX external id and a file's rows: one that is
         // not ATT&CK's shape rejects its row (counted, reported), not the file.
@@ -90,10 +92,10 @@ pub fn read(path: &Path, name: &str, document: &Value) -> Result<ParsedInput> {
 type FieldError = (String, String);
 
 struct Metadata {
-    framework: String,
-    framework_version: String,
-    attack_version: String,
-    domain: String,
+    framework: Text,
+    framework_version: Text,
+    attack_version: Text,
+    domain: Text,
     creation_date: Date,
     last_update: Option<Date>,
     /// mapping type key → display name
@@ -165,10 +167,10 @@ impl Metadata {
         }
 
         Ok(Metadata {
-            framework: required("mapping_framework")?,
-            framework_version: normalize::framework_version(&required("mapping_framework_version")?),
-            attack_version: required("attack_version")?,
-            domain,
+            framework: required("mapping_framework")?.into(),
+            framework_version: normalize::framework_version(&required("mapping_framework_version")?).into(),
+            attack_version: required("attack_version")?.into(),
+            domain: domain.into(),
             creation_date,
             last_update,
             mapping_types,
@@ -177,7 +179,8 @@ impl Metadata {
         })
     }
 
-    fn row(&self, object: &Map<String, Value>, source: &str) -> Result<MappingRow, FieldError> {
+    /// One mapping object's row; `shared` holds the text of the file's rows read so far.
+    fn row(&self, object: &Map<String, Value>, source: &Text, shared: &mut Interner) -> Result<MappingRow, FieldError> {
         for field in REQUIRED_ROW_FIELDS {
             if !object.contains_key(*field) {
                 return Err((field.to_string(), "required field is missing".into()));
@@ -186,12 +189,17 @@ impl Metadata {
         for field in STRING_OR_NULL_FIELDS.iter().chain(STRING_FIELDS) {
             string_field(object, field)?;
         }
-        let text = |field: &str| string_field(object, field).map(|v| v.and_then(|t| normalize::optional_text(&t)));
+        let text = |field: &str, shared: &mut Interner| {
+            string_field(object, field)
+                .map(|v| shared.optional(v.and_then(|t| normalize::optional_text(&t)).as_deref()))
+        };
         // Free text as published: a comment's line breaks are its lists (M365's "License
         // Requirements:"). Only its ends are trimmed; identifiers are normalized as on the pages.
         let published = |field: &str| {
             string_field(object, field).map(|v| v.and_then(|t| Some(t.trim().to_string()).filter(|t| !t.is_empty())))
         };
+        let published_shared =
+            |field: &str, shared: &mut Interner| published(field).map(|v| shared.optional(v.as_deref()));
         let status = enum_field(object, "status", &["complete", "in_progress", "non_mappable"])?;
         let score_category = enum_field(object, "score_category", &["protect", "detect", "respond"])?;
         let score_value = enum_field(object, "score_value", &["minimal", "partial", "significant"])?;
@@ -200,44 +208,49 @@ impl Metadata {
         let (mapping_type, mapping_type_label) = match type_key {
             Some(key) => {
                 let label = self.mapping_types.get(&key).cloned().unwrap_or(key);
-                (Some(normalize::mapping_type(&label)), Some(label))
+                (
+                    Some(shared.text(&normalize::mapping_type(&label))),
+                    Some(shared.text(&label)),
+                )
             }
             None => (None, None),
         };
         let capability_group = string_field(object, "capability_group")?;
         let capability_group_name = capability_group
             .as_ref()
-            .and_then(|key| self.capability_groups.get(key).cloned());
+            .and_then(|key| self.capability_groups.get(key))
+            .map(|name| shared.text(name));
+        let capability_group = shared.optional(capability_group.as_deref());
 
         Ok(MappingRow {
             framework: self.framework.clone(),
             framework_version: self.framework_version.clone(),
             attack_version: self.attack_version.clone(),
             domain: self.domain.clone(),
-            capability_id: text("capability_id")?,
-            capability_description: published("capability_description")?,
+            capability_id: text("capability_id", shared)?,
+            capability_description: published_shared("capability_description", shared)?,
             capability_group,
             capability_group_name,
             mapping_type,
             mapping_type_label,
-            attack_object_id: text("attack_object_id")?,
-            attack_object_name: published("attack_object_name")?,
-            score_category,
-            score_value,
-            related_score: text("related_score")?,
-            status,
+            attack_object_id: text("attack_object_id", shared)?,
+            attack_object_name: published_shared("attack_object_name", shared)?,
+            score_category: shared.optional(score_category.as_deref()),
+            score_value: shared.optional(score_value.as_deref()),
+            related_score: text("related_score", shared)?,
+            status: shared.optional(status.as_deref()),
             comments: published("comments")?.into_iter().collect(),
-            references: references(object)?,
+            references: references(object)?.iter().map(|r| shared.text(r)).collect(),
             creation_date: Some(self.creation_date),
             last_update: self.last_update,
             source_kind: Some(SourceKind::MappingFile),
-            source: source.to_string(),
+            source: source.clone(),
             occurrences: 1,
             source_fingerprint: crate::model::json_fingerprint(object),
             technique_status: None,
             score_values: Vec::new(),
             carry: match (&self.derived_from, string_field(object, "author")?) {
-                (Some(from), Some(author)) => marks::carry_of(&author, from),
+                (Some(from), Some(author)) => marks::carry_of(&author, from).map(Box::new),
                 _ => None,
             },
         })

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{DatasetKey, GrainKey, MappingRow};
+use crate::model::{DatasetKey, GrainKey, MappingRow, Text};
 use crate::transforms::normalize::score_rank;
 
 /// What deduplication did to one dataset.
@@ -122,7 +122,7 @@ fn merge(into: &mut MappingRow, repeat: &MappingRow) {
     if score_rank(repeat.score_value.as_deref()) > score_rank(into.score_value.as_deref()) {
         into.score_value = repeat.score_value.clone();
     }
-    let fill = |field: &mut Option<String>, from: &Option<String>| {
+    let fill = |field: &mut Option<Text>, from: &Option<Text>| {
         if field.is_none() {
             field.clone_from(from);
         }

@@ -333,14 +333,14 @@ pub fn relationship(
             }
         }
         for reference in &row.references {
-            if !references.contains(&reference.as_str()) {
+            if !references.contains(&&**reference) {
                 references.push(reference);
             }
         }
         if let (Some(category), Some(value)) = (&row.score_category, &row.score_value) {
             properties.scores.push(Score {
-                category: category.clone(),
-                value: value.clone(),
+                category: category.to_string(),
+                value: value.to_string(),
             });
         }
         mapping_ids.push(row.mapping_id());

@@ -221,18 +221,12 @@ struct TechniqueRow {
 fn techniques(rows: &[MappingRow], attack: &AttackCatalog) -> PolarsResult<DataFrame> {
     let cited: BTreeSet<(&str, &str, &str)> = rows
         .iter()
-        .filter_map(|r| {
-            Some((
-                r.attack_version.as_str(),
-                r.domain.as_str(),
-                r.attack_object_id.as_deref()?,
-            ))
-        })
+        .filter_map(|r| Some((&*r.attack_version, &*r.domain, r.attack_object_id.as_deref()?)))
         .collect();
     let table_versions = |domain: &str| -> BTreeSet<&str> {
         rows.iter()
-            .filter(|r| r.domain == domain)
-            .map(|r| r.attack_version.as_str())
+            .filter(|r| *r.domain == *domain)
+            .map(|r| &*r.attack_version)
             .collect()
     };
     let mut index: BTreeMap<(String, String, String), TechniqueRow> = BTreeMap::new();
@@ -268,7 +262,7 @@ fn techniques(rows: &[MappingRow], attack: &AttackCatalog) -> PolarsResult<DataF
         let Some(id) = row.attack_object_id.as_deref() else {
             continue;
         };
-        let key = (row.attack_version.clone(), row.domain.clone(), id.to_string());
+        let key = (row.attack_version.to_string(), row.domain.to_string(), id.to_string());
         if index.contains_key(&key) {
             continue;
         }
@@ -286,7 +280,7 @@ fn techniques(rows: &[MappingRow], attack: &AttackCatalog) -> PolarsResult<DataF
                 source: bundle.file_name(),
             },
             None => TechniqueRow {
-                name: row.attack_object_name.clone(),
+                name: row.attack_object_name.as_deref().map(String::from),
                 tactics: Vec::new(),
                 retired: false,
                 stix_id: None,
@@ -317,21 +311,21 @@ fn techniques(rows: &[MappingRow], attack: &AttackCatalog) -> PolarsResult<DataF
 
 /// The versions a framework appears with in the table.
 #[derive(Default)]
-struct Versions {
-    framework: BTreeSet<String>,
-    attack: BTreeSet<String>,
+struct Versions<'a> {
+    framework: BTreeSet<&'a str>,
+    attack: BTreeSet<&'a str>,
 }
 
 fn framework_table(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
     let mut index: BTreeMap<&str, Versions> = BTreeMap::new();
     for row in rows {
         let entry = index.entry(&row.framework).or_default();
-        entry.framework.insert(row.framework_version.clone());
-        entry.attack.insert(row.attack_version.clone());
+        entry.framework.insert(&row.framework_version);
+        entry.attack.insert(&row.attack_version);
     }
     let ids = || index.keys().copied();
-    let framework_versions: Vec<Vec<String>> = index.values().map(|v| v.framework.iter().cloned().collect()).collect();
-    let attack_versions: Vec<Vec<String>> = index.values().map(|v| v.attack.iter().cloned().collect()).collect();
+    let framework_versions: Vec<Vec<&str>> = index.values().map(|v| v.framework.iter().copied().collect()).collect();
+    let attack_versions: Vec<Vec<&str>> = index.values().map(|v| v.attack.iter().copied().collect()).collect();
     frame_of(
         FRAMEWORK_COLUMNS,
         vec![

@@ -5,7 +5,7 @@ use scraper::{ElementRef, Node};
 
 use super::links::dataset_of_external_link;
 use super::table::{self, PageTable};
-use crate::model::{DatasetKey, MappingRow, SourceKind};
+use crate::model::{DatasetKey, Interner, MappingRow, SourceKind};
 use crate::sources::RejectedRow;
 use crate::transforms::normalize;
 
@@ -25,8 +25,9 @@ pub fn mapping_rows(
     rows: &mut Vec<MappingRow>,
     rejected: &mut Vec<RejectedRow>,
 ) {
+    let mut shared = Interner::default();
     for (index, cells) in table.rows.iter().enumerate() {
-        match mapping_row(table, cells, context) {
+        match mapping_row(table, cells, context, &mut shared) {
             Ok(row) => rows.push(row),
             Err(reason) => rejected.push(RejectedRow {
                 source: context.source.to_string(),
@@ -38,7 +39,13 @@ pub fn mapping_rows(
     }
 }
 
-fn mapping_row(table: &PageTable, cells: &[ElementRef], context: &PageContext) -> Result<MappingRow, String> {
+/// One table row's mapping; `shared` holds the text of the table's rows read so far.
+fn mapping_row(
+    table: &PageTable,
+    cells: &[ElementRef],
+    context: &PageContext,
+    shared: &mut Interner,
+) -> Result<MappingRow, String> {
     let text = |key: &str| table.cell(cells, key).and_then(value_text);
     let capability_cell = table.cell(cells, "capability_id");
     let capability_id = text("capability_id");
@@ -67,22 +74,32 @@ fn mapping_row(table: &PageTable, cells: &[ElementRef], context: &PageContext) -
     let (comments, references) = table.cell(cells, "Notes").map(table::notes).unwrap_or_default();
 
     Ok(MappingRow {
-        framework: dataset.framework,
-        framework_version: dataset.framework_version,
-        attack_version: dataset.attack_version,
-        domain: dataset.domain,
-        capability_id,
-        capability_description: text("capability_description"),
-        mapping_type,
-        mapping_type_label,
-        attack_object_id,
-        attack_object_name: text("attack_object_name"),
-        score_category: text("score_category").as_deref().and_then(normalize::score_word),
-        score_value: text("score_value").as_deref().and_then(normalize::score_word),
+        framework: shared.text(&dataset.framework),
+        framework_version: shared.text(&dataset.framework_version),
+        attack_version: shared.text(&dataset.attack_version),
+        domain: shared.text(&dataset.domain),
+        capability_id: shared.optional(capability_id.as_deref()),
+        capability_description: shared.optional(text("capability_description").as_deref()),
+        mapping_type: shared.optional(mapping_type.as_deref()),
+        mapping_type_label: shared.optional(mapping_type_label.as_deref()),
+        attack_object_id: shared.optional(attack_object_id.as_deref()),
+        attack_object_name: shared.optional(text("attack_object_name").as_deref()),
+        score_category: shared.optional(
+            text("score_category")
+                .as_deref()
+                .and_then(normalize::score_word)
+                .as_deref(),
+        ),
+        score_value: shared.optional(
+            text("score_value")
+                .as_deref()
+                .and_then(normalize::score_word)
+                .as_deref(),
+        ),
         comments: comments.into_iter().collect(),
-        references,
+        references: references.iter().map(|r| shared.text(r)).collect(),
         source_kind: Some(context.kind),
-        source: context.source.to_string(),
+        source: shared.text(context.source),
         occurrences: 1,
         source_fingerprint: raw_fingerprint(cells),
         ..MappingRow::default()
@@ -140,6 +157,7 @@ pub fn non_mappable_rows(
     rows: &mut Vec<MappingRow>,
     rejected: &mut Vec<RejectedRow>,
 ) {
+    let mut shared = Interner::default();
     for (index, cells) in table.rows.iter().enumerate() {
         let id_cell = table.cell(cells, "id");
         let capability_id = id_cell.and_then(value_text);
@@ -157,16 +175,16 @@ pub fn non_mappable_rows(
             continue;
         };
         rows.push(MappingRow {
-            framework: dataset.framework,
-            framework_version: dataset.framework_version,
-            attack_version: dataset.attack_version,
-            domain: dataset.domain,
-            capability_id: Some(capability_id),
-            capability_description: table.cell(cells, "label").and_then(value_text),
-            mapping_type: Some("non_mappable".into()),
-            status: Some("non_mappable".into()),
+            framework: shared.text(&dataset.framework),
+            framework_version: shared.text(&dataset.framework_version),
+            attack_version: shared.text(&dataset.attack_version),
+            domain: shared.text(&dataset.domain),
+            capability_id: Some(shared.text(&capability_id)),
+            capability_description: shared.optional(table.cell(cells, "label").and_then(value_text).as_deref()),
+            mapping_type: Some(shared.text("non_mappable")),
+            status: Some(shared.text("non_mappable")),
             source_kind: Some(context.kind),
-            source: context.source.to_string(),
+            source: shared.text(context.source),
             occurrences: 1,
             source_fingerprint: raw_fingerprint(cells),
             ..MappingRow::default()

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::identifiers::compare_attack_versions;
-use crate::model::{AttackChange, Carry, CarryKind, DatasetKey, MappingRow};
+use crate::model::{AttackChange, Carry, CarryKind, DatasetKey, MappingRow, Text};
 
 /// Which datasets are carried, and why the others are not.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -145,7 +145,11 @@ pub fn carry_dataset<'a>(
     source: &Release,
     target: &Release,
 ) -> Derived {
-    let mut carried: Vec<MappingRow> = rows.into_iter().map(|row| carry_row(row, source, target)).collect();
+    let version: Text = target.version.as_str().into();
+    let mut carried: Vec<MappingRow> = rows
+        .into_iter()
+        .map(|row| carry_row(row, source, target, &version))
+        .collect();
     let kind = |r: &MappingRow| r.carry.as_ref().map(|c| c.kind);
     carried.sort_by(|a, b| a.grain_cmp(b).then_with(|| kind(a).cmp(&kind(b))));
     let mut derived = Derived::default();
@@ -154,10 +158,10 @@ pub fn carry_dataset<'a>(
             Some(kept) if kept.grain_cmp(&row).is_eq() => {
                 fold_into(kept, &row);
                 derived.folded.push(FoldedRow {
-                    capability_id: row.capability_id.clone(),
+                    capability_id: row.capability_id.as_deref().map(String::from),
                     original_technique: row.carry.as_ref().and_then(|c| c.original_technique.clone()),
-                    technique: row.attack_object_id.clone(),
-                    mapping_type: row.mapping_type.clone(),
+                    technique: row.attack_object_id.as_deref().map(String::from),
+                    mapping_type: row.mapping_type.as_deref().map(String::from),
                     carry: kind(&row).unwrap_or(CarryKind::Unchanged),
                 });
             }
@@ -182,20 +186,21 @@ fn fold_into(kept: &mut MappingRow, other: &MappingRow) {
     kept.occurrences += other.occurrences;
 }
 
-/// One row carried: on the target version, naming the live technique it now maps.
-fn carry_row(row: &MappingRow, source: &Release, target: &Release) -> MappingRow {
+/// One row carried: on the target version (`version`, the target's, shared by the dataset's rows),
+/// naming the live technique it now maps.
+fn carry_row(row: &MappingRow, source: &Release, target: &Release, version: &Text) -> MappingRow {
     let mut carried = MappingRow {
-        attack_version: target.version.clone(),
+        attack_version: version.clone(),
         technique_status: None,
         ..row.clone()
     };
     let Some(original) = row.attack_object_id.as_deref() else {
-        carried.carry = Some(Carry {
+        carried.carry = Some(Box::new(Carry {
             kind: CarryKind::Unchanged,
             derived_from: source.version.clone(),
             original_technique: None,
             attack_changes: Vec::new(),
-        });
+        }));
         return carried;
     };
     let (kind, now) = resolve(original, target);
@@ -212,15 +217,17 @@ fn carry_row(row: &MappingRow, source: &Release, target: &Release) -> MappingRow
         if now == original && then.is_some_and(|t| t.name != now_technique.name) {
             attack_changes.push(AttackChange::Renamed);
         }
-        carried.attack_object_name = Some(now_technique.name.clone());
-        carried.attack_object_id = Some(now.to_string());
+        carried.attack_object_name = Some(now_technique.name.as_str().into());
+        if now != original {
+            carried.attack_object_id = Some(now.into());
+        }
     }
-    carried.carry = Some(Carry {
+    carried.carry = Some(Box::new(Carry {
         kind,
         derived_from: source.version.clone(),
         original_technique: Some(original.to_string()),
         attack_changes,
-    });
+    }));
     carried
 }
 

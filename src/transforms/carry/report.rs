@@ -80,10 +80,10 @@ pub fn report_of(derivation: &Derivation, derived: &Derived, review: usize) -> D
         }
         if carry.kind != CarryKind::Unchanged {
             replaced_or_dropped.push(CarriedRow {
-                capability_id: row.capability_id.clone(),
-                mapping_type: row.mapping_type.clone(),
+                capability_id: row.capability_id.as_deref().map(String::from),
+                mapping_type: row.mapping_type.as_deref().map(String::from),
                 original_technique: carry.original_technique.clone(),
-                technique: row.attack_object_id.clone(),
+                technique: row.attack_object_id.as_deref().map(String::from),
                 carry: carry.kind,
             });
         }

@@ -130,9 +130,11 @@ fn mapping_row(columns: &[String], cells: &[Cell]) -> Option<(DatasetKey, Option
     let scored = columns.iter().any(|c| c == "score_category");
     // The fields the edge rule reads, so that the rule is the full reader's own.
     let row = MappingRow {
-        capability_id,
-        attack_object_id,
-        mapping_type: mapping_type_of(value(columns, cells, "mapping_type"), scored).0,
+        capability_id: capability_id.map(Into::into),
+        attack_object_id: attack_object_id.map(Into::into),
+        mapping_type: mapping_type_of(value(columns, cells, "mapping_type"), scored)
+            .0
+            .map(Into::into),
         ..MappingRow::default()
     };
     let edge = row
