@@ -15,25 +15,86 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::item::ItemWriter;
 use super::object::StixObject;
 
 use crate::error::{Error, Result};
+use crate::model::{Interner, Text};
 
 /// The ledger's file name, beside `stix/` in the output directory.
 pub const LEDGER_FILE: &str = "stix-ledger.json";
 
-/// One object's last published version.
+/// One object's last published version. Held compactly, as a ledger has an entry for every object
+/// ever published (1.7 million at 100 times the mapping files): the hash as its 32 bytes, the
+/// `modified` shared by the entries that have the same.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
-    /// SHA-256 of the object without its `modified`, as compact JSON with sorted keys.
-    pub sha256: String,
-    pub modified: String,
+    /// SHA-256 of the object without its `modified`, as compact JSON with sorted keys; lowercase hex
+    /// in the file.
+    pub sha256: Sha256,
+    #[serde(serialize_with = "text_as_string", deserialize_with = "string_as_text")]
+    pub modified: Text,
     /// This version is the object revoked: it was published before and this run no longer has it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub revoked: bool,
+}
+
+/// A SHA-256 digest, written as 64 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sha256(pub [u8; 32]);
+
+impl Sha256 {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Sha256 {
+        use sha2::Digest;
+        Sha256(sha2::Sha256::digest(bytes).into())
+    }
+}
+
+impl std::fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl std::str::FromStr for Sha256 {
+    type Err = String;
+
+    fn from_str(hex: &str) -> Result<Sha256, String> {
+        let expected = || format!("expected a SHA-256 as 64 hex digits, found {hex:?}");
+        if hex.len() != 64 || !hex.is_ascii() {
+            return Err(expected());
+        }
+        let mut digest = [0u8; 32];
+        for (byte, pair) in digest.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).map_err(|_| expected())?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| expected())?;
+        }
+        Ok(Sha256(digest))
+    }
+}
+
+impl Serialize for Sha256 {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256 {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Sha256, D::Error> {
+        let hex = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        hex.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+fn text_as_string<S: Serializer>(text: &Text, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
+}
+
+fn string_as_text<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Text, D::Error> {
+    Ok(<std::borrow::Cow<'de, str>>::deserialize(deserializer)?.into())
 }
 
 /// The ledger: object id → its last version.
@@ -63,11 +124,15 @@ impl Versioning {
             path: path.clone(),
             reason,
         };
-        let previous = match std::fs::read(&path) {
+        let mut previous: Ledger = match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| fail(format!("not a ledger: {e}")))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ledger::default(),
             Err(e) => return Err(fail(e.to_string())),
         };
+        let mut shared = Interner::default();
+        for entry in previous.objects.values_mut() {
+            entry.modified = shared.text(&entry.modified);
+        }
         Ok(Versioning {
             previous,
             now,
@@ -83,12 +148,12 @@ impl Versioning {
 
     /// This run's entry for an object whose content hashes to `sha256` and whose data date is
     /// `data_modified`: the recorded version when the content is what the ledger recorded, else a
-    /// new one.
-    pub fn entry(&self, id: &str, sha256: String, data_modified: String) -> Entry {
+    /// new one (its text from `shared`).
+    pub fn entry(&self, id: &str, sha256: Sha256, data_modified: &str, shared: &mut Interner) -> Entry {
         let modified = match self.previous.objects.get(id) {
             Some(previous) if previous.sha256 == sha256 => previous.modified.clone(),
-            Some(previous) => self.next_version(&data_modified, &previous.modified),
-            None => data_modified,
+            Some(previous) => shared.text(&self.next_version(data_modified, &previous.modified)),
+            None => shared.text(data_modified),
         };
         Entry {
             sha256,
@@ -99,16 +164,18 @@ impl Versioning {
 
     /// Writes `object` to `out` as an item of its bundle, its `modified` (the data's, which it holds)
     /// replaced by the version the ledger gives it, and returns its id and entry for this run's ledger.
-    /// The object is serialized once, for the hash and the bundle both.
+    /// The object is serialized once, for the hash and the bundle both. `shared` holds the
+    /// `modified` texts of the entries made so far.
     pub fn write_versioned(
         &self,
         mut object: StixObject,
         items: &mut ItemWriter,
+        shared: &mut Interner,
         out: &mut impl std::io::Write,
     ) -> std::io::Result<(String, Entry)> {
         let data_modified = object.modified.take().unwrap_or_default();
         let serialized = items.serialize(&object);
-        let entry = self.entry(&object.id, sha256_hex(serialized.content), data_modified);
+        let entry = self.entry(&object.id, Sha256::of(serialized.content), &data_modified, shared);
         serialized.write_with_modified(&entry.modified, out)?;
         Ok((object.id, entry))
     }
@@ -116,28 +183,11 @@ impl Versioning {
 
 /// SHA-256 of an object's content, `modified` left out (the caller takes it out): its compact JSON,
 /// keys in order, streamed into the hash, neither copied nor written out whole.
-pub(super) fn content_hash(object: &impl Serialize) -> String {
+pub(super) fn content_hash(object: &impl Serialize) -> Sha256 {
     use sha2::Digest;
     let mut sha256 = sha2::Sha256::new();
     crate::model::serialize_into(object, |bytes| sha256.update(bytes));
-    hex(&sha256.finalize())
-}
-
-/// SHA-256 of `bytes`, in lowercase hex.
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex(&sha2::Sha256::digest(bytes))
-}
-
-/// Bytes in lowercase hex.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(DIGITS[usize::from(byte >> 4)] as char);
-        text.push(DIGITS[usize::from(byte & 0xf)] as char);
-    }
-    text
+    Sha256(sha256.finalize().into())
 }
 
 /// `candidate` when it is later than `previous`, else 1 ms after `previous`: a new version is always
@@ -181,7 +231,7 @@ mod tests {
     fn versioned(versioning: &Versioning, object: StixObject) -> (String, Entry) {
         let mut item = Vec::new();
         let (id, entry) = versioning
-            .write_versioned(object, &mut ItemWriter::default(), &mut item)
+            .write_versioned(object, &mut ItemWriter::default(), &mut Interner::default(), &mut item)
             .unwrap();
         assert_eq!(id, "course-of-action--1");
         (String::from_utf8(item).unwrap(), entry)
@@ -198,9 +248,12 @@ mod tests {
         let mut without = serde_json::to_value(&object).unwrap();
         without.as_object_mut().unwrap().remove("modified");
         let (item, entry) = versioned(&Versioning::default(), object.clone());
-        assert_eq!(entry.sha256, crate::fs::sha256_hex(without.to_string().as_bytes()));
+        assert_eq!(
+            entry.sha256.to_string(),
+            crate::fs::sha256_hex(without.to_string().as_bytes())
+        );
         assert_eq!(entry.sha256, content_hash(&without));
-        assert_eq!(entry.modified, "2025-01-01T00:00:00.000Z");
+        assert_eq!(&*entry.modified, "2025-01-01T00:00:00.000Z");
         assert_eq!(item, item_of(&object), "the data's date, where serde_json writes it");
     }
 
@@ -220,11 +273,47 @@ mod tests {
         let (unchanged, _) = versioned(&tuesday, object("SC-08", "2025-01-02T00:00:00.000Z"));
         assert_eq!(unchanged, monday_item, "byte-identical");
         let (changed, entry) = versioned(&tuesday, object("SC-08 Transmission", "2025-01-02T00:00:00.000Z"));
-        assert_eq!(entry.modified, "2026-11-30T00:00:00.000Z");
+        assert_eq!(&*entry.modified, "2026-11-30T00:00:00.000Z");
         assert_eq!(
             changed,
             item_of(&object("SC-08 Transmission", "2026-11-30T00:00:00.000Z"))
         );
+    }
+
+    /// A ledger file of two entries with the same `modified`, the first hashed as `first_hash`.
+    fn ledger_text(first_hash: &str) -> String {
+        let entry = |id: &str, sha256: &str, revoked: &str| {
+            format!(
+                "    \"{id}\": {{\n      \"sha256\": \"{sha256}\",\n      \"modified\": \"2025-01-02T00:00:00.000Z\"{revoked}\n    }}"
+            )
+        };
+        format!(
+            "{{\n  \"objects\": {{\n{},\n{}\n  }}\n}}\n",
+            entry("course-of-action--1", first_hash, ""),
+            entry("relationship--2", &"0f".repeat(32), ",\n      \"revoked\": true"),
+        )
+    }
+
+    #[test]
+    fn a_ledger_reads_back_into_the_same_bytes_and_a_hash_that_is_not_hex_is_no_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = ledger_text(&"a9".repeat(32));
+        std::fs::write(dir.path().join(LEDGER_FILE), &text).unwrap();
+        let read = Versioning::from_published(dir.path(), None).unwrap().previous;
+        let entries: Vec<&Entry> = read.objects.values().collect();
+        assert!(
+            std::sync::Arc::ptr_eq(&entries[0].modified, &entries[1].modified),
+            "equal dates are held once"
+        );
+        let again = dir.path().join("again.json");
+        write(&read, &again).unwrap();
+        assert_eq!(std::fs::read_to_string(&again).unwrap(), text);
+
+        for bad in ["a9".repeat(31), "g".repeat(64), "é".repeat(32), "A9".repeat(32) + "00"] {
+            std::fs::write(dir.path().join(LEDGER_FILE), ledger_text(&bad)).unwrap();
+            let error = Versioning::from_published(dir.path(), None).unwrap_err().to_string();
+            assert!(error.contains("expected a SHA-256 as 64 hex digits"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::model::{DatasetKey, MappingRow};
+use crate::model::{DatasetKey, Interner, MappingRow};
 use crate::sinks::write_staged;
 use crate::sources::attack_stix::{AttackBundle, AttackCatalog};
 use attack_objects::{AttackObject, AttackObjects};
@@ -117,6 +117,7 @@ fn write_bundle(path: &Path, bundle: Bundle, versioning: &Versioning) -> Result<
     write_staged(path, |file| {
         let id = serde_json::to_string(&bundle.id).map_err(|e| e.to_string())?;
         let mut items = ItemWriter::default();
+        let mut shared = Interner::default();
         let write = || -> std::io::Result<()> {
             write!(file, "{{\n  \"id\": {id},\n  \"objects\": [\n")?;
             for (i, object) in bundle.objects.into_values().enumerate() {
@@ -124,7 +125,9 @@ fn write_bundle(path: &Path, bundle: Bundle, versioning: &Versioning) -> Result<
                     file.write_all(b",\n")?;
                 }
                 match object {
-                    BundleObject::Ours(object) => entries.push(versioning.write_versioned(*object, &mut items, file)?),
+                    BundleObject::Ours(object) => {
+                        entries.push(versioning.write_versioned(*object, &mut items, &mut shared, file)?)
+                    }
                     BundleObject::Attack(object) => file.write_all(&object.item)?,
                 }
             }
@@ -378,7 +381,7 @@ mod tests {
         let mut content = serde_json::to_value(&ours).unwrap();
         content.as_object_mut().unwrap().remove("modified");
         let ledger_entry = ledger::Entry {
-            sha256: crate::fs::sha256_hex(content.to_string().as_bytes()),
+            sha256: ledger::Sha256::of(content.to_string().as_bytes()),
             modified: "2001-02-03T00:00:00.000Z".into(),
             revoked: false,
         };

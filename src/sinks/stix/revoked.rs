@@ -56,6 +56,7 @@ pub fn revoke_absent(versioning: &Versioning, current: &Ledger) -> Result<Revoke
         let sha256 = content_hash(&revoked);
         let modified = versioning.next_version(&entry.modified, &entry.modified);
         revoked["modified"] = Value::String(modified.clone());
+        let modified = modified.into();
         objects.insert(id.clone(), revoked);
         entries.push((
             id.clone(),
