@@ -123,7 +123,7 @@ pub struct MappingRow {
     pub related_score: Option<Text>,
     pub status: Option<Text>,
     /// Distinct non-empty comments in source order.
-    pub comments: Vec<String>,
+    pub comments: Vec<Text>,
     /// Distinct references in source order.
     pub references: Vec<Text>,
     pub creation_date: Option<Date>,

@@ -239,7 +239,7 @@ impl Metadata {
             score_value: shared.optional(score_value.as_deref()),
             related_score: text("related_score", shared)?,
             status: shared.optional(status.as_deref()),
-            comments: published("comments")?.into_iter().collect(),
+            comments: published_shared("comments", shared)?.into_iter().collect(),
             references: references(object)?.iter().map(|r| shared.text(r)).collect(),
             creation_date: Some(self.creation_date),
             last_update: self.last_update,

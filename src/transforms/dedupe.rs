@@ -165,7 +165,7 @@ mod tests {
         assert_eq!(result.rows[0].capability_id.as_deref(), Some("a"));
         let b = &result.rows[1];
         assert_eq!(b.occurrences, 3);
-        assert_eq!(b.comments, vec!["first", "second"]);
+        assert_eq!(b.comments.iter().map(|c| &**c).collect::<Vec<_>>(), ["first", "second"]);
         assert_eq!(b.score_value.as_deref(), Some("significant"));
         assert_eq!(b.references.len(), 1);
         let counts = result.counts.values().next().unwrap();

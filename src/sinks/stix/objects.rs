@@ -328,7 +328,7 @@ pub fn relationship(
             }
         }
         for comment in &row.comments {
-            if !comments.contains(&comment.as_str()) {
+            if !comments.contains(&&**comment) {
                 comments.push(comment);
             }
         }

@@ -96,7 +96,7 @@ fn mapping_row(
                 .and_then(normalize::score_word)
                 .as_deref(),
         ),
-        comments: comments.into_iter().collect(),
+        comments: comments.iter().map(|c| shared.text(c)).collect(),
         references: references.iter().map(|r| shared.text(r)).collect(),
         source_kind: Some(context.kind),
         source: shared.text(context.source),

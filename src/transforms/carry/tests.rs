@@ -207,7 +207,7 @@ fn a_replacement_equal_to_a_row_already_there_is_folded_into_it_not_doubled() {
         "the unchanged row is kept"
     );
     assert_eq!(
-        kept.comments,
+        kept.comments.iter().map(|c| &**c).collect::<Vec<_>>(),
         ["AC-02 against T1560", "AC-02 against T1002"],
         "both comments kept"
     );
