@@ -2,6 +2,7 @@
 //! the Polars DataFrame from rows in one columnar pass.
 
 use polars::prelude::*;
+use polars_arrow::array::{MutableBinaryViewArray, View};
 
 use crate::model::{MappingRow, TechniqueStatus};
 
@@ -159,10 +160,48 @@ pub fn frame_of(columns: &[Column], values: Vec<Series>) -> PolarsResult<DataFra
     DataFrame::new(height, typed)
 }
 
+/// A string column of `texts` in which equal texts held in one place (a row's shared
+/// [`crate::model::Text`]) are stored once: their views point at the same bytes, as Arrow's string
+/// views allow. The values, and so every file written from the column, are those of a column built
+/// text by text; only the memory differs (at 100 times the mapping files, 1.3 million rows name 1,100
+/// sources and 3,500 comments).
+fn shared_text<'a>(name: &str, texts: impl ExactSizeIterator<Item = Option<&'a str>>) -> polars::prelude::Column {
+    let mut array = MutableBinaryViewArray::<str>::with_capacity(texts.len());
+    let mut stored: rustc_hash::FxHashMap<(*const u8, usize), View> = rustc_hash::FxHashMap::default();
+    for text in texts {
+        let Some(text) = text else {
+            array.push_null();
+            continue;
+        };
+        if text.len() <= View::MAX_INLINE_SIZE as usize {
+            array.push_value(text);
+            continue;
+        }
+        let place = (text.as_ptr(), text.len());
+        match stored.get(&place) {
+            // SAFETY: the view was made by this array for these very bytes, which it still holds.
+            Some(view) => unsafe {
+                array.views_mut().push(*view);
+                array.set_total_bytes_len(array.total_bytes_len() + text.len());
+                if let Some(validity) = array.validity() {
+                    validity.push(true);
+                }
+            },
+            None => {
+                array.push_value(text);
+                stored.insert(place, *array.views().last().expect("a value was just pushed"));
+            }
+        }
+    }
+    StringChunked::with_chunk(name.into(), array.freeze())
+        .into_series()
+        .into()
+}
+
 /// Builds the table from deduplicated rows, column by column.
 pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
     let text = |name: &str, get: &dyn Fn(&MappingRow) -> Option<&str>| -> polars::prelude::Column {
-        Series::new(name.into(), rows.iter().map(get).collect::<Vec<_>>()).into()
+        shared_text(name, rows.iter().map(get))
     };
     let date = |name: &str, get: &dyn Fn(&MappingRow) -> Option<i32>| -> PolarsResult<polars::prelude::Column> {
         Ok(Series::new(name.into(), rows.iter().map(get).collect::<Vec<_>>())
@@ -170,9 +209,14 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
             .into())
     };
     let references = string_lists("references", rows.iter().map(|r| r.references.as_slice()))?;
-    let joined_comments: Vec<Option<String>> = rows
+    // A row's one comment is its shared text; only several are joined into a text of the row's own.
+    let joined_comments: Vec<Option<std::borrow::Cow<str>>> = rows
         .iter()
-        .map(|r| (!r.comments.is_empty()).then(|| r.comments.join("\n\n")))
+        .map(|r| match r.comments.as_slice() {
+            [] => None,
+            [comment] => Some(std::borrow::Cow::Borrowed(&**comment)),
+            several => Some(std::borrow::Cow::Owned(several.join("\n\n"))),
+        })
         .collect();
 
     let columns = vec![
@@ -202,7 +246,7 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
         )
         .into(),
         text("status", &|r| r.status.as_deref()),
-        Series::new("comments".into(), joined_comments).into(),
+        shared_text("comments", joined_comments.iter().map(Option::as_deref)),
         references.into(),
         date("creation_date", &|r| r.creation_date.map(|d| d.days_since_epoch()))?,
         date("last_update", &|r| r.last_update.map(|d| d.days_since_epoch()))?,
