@@ -10,6 +10,7 @@ mod feed;
 mod manifest;
 mod moves;
 mod paths;
+mod staged_outputs;
 
 use crate::escape::terminal;
 use std::collections::BTreeSet;
@@ -31,6 +32,7 @@ pub use catalogue::{CatalogueChange, CatalogueChangeKind};
 pub use changes::{compare, compare_listing, Change, ChangeKind, Changes};
 pub use manifest::Manifest;
 pub use moves::DatasetMove;
+use staged_outputs::StagedOutputs;
 
 /// What a refresh needs to know.
 pub struct RefreshOptions {
@@ -270,7 +272,9 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     )?;
     let run_feed = feed::feed(previous.as_ref(), &build.frame, &changes).map_err(Error::from)?;
     let feed_file = feed::publish(&run_feed, &options.out, &staging, options.run_date)?;
-    changes.outputs_changed = manifest::changed_outputs(&options.out, &staging)?;
+    // Every staged file is hashed once, here; report.html, written below, is hashed after it.
+    let staged = StagedOutputs::hash(&staging)?;
+    changes.outputs_changed = staged_outputs::changed_outputs(&options.out, &staged);
     manifest.stage("changes", clock);
 
     manifest.fill(&build, &crawl, &changes);
@@ -290,7 +294,8 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     });
     let page = Page::of(&build, &run, &changes, &attack);
     crate::sinks::report_html::write(&page, &staging)?;
-    manifest.write(&build, &changes, &feed_file, &staging)?;
+    let staged = staged.relisted(&staging, &[crate::sinks::report_html::REPORT_HTML])?;
+    manifest.write(&build, &changes, &feed_file, &staged, &staging)?;
     let clock = Instant::now();
     publish::swap_into_place(&staging, &options.out)?;
     manifest.stage("publish", clock);
