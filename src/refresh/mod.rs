@@ -29,7 +29,8 @@ use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, DatasetSelection, FetchState};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
 pub use catalogue::{CatalogueChange, CatalogueChangeKind};
-pub use changes::{compare, compare_listing, Change, ChangeKind, Changes};
+pub use changes::comparison::{compare, compare_listing};
+pub use changes::{Change, ChangeKind, Changes};
 pub use manifest::Manifest;
 pub use moves::DatasetMove;
 use staged_outputs::StagedOutputs;
@@ -240,7 +241,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
 
     let clock = Instant::now();
     let previous = pipeline::published_table(&options.out);
-    let mut changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    let mut changes = compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
     if let Some(previous) = &previous {
         changes.name_moves(moves::moves(previous, &build.frame).map_err(Error::from)?);
     }
@@ -264,7 +265,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             max_share: options.max_removed_share,
         });
     }
-    changes::write(
+    changes::change_files::write(
         &changes,
         &staging.join(CHANGES_JSON),
         &staging.join(CHANGES_CSV),
