@@ -251,8 +251,8 @@ fn key_only(frame: &DataFrame) -> PolarsResult<DataFrame> {
 mod tests {
     use super::*;
     use crate::model::MappingRow;
-    use crate::refresh::changes::compare;
     use crate::refresh::changes::tests::row;
+    use crate::refresh::compare;
 
     fn table(rows: &[MappingRow]) -> DataFrame {
         crate::table::to_dataframe(rows).unwrap()

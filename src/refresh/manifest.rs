@@ -7,6 +7,7 @@ use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 
+use super::staged_outputs::StagedOutputs;
 use super::{Changes, RefreshOptions, MANIFEST};
 use crate::error::Result;
 use crate::fs::{rfc3339, sha256_hex};
@@ -110,61 +111,6 @@ pub struct ChangeCounts {
     pub catalogue: usize,
     /// Published files whose bytes changed (the run's own files and the change feed left out).
     pub outputs_changed: usize,
-}
-
-/// The outputs of `staging` whose bytes differ from those the manifest published in `out` lists
-/// (added, removed or changed), sorted; the files that tell of the run itself (the manifest,
-/// report.html, the change files and the change feed) left out. Every output when `out` holds no
-/// manifest that reads: nothing says they are the same.
-pub fn changed_outputs(out: &Path, staging: &Path) -> Result<Vec<String>> {
-    let of_the_run = |path: &str| {
-        [
-            MANIFEST,
-            crate::sinks::report_html::REPORT_HTML,
-            super::CHANGES_JSON,
-            super::CHANGES_CSV,
-        ]
-        .contains(&path)
-            || path.starts_with(&format!(
-                "{}/{}/",
-                crate::pipeline::WAREHOUSE_DIR,
-                crate::sinks::warehouse::CHANGES_TABLE
-            ))
-    };
-    let previous: BTreeMap<String, String> = std::fs::read(out.join(MANIFEST))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|manifest| {
-            manifest["outputs"].as_array().map(|outputs| {
-                outputs
-                    .iter()
-                    .filter_map(|o| Some((o["path"].as_str()?.to_string(), o["sha256"].as_str()?.to_string())))
-                    .collect()
-            })
-        })
-        .unwrap_or_default();
-    let mut changed = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for file in crate::sources::discover(&[staging.to_path_buf()])? {
-        if of_the_run(&file.name) {
-            continue;
-        }
-        let bytes = std::fs::read(&file.path).map_err(|source| crate::error::Error::ReadInput {
-            path: file.path.clone(),
-            source,
-        })?;
-        if previous.get(&file.name) != Some(&sha256_hex(&bytes)) {
-            changed.push(file.name.clone());
-        }
-        seen.insert(file.name);
-    }
-    changed.extend(
-        previous
-            .into_keys()
-            .filter(|path| !of_the_run(path) && !seen.contains(path)),
-    );
-    changed.sort();
-    Ok(changed)
 }
 
 impl Manifest {
@@ -317,9 +263,16 @@ impl Manifest {
         self.finished_at = rfc3339(SystemTime::now());
     }
 
-    /// Lists every file of `staging` (report.html included: write it first) with its hash and item
-    /// count, and writes the manifest into `staging`, the one file it cannot list.
-    pub fn write(&mut self, build: &Build, changes: &Changes, feed: &WarehouseFile, staging: &Path) -> Result<()> {
+    /// Lists every file of `staged` (report.html included: list it after writing it) with its hash
+    /// and item count, and writes the manifest into `staging`, the one file it cannot list.
+    pub fn write(
+        &mut self,
+        build: &Build,
+        changes: &Changes,
+        feed: &WarehouseFile,
+        staged: &StagedOutputs,
+        staging: &Path,
+    ) -> Result<()> {
         let mut items: BTreeMap<String, usize> = BTreeMap::new();
         items.insert(crate::pipeline::CSV_FILE.into(), build.frame.height());
         items.insert(crate::pipeline::PARQUET_FILE.into(), build.frame.height());
@@ -337,18 +290,11 @@ impl Manifest {
         for file in build.report.exports.warehouse.iter().chain([feed]) {
             items.insert(format!("{}/{}", crate::pipeline::WAREHOUSE_DIR, file.path), file.rows);
         }
-        for file in crate::sources::discover(&[staging.to_path_buf()])? {
-            let relative = file.name;
-            let bytes = std::fs::read(&file.path).map_err(|source| crate::error::Error::ReadInput {
-                path: file.path.clone(),
-                source,
-            })?;
-            self.outputs.push(OutputEntry {
-                items: items.get(&relative).copied(),
-                path: relative,
-                sha256: sha256_hex(&bytes),
-            });
-        }
+        self.outputs.extend(staged.entries().map(|(path, sha256)| OutputEntry {
+            items: items.get(path).copied(),
+            path: path.to_string(),
+            sha256: sha256.to_string(),
+        }));
         write_json(&staging.join(MANIFEST), self)
     }
 }

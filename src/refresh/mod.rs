@@ -10,6 +10,7 @@ mod feed;
 mod manifest;
 mod moves;
 mod paths;
+mod staged_outputs;
 
 use crate::escape::terminal;
 use std::collections::BTreeSet;
@@ -28,9 +29,11 @@ use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, DatasetSelection, FetchState};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
 pub use catalogue::{CatalogueChange, CatalogueChangeKind};
-pub use changes::{compare, compare_listing, Change, ChangeKind, Changes};
+pub use changes::comparison::{compare, compare_listing};
+pub use changes::{Change, ChangeKind, Changes};
 pub use manifest::Manifest;
 pub use moves::DatasetMove;
+use staged_outputs::StagedOutputs;
 
 /// What a refresh needs to know.
 pub struct RefreshOptions {
@@ -238,7 +241,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
 
     let clock = Instant::now();
     let previous = pipeline::published_table(&options.out);
-    let mut changes = changes::compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    let mut changes = compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
     if let Some(previous) = &previous {
         changes.name_moves(moves::moves(previous, &build.frame).map_err(Error::from)?);
     }
@@ -262,7 +265,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             max_share: options.max_removed_share,
         });
     }
-    changes::write(
+    changes::change_files::write(
         &changes,
         &staging.join(CHANGES_JSON),
         &staging.join(CHANGES_CSV),
@@ -270,7 +273,9 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     )?;
     let run_feed = feed::feed(previous.as_ref(), &build.frame, &changes).map_err(Error::from)?;
     let feed_file = feed::publish(&run_feed, &options.out, &staging, options.run_date)?;
-    changes.outputs_changed = manifest::changed_outputs(&options.out, &staging)?;
+    // Every staged file is hashed once, here; report.html, written below, is hashed after it.
+    let staged = StagedOutputs::hash(&staging)?;
+    changes.outputs_changed = staged_outputs::changed_outputs(&options.out, &staged);
     manifest.stage("changes", clock);
 
     manifest.fill(&build, &crawl, &changes);
@@ -290,7 +295,8 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     });
     let page = Page::of(&build, &run, &changes, &attack);
     crate::sinks::report_html::write(&page, &staging)?;
-    manifest.write(&build, &changes, &feed_file, &staging)?;
+    let staged = staged.relisted(&staging, &[crate::sinks::report_html::REPORT_HTML])?;
+    manifest.write(&build, &changes, &feed_file, &staged, &staging)?;
     let clock = Instant::now();
     publish::swap_into_place(&staging, &options.out)?;
     manifest.stage("publish", clock);

@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::links::RefusedLink;
 use super::selection::{DatasetSelection, FrameworkReleases};
-use super::{technique_index_path, FetchFailure};
+use super::site_paths::technique_index_path;
+use super::FetchFailure;
 use crate::identifiers;
 use crate::model::DatasetKey;
 use crate::sources::site_page::dataset_of_external_link;

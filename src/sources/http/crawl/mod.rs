@@ -11,27 +11,28 @@
 mod catalogues;
 mod datasets;
 mod links;
+mod not_published;
 mod rotation;
 mod selection;
+mod site_paths;
 
 use crate::escape::terminal;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use super::{FetchFailure, Fetched, Fetcher};
-use crate::model::{DatasetKey, Date};
-use crate::sources::site_page::{advertised_landing_pages, framework_of_page, site_dataset_of_external_link};
+use crate::model::Date;
+use crate::sources::site_page::{advertised_landing_pages, framework_of_page};
 pub use catalogues::attack_bundle_path;
 use catalogues::fetch_catalogues;
 pub use datasets::{DatasetFetch, FetchState};
 use datasets::{Found, Via};
 use links::site_links;
 pub use links::RefusedLink;
+use not_published::{landing_pages_a_mapping_file_stands_for, take_not_found};
 use rotation::StoredBefore;
 pub use rotation::{NightCost, Rotation, DEFAULT_RECHECK_DAYS, MAX_RECHECK_DAYS};
 pub use selection::{DatasetSelection, FrameworkReleases};
+use site_paths::{mapping_file_path, technique_index_path, LANDING_PAGE, TECHNIQUE_PAGE};
 
 /// The site's list of mapping frameworks, whose links lead to each framework's page.
 pub const FRAMEWORKS_PAGE: &str = "external/";
@@ -107,11 +108,6 @@ impl Crawl {
         self.datasets.iter().filter(|d| d.advertised_by.is_none()).collect()
     }
 }
-
-static TECHNIQUE_PAGE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^attack/attack-[^/]+/domain-[^/]+/techniques/T\d{4}(\.\d{3})?/$").unwrap());
-static LANDING_PAGE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^external/[^/]+/attack-[^/]+/domain-[^/]+/[^/]+/").unwrap());
 
 /// Crawls the selection; `run_date` places the night on the rotation of technique pages ([`Rotation`]).
 pub fn crawl(
@@ -323,90 +319,4 @@ pub fn crawl(
     crawl.night.unchanged_datasets = unchanged.iter().map(ToString::to_string).collect();
     crawl.night.requests = fetcher.requests_sent();
     crawl
-}
-
-/// The technique index of an ATT&CK version and domain: `attack/attack-16.1/domain-enterprise/techniques/`.
-fn technique_index_path(attack_version: &str, domain: &str) -> String {
-    format!("attack/attack-{attack_version}/domain-{domain}/techniques/")
-}
-
-/// Takes out of `failures` the landing pages the site does not publish (404 or 410) whose dataset's
-/// mapping file arrived: a page cross-checks a dataset its mapping file
-/// supplies, it is no condition for publishing it. `paths` holds each landing page's own paths, its
-/// mapping file last.
-fn landing_pages_a_mapping_file_stands_for(
-    failures: &mut Vec<FetchFailure>,
-    paths: &BTreeMap<String, Vec<String>>,
-) -> Vec<FetchFailure> {
-    // An all-data page is asked for only when its landing page arrived: a missing landing page is
-    // the one page to set aside.
-    let mut missing = Vec::new();
-    for (landing_page, own) in paths {
-        let Some(mapping_file) = own.last() else { continue };
-        let landing_not_found = failures.iter().any(|f| f.site_path == *landing_page && f.not_found);
-        if landing_not_found && !failures.iter().any(|f| f.site_path == *mapping_file) {
-            let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(failures)
-                .into_iter()
-                .partition(|f| f.site_path == *landing_page);
-            *failures = kept;
-            missing.extend(taken);
-        }
-    }
-    missing
-}
-
-/// Takes out of `failures[from..]` those the server answered 404 or 410 (the site does not publish
-/// them), leaving the others.
-fn take_not_found(failures: &mut Vec<FetchFailure>, from: usize) -> Vec<FetchFailure> {
-    let step: Vec<FetchFailure> = failures.drain(from..).collect();
-    let (not_found, others): (Vec<_>, Vec<_>) = step.into_iter().partition(|f| f.not_found);
-    failures.extend(others);
-    not_found
-}
-
-/// `data/{framework}/attack-{v}/{framework}-{version}/{domain}/{framework}-{version}_attack-{v}-{domain}.json`:
-/// the mapping files' framework id (`nist_800_53`, not the site's `nist`), and the version as the
-/// landing page's path spells it, read by [`site_dataset_of_external_link`] (`intel-vpro-08.20.2024` is
-/// framework `intel-vpro`, version `08.20.2024`).
-fn mapping_file_path(landing_page: &str, dataset: &DatasetKey) -> String {
-    let link = format!("/{landing_page}");
-    let site_version =
-        site_dataset_of_external_link(&link).map_or(dataset.framework_version.as_str(), |site| site.site_version);
-    let (framework, version, attack, domain) = (
-        &dataset.framework,
-        site_version,
-        &dataset.attack_version,
-        &dataset.domain,
-    );
-    format!("data/{framework}/attack-{attack}/{framework}-{version}/{domain}/{framework}-{version}_attack-{attack}-{domain}.json")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sources::site_page::dataset_of_external_link;
-
-    #[test]
-    fn mapping_files_are_named_with_the_sites_version_spelling() {
-        let dataset = dataset_of_external_link("/external/aws/attack-16.1/domain-enterprise/aws-12.12.2024/").unwrap();
-        assert_eq!(
-            mapping_file_path("external/aws/attack-16.1/domain-enterprise/aws-12.12.2024/", &dataset),
-            "data/aws/attack-16.1/aws-12.12.2024/enterprise/aws-12.12.2024_attack-16.1-enterprise.json"
-        );
-        let nist = dataset_of_external_link("/external/nist/attack-16.1/domain-enterprise/nist-rev5/").unwrap();
-        assert_eq!(
-            mapping_file_path("external/nist/attack-16.1/domain-enterprise/nist-rev5/", &nist),
-            "data/nist_800_53/attack-16.1/nist_800_53-rev5/enterprise/nist_800_53-rev5_attack-16.1-enterprise.json"
-        );
-    }
-
-    #[test]
-    fn a_hyphenated_framework_ids_mapping_file_is_named_as_the_site_names_it() {
-        let landing_page = "external/intel-vpro/attack-15.1/domain-enterprise/intel-vpro-08.20.2024/";
-        let dataset = dataset_of_external_link(&format!("/{landing_page}")).unwrap();
-        assert_eq!(
-            mapping_file_path(landing_page, &dataset),
-            "data/intel-vpro/attack-15.1/intel-vpro-08.20.2024/enterprise/intel-vpro-08.20.2024_attack-15.1-enterprise.json"
-        );
-    }
 }
