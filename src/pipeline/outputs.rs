@@ -44,11 +44,13 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             publish::link_tree(out, &staging)?;
         }
         write_outputs(build, options, &staging)?;
-        let changes = crate::refresh::compare_listing(
-            published_table(out).as_ref(),
-            &build.frame,
-            sinks::report_html::LISTED_CHANGES,
-        )?;
+        let changes = timed("changes since the last publish", || {
+            crate::refresh::compare_listing(
+                published_table(out).as_ref(),
+                &build.frame,
+                sinks::report_html::LISTED_CHANGES,
+            )
+        })?;
         let warnings = build.report.has_warnings();
         let run = RunFacts {
             command: "build",
@@ -56,8 +58,9 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             warnings: build.report.warnings(),
             refresh: None,
         };
-        let page = Page::of(build, &run, &changes, options.attack);
-        sinks::report_html::write(&page, &staging)?;
+        timed("report page", || {
+            sinks::report_html::write(&Page::of(build, &run, &changes, options.attack), &staging)
+        })?;
         publish::swap_into_place(&staging, out)
     })();
     if written.is_err() {
@@ -181,7 +184,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
         heatmaps,
         warehouse: warehouse?.unwrap_or_default(),
     };
-    build.report.write(&out.join(REPORT_FILE))
+    timed("report", || build.report.write(&out.join(REPORT_FILE)))
 }
 
 /// Removes the `.{extension}` files of `dir` that are not in `keep`: exports of datasets no longer built.
