@@ -7,6 +7,7 @@ use polars::prelude::*;
 
 use crate::error::Result;
 use crate::sinks::write_staged;
+use crate::table::TextColumn;
 
 /// How CSV files are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,15 +41,25 @@ fn with_lists_joined(frame: &DataFrame) -> PolarsResult<DataFrame> {
     for column in frame.columns() {
         if let DataType::List(_) = column.dtype() {
             let lists = column.list()?;
-            let joined: Vec<Option<String>> = (0..lists.len())
-                .map(|index| lists.get_as_series(index))
-                .map(|items| -> PolarsResult<Option<String>> {
-                    let Some(items) = items else { return Ok(None) };
-                    let texts: Vec<&str> = items.str()?.iter().flatten().collect();
-                    Ok(Some(texts.join("\n")))
-                })
-                .collect::<PolarsResult<_>>()?;
-            flat.replace(column.name(), Series::new(column.name().clone(), joined).into())?;
+            // Rows of one capability repeat its references: a joined list equal to the one before
+            // it is stored once ([`TextColumn`]).
+            let mut joined = TextColumn::with_capacity(lists.len());
+            let mut text = String::new();
+            for items in lists.amortized_iter() {
+                let Some(items) = items else {
+                    joined.push(None);
+                    continue;
+                };
+                text.clear();
+                for (n, item) in items.as_ref().str()?.iter().flatten().enumerate() {
+                    if n > 0 {
+                        text.push('\n');
+                    }
+                    text.push_str(item);
+                }
+                joined.push(Some(&text));
+            }
+            flat.replace(column.name(), joined.finish(column.name()))?;
         }
     }
     Ok(flat)

@@ -1,10 +1,12 @@
 //! The normalized table: the one place that names its columns, their types and meanings, and builds
 //! the Polars DataFrame from rows in one columnar pass.
 
+mod text_column;
+
 use polars::prelude::*;
-use polars_arrow::array::{MutableBinaryViewArray, View};
 
 use crate::model::{MappingRow, TechniqueStatus};
+pub use text_column::TextColumn;
 
 /// The logical type of a column, as written to Parquet (and as CSV text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,48 +162,10 @@ pub fn frame_of(columns: &[Column], values: Vec<Series>) -> PolarsResult<DataFra
     DataFrame::new(height, typed)
 }
 
-/// A string column of `texts` in which equal texts held in one place (a row's shared
-/// [`crate::model::Text`]) are stored once: their views point at the same bytes, as Arrow's string
-/// views allow. The values, and so every file written from the column, are those of a column built
-/// text by text; only the memory differs (at 100 times the mapping files, 1.3 million rows name 1,100
-/// sources and 3,500 comments).
-fn shared_text<'a>(name: &str, texts: impl ExactSizeIterator<Item = Option<&'a str>>) -> polars::prelude::Column {
-    let mut array = MutableBinaryViewArray::<str>::with_capacity(texts.len());
-    let mut stored: rustc_hash::FxHashMap<(*const u8, usize), View> = rustc_hash::FxHashMap::default();
-    for text in texts {
-        let Some(text) = text else {
-            array.push_null();
-            continue;
-        };
-        if text.len() <= View::MAX_INLINE_SIZE as usize {
-            array.push_value(text);
-            continue;
-        }
-        let place = (text.as_ptr(), text.len());
-        match stored.get(&place) {
-            // SAFETY: the view was made by this array for these very bytes, which it still holds.
-            Some(view) => unsafe {
-                array.views_mut().push(*view);
-                array.set_total_bytes_len(array.total_bytes_len() + text.len());
-                if let Some(validity) = array.validity() {
-                    validity.push(true);
-                }
-            },
-            None => {
-                array.push_value(text);
-                stored.insert(place, *array.views().last().expect("a value was just pushed"));
-            }
-        }
-    }
-    StringChunked::with_chunk(name.into(), array.freeze())
-        .into_series()
-        .into()
-}
-
 /// Builds the table from deduplicated rows, column by column.
 pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
     let text = |name: &str, get: &dyn Fn(&MappingRow) -> Option<&str>| -> polars::prelude::Column {
-        shared_text(name, rows.iter().map(get))
+        TextColumn::of_shared(name, rows.iter().map(get))
     };
     let date = |name: &str, get: &dyn Fn(&MappingRow) -> Option<i32>| -> PolarsResult<polars::prelude::Column> {
         Ok(Series::new(name.into(), rows.iter().map(get).collect::<Vec<_>>())
@@ -246,7 +210,7 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
         )
         .into(),
         text("status", &|r| r.status.as_deref()),
-        shared_text("comments", joined_comments.iter().map(Option::as_deref)),
+        TextColumn::of_shared("comments", joined_comments.iter().map(Option::as_deref)),
         references.into(),
         date("creation_date", &|r| r.creation_date.map(|d| d.days_since_epoch()))?,
         date("last_update", &|r| r.last_update.map(|d| d.days_since_epoch()))?,
