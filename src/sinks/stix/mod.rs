@@ -79,23 +79,26 @@ pub struct Written {
 pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versioning: &Versioning) -> Result<Written> {
     let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
     let attack_objects = AttackObjects::default();
-    let written: Vec<(BundleCounts, Vec<(String, ledger::Entry)>)> = datasets
+    // Each bundle's entries join the ledger as soon as it is written: the entries of every bundle
+    // (1.7 million at 100 times the mapping files) are never held twice.
+    let ledger = std::sync::Mutex::new(Ledger::default());
+    let counts: Vec<BundleCounts> = datasets
         .par_iter()
         .map(|(dataset, dataset_rows)| {
             let attack = catalog.bundles_for(&dataset.attack_version, &dataset.domain);
             let (bundle, mut counts) = bundle(dataset, dataset_rows, &attack, &attack_objects);
             let file = format!("{dataset}.json");
             let entries = write_bundle(&crate::identifiers::file_in(dir, &file)?, bundle, versioning)?;
+            ledger
+                .lock()
+                .expect("no thread panics holding the ledger")
+                .objects
+                .extend(entries);
             counts.file = file;
-            Ok((counts, entries))
+            Ok(counts)
         })
         .collect::<Result<_>>()?;
-    let mut ledger = Ledger::default();
-    let mut counts = Vec::with_capacity(written.len());
-    for (bundle_counts, entries) in written {
-        counts.push(bundle_counts);
-        ledger.objects.extend(entries);
-    }
+    let mut ledger = ledger.into_inner().expect("no thread panics holding the ledger");
     let (revoked_objects, revoked_entries) = revoked::revoke_absent(versioning, &ledger)?;
     ledger.objects.extend(revoked_entries);
     let revoked_bundle_objects = revoked_objects.len();
