@@ -171,7 +171,13 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 if !wanted(Format::Warehouse) {
                     return Ok(None);
                 }
-                sinks::warehouse::write_all(built, attack, &out.join(WAREHOUSE_DIR)).map(Some)
+                let contents = sinks::warehouse::Contents {
+                    frame: &built.frame,
+                    rows: &built.rows,
+                    gaps: &built.gaps,
+                    review: &built.review,
+                };
+                sinks::warehouse::write_all(contents, attack, &out.join(WAREHOUSE_DIR)).map(Some)
             })
         });
     });
