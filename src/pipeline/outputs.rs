@@ -11,6 +11,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::fs::create_dir;
 use crate::publish;
+use crate::refresh::Changes;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::heatmap::HeatmapCounts;
 use crate::sinks::navigator::LayerCounts;
@@ -59,7 +60,7 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             refresh: None,
         };
         timed("report page", || {
-            sinks::report_html::write(&Page::of(build, &run, &changes, options.attack), &staging)
+            sinks::report_html::write(&build.report_page(&run, &changes, options.attack), &staging)
         })?;
         publish::swap_into_place(&staging, out)
     })();
@@ -67,6 +68,21 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
         let _ = std::fs::remove_dir_all(&staging);
     }
     written
+}
+
+impl Build {
+    /// The report page of this build's run.
+    pub fn report_page<'a>(&'a self, run: &'a RunFacts, changes: &'a Changes, attack: &'a AttackCatalog) -> Page<'a> {
+        Page {
+            report: &self.report,
+            run,
+            changes,
+            frame: &self.frame,
+            rows: &self.rows,
+            attack,
+            review: &self.review,
+        }
+    }
 }
 
 /// The table `out` holds, if it holds one that reads: the previous publish, to compare with.

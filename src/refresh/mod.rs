@@ -23,7 +23,6 @@ use crate::pipeline::{self, Format, OutputOptions};
 use crate::publish;
 pub use crate::publish::{Lock, LockError};
 use crate::sinks::csv::CsvOptions;
-use crate::sinks::report_html::Page;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, DatasetSelection, FetchState};
@@ -293,7 +292,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     } else {
         0
     });
-    let page = Page::of(&build, &run, &changes, &attack);
+    let page = build.report_page(&run, &changes, &attack);
     crate::sinks::report_html::write(&page, &staging)?;
     let staged = staged.relisted(&staging, &[crate::sinks::report_html::REPORT_HTML])?;
     manifest.write(&build, &changes, &feed_file, &staged, &staging)?;

@@ -72,26 +72,6 @@ pub struct Page<'a> {
     pub review: &'a [ReviewTechnique],
 }
 
-impl<'a> Page<'a> {
-    /// The page of `build`'s run.
-    pub fn of(
-        build: &'a crate::pipeline::Build,
-        run: &'a RunFacts,
-        changes: &'a Changes,
-        attack: &'a AttackCatalog,
-    ) -> Page<'a> {
-        Page {
-            report: &build.report,
-            run,
-            changes,
-            frame: &build.frame,
-            rows: &build.rows,
-            attack,
-            review: &build.review,
-        }
-    }
-}
-
 /// Writes `out/report.html`, linking the files `out` holds.
 pub fn write(page: &Page, out: &Path) -> Result<()> {
     let mut body = String::with_capacity(256 * 1024);
@@ -164,7 +144,7 @@ fn datasets_section(out: &mut String, report: &Report) {
 /// The coverage heatmaps (inline, from `heatmaps/`), and the techniques mapped per tactic.
 fn coverage_section(out: &mut String, page: &Page, dir: &Path) {
     let _ = writeln!(out, "<section id=\"coverage\"><h2>Coverage</h2>");
-    let heatmaps = dir.join(crate::pipeline::HEATMAPS_DIR);
+    let heatmaps = dir.join(crate::sinks::heatmap::DIR);
     // This run's coverage heatmaps only: a build without Navigator layers keeps the previous ones.
     let mut files: Vec<&str> = page
         .report
