@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use attackmap::refresh::Changes;
+use attackmap::changes::Changes;
 use attackmap::sinks::{heatmap, navigator, report_html};
 
 #[global_allocator]

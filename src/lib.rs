@@ -3,6 +3,7 @@
 //! The pipeline has Vector's shape: [`sources`] read inputs into [`model::MappingRow`]s, [`transforms`]
 //! select and deduplicate them (pure functions), [`table`] builds the one DataFrame, and [`sinks`] write it.
 
+pub mod changes;
 pub mod cli;
 pub mod credentials;
 pub mod error;

@@ -8,10 +8,10 @@ use super::{
     timed, Build, Format, CSV_FILE, GAPS_FILE, HEATMAPS_DIR, NAVIGATOR_DIR, PARQUET_FILE, REPORT_FILE, REVIEW_FILE,
     STIX_DIR, WAREHOUSE_DIR,
 };
+use crate::changes::Changes;
 use crate::error::{Error, Result};
 use crate::fs::create_dir;
 use crate::publish;
-use crate::refresh::Changes;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::heatmap::HeatmapCounts;
 use crate::sinks::navigator::LayerCounts;

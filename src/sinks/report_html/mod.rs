@@ -21,10 +21,10 @@ use std::path::Path;
 
 use polars::prelude::DataFrame;
 
+use crate::changes::Changes;
 use crate::error::Result;
 use crate::escape::html;
 use crate::model::MappingRow;
-use crate::refresh::Changes;
 use crate::sinks::report::Report;
 use crate::sinks::write_staged;
 use crate::sources::attack_stix::AttackCatalog;
