@@ -6,6 +6,8 @@
 pub mod changes;
 pub mod cli;
 pub mod credentials;
+#[cfg(test)]
+mod dependency_direction;
 pub mod error;
 pub mod escape;
 pub mod frameworks;
