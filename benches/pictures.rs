@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use attackmap::refresh::Changes;
+use attackmap::changes::Changes;
 use attackmap::sinks::{heatmap, navigator, report_html};
 
 #[global_allocator]
@@ -55,7 +55,7 @@ fn main() {
             ..Default::default()
         };
         let changes = attackmap::refresh::compare(None, &build.frame).unwrap_or_else(|_| Changes::default());
-        let page = report_html::Page::of(&build, &run, &changes, &build.attack);
+        let page = build.report_page(&run, &changes, &build.attack);
         report_html::write(&page, &out).expect("report.html");
         report_times.push(clock.elapsed().as_secs_f64());
     }

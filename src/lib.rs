@@ -3,8 +3,11 @@
 //! The pipeline has Vector's shape: [`sources`] read inputs into [`model::MappingRow`]s, [`transforms`]
 //! select and deduplicate them (pure functions), [`table`] builds the one DataFrame, and [`sinks`] write it.
 
+pub mod changes;
 pub mod cli;
 pub mod credentials;
+#[cfg(test)]
+mod dependency_direction;
 pub mod error;
 pub mod escape;
 pub mod frameworks;

@@ -31,7 +31,7 @@ pub const PARQUET_FILE: &str = "mappings.parquet";
 pub const REPORT_FILE: &str = "report.json";
 pub const STIX_DIR: &str = crate::sinks::stix::DIR;
 pub const NAVIGATOR_DIR: &str = "navigator";
-pub const HEATMAPS_DIR: &str = "heatmaps";
+pub const HEATMAPS_DIR: &str = crate::sinks::heatmap::DIR;
 pub const WAREHOUSE_DIR: &str = "warehouse";
 
 /// An output format `build` can write.

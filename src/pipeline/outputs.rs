@@ -8,6 +8,7 @@ use super::{
     timed, Build, Format, CSV_FILE, GAPS_FILE, HEATMAPS_DIR, NAVIGATOR_DIR, PARQUET_FILE, REPORT_FILE, REVIEW_FILE,
     STIX_DIR, WAREHOUSE_DIR,
 };
+use crate::changes::Changes;
 use crate::error::{Error, Result};
 use crate::fs::create_dir;
 use crate::publish;
@@ -59,7 +60,7 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             refresh: None,
         };
         timed("report page", || {
-            sinks::report_html::write(&Page::of(build, &run, &changes, options.attack), &staging)
+            sinks::report_html::write(&build.report_page(&run, &changes, options.attack), &staging)
         })?;
         publish::swap_into_place(&staging, out)
     })();
@@ -67,6 +68,21 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
         let _ = std::fs::remove_dir_all(&staging);
     }
     written
+}
+
+impl Build {
+    /// The report page of this build's run.
+    pub fn report_page<'a>(&'a self, run: &'a RunFacts, changes: &'a Changes, attack: &'a AttackCatalog) -> Page<'a> {
+        Page {
+            report: &self.report,
+            run,
+            changes,
+            frame: &self.frame,
+            rows: &self.rows,
+            attack,
+            review: &self.review,
+        }
+    }
 }
 
 /// The table `out` holds, if it holds one that reads: the previous publish, to compare with.
@@ -171,7 +187,13 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 if !wanted(Format::Warehouse) {
                     return Ok(None);
                 }
-                sinks::warehouse::write_all(built, attack, &out.join(WAREHOUSE_DIR)).map(Some)
+                let contents = sinks::warehouse::Contents {
+                    frame: &built.frame,
+                    rows: &built.rows,
+                    gaps: &built.gaps,
+                    review: &built.review,
+                };
+                sinks::warehouse::write_all(contents, attack, &out.join(WAREHOUSE_DIR)).map(Some)
             })
         });
     });

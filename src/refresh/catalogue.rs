@@ -8,51 +8,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::prelude::*;
-use serde::Serialize;
+
+use crate::changes::{CatalogueChange, CatalogueChangeKind};
 
 /// The columns that say where a technique was read from, not what it is.
 const IGNORED_COLUMNS: &[&str] = &["source"];
 const KEY_COLUMNS: [&str; 3] = ["attack_version", "domain", "technique_id"];
-
-/// What happened to a technique between two publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CatalogueChangeKind {
-    Added,
-    Removed,
-    Renamed,
-    /// Revoked or deprecated in this run's bundle.
-    Retired,
-    /// Another property: tactics, STIX id, parent.
-    Changed,
-}
-
-impl CatalogueChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CatalogueChangeKind::Added => "added",
-            CatalogueChangeKind::Removed => "removed",
-            CatalogueChangeKind::Renamed => "renamed",
-            CatalogueChangeKind::Retired => "retired",
-            CatalogueChangeKind::Changed => "changed",
-        }
-    }
-}
-
-/// One technique's change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CatalogueChange {
-    pub change: CatalogueChangeKind,
-    pub attack_version: String,
-    pub domain: String,
-    pub technique_id: String,
-    /// Its name in the previous publish (absent when added).
-    pub name_before: Option<String>,
-    /// Its name in this run (absent when removed).
-    pub name_after: Option<String>,
-    /// For `renamed`, `retired` and `changed`: the columns whose values differ.
-    pub columns: Vec<String>,
-}
 
 /// The techniques table of a warehouse directory (`warehouse/techniques/part-0.parquet`), if it reads.
 pub fn techniques_of(warehouse: &Path) -> Option<DataFrame> {

@@ -9,8 +9,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::changes::ChangeKind;
-use super::Changes;
+use crate::changes::{ChangeKind, Changes};
 use crate::error::{Error, Result};
 use crate::model::Date;
 use crate::sinks::warehouse::schema::OP_COLUMN;

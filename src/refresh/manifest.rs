@@ -8,7 +8,8 @@ use std::time::{Instant, SystemTime};
 use serde::Serialize;
 
 use super::staged_outputs::StagedOutputs;
-use super::{Changes, RefreshOptions, MANIFEST};
+use super::{RefreshOptions, MANIFEST};
+use crate::changes::{Changes, DatasetMove};
 use crate::error::Result;
 use crate::fs::{rfc3339, sha256_hex};
 use crate::pipeline::Build;
@@ -104,7 +105,7 @@ pub struct ChangeCounts {
     pub removed: usize,
     pub changed: usize,
     /// Frameworks moved to a newer ATT&CK release, each counted by mapping (see changes.json).
-    pub moves: Vec<super::DatasetMove>,
+    pub moves: Vec<DatasetMove>,
     /// Rows whose only difference is the file they were read from (updates in the change feed).
     pub read_from_another_file: usize,
     /// Techniques of the ATT&CK catalogue added, removed, renamed, retired or changed.

@@ -17,22 +17,19 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+use crate::changes::Changes;
 use crate::error::Error;
 use crate::model::Date;
 use crate::pipeline::{self, Format, OutputOptions};
 use crate::publish;
 pub use crate::publish::{Lock, LockError};
 use crate::sinks::csv::CsvOptions;
-use crate::sinks::report_html::Page;
 use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, DatasetSelection, FetchState};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
-pub use catalogue::{CatalogueChange, CatalogueChangeKind};
 pub use changes::comparison::{compare, compare_listing};
-pub use changes::{Change, ChangeKind, Changes};
 pub use manifest::Manifest;
-pub use moves::DatasetMove;
 use staged_outputs::StagedOutputs;
 
 /// What a refresh needs to know.
@@ -243,7 +240,9 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     let previous = pipeline::published_table(&options.out);
     let mut changes = compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
     if let Some(previous) = &previous {
-        changes.name_moves(moves::moves(previous, &build.frame).map_err(Error::from)?);
+        moves::moves(previous, &build.frame)
+            .map_err(Error::from)?
+            .name_in(&mut changes);
     }
     changes.catalogue = catalogue::compare(
         catalogue::techniques_of(&options.out.join(pipeline::WAREHOUSE_DIR)).as_ref(),
@@ -293,7 +292,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     } else {
         0
     });
-    let page = Page::of(&build, &run, &changes, &attack);
+    let page = build.report_page(&run, &changes, &attack);
     crate::sinks::report_html::write(&page, &staging)?;
     let staged = staged.relisted(&staging, &[crate::sinks::report_html::REPORT_HTML])?;
     manifest.write(&build, &changes, &feed_file, &staged, &staging)?;

@@ -5,105 +5,55 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use polars::prelude::*;
-use serde::Serialize;
 
+use crate::changes::{Changes, DatasetMove, MoveRole};
 use crate::identifiers::compare_attack_versions;
 use crate::model::DatasetKey;
 
-/// One framework's datasets of one domain, moved from an older ATT&CK version to a newer one between
-/// two runs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DatasetMove {
-    pub framework: String,
-    pub domain: String,
-    pub from_attack_version: String,
-    pub to_attack_version: String,
-    /// The datasets the move retired (`kev-02.13.2025_attack-15.1-enterprise`).
-    pub retired: Vec<String>,
-    /// The datasets it published instead.
-    pub published: Vec<String>,
-    /// Mappings in both, the same in every column that describes the mapping.
-    pub carried: usize,
-    /// Mappings in both whose description changed (a name, a score, a comment, references …).
-    pub changed: usize,
-    /// Mappings only the new release has.
-    pub added: usize,
-    /// Mappings only the retired release had.
-    pub removed: usize,
-    /// What became of each mapping of the move, by dataset and what matches it: to name it in the
+/// The moves between two tables, and what each did to the mappings it involved.
+#[derive(Debug, Default)]
+pub struct Moves {
+    pub moves: Vec<DatasetMove>,
+    /// What became of each mapping of a move, by dataset and what matches it: to name it in the
     /// per-mapping change lists.
-    #[serde(skip)]
     roles: HashMap<(String, MatchKey), MoveRole>,
-}
-
-/// What a move did to one mapping: carried over (`carried`, `changed`), or not (`added`, `removed`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MoveRole {
-    Carried,
-    Changed,
-    Added,
-    Removed,
-}
-
-impl MoveRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MoveRole::Carried => "carried",
-            MoveRole::Changed => "changed",
-            MoveRole::Added => "added",
-            MoveRole::Removed => "removed",
-        }
-    }
 }
 
 type MatchKey = Vec<Option<String>>;
 
-/// What a move did to the mapping the grain columns name (by name, as a change lists them), if a
-/// move involved it.
-pub fn role_of(moves: &[DatasetMove], grain: &BTreeMap<&str, Option<String>>) -> Option<MoveRole> {
-    let value = |column: &str| grain.get(column).cloned().flatten().unwrap_or_default();
-    let dataset = DatasetKey {
-        framework: value("framework"),
-        framework_version: value("framework_version"),
-        attack_version: value("attack_version"),
-        domain: value("domain"),
-    };
-    let key: MatchKey = MATCHED_BY.iter().map(|c| grain.get(c).cloned().flatten()).collect();
-    let key = (dataset.to_string(), key);
-    moves.iter().find_map(|m| m.roles.get(&key).copied())
-}
+impl Moves {
+    /// What a move did to the mapping the grain columns name (by name, as a change lists them), if a
+    /// move involved it.
+    pub fn role_of(&self, grain: &BTreeMap<&str, Option<String>>) -> Option<MoveRole> {
+        let value = |column: &str| grain.get(column).cloned().flatten().unwrap_or_default();
+        let dataset = DatasetKey {
+            framework: value("framework"),
+            framework_version: value("framework_version"),
+            attack_version: value("attack_version"),
+            domain: value("domain"),
+        };
+        let key: MatchKey = MATCHED_BY.iter().map(|c| grain.get(c).cloned().flatten()).collect();
+        self.roles.get(&(dataset.to_string(), key)).copied()
+    }
 
-impl DatasetMove {
-    /// Counts a mapping of a published dataset, and remembers what the move did to it.
-    fn count(&mut self, dataset: &str, key: &MatchKey, role: MoveRole) {
+    /// Names, on each listed change of a moved framework's mappings, what the move did to it, and
+    /// lists the moves among `changes`.
+    pub fn name_in(self, changes: &mut Changes) {
+        for change in &mut changes.changes {
+            change.moved = self.role_of(&change.key);
+        }
+        changes.moves = self.moves;
+    }
+
+    /// Counts a mapping of a published dataset on its move, and remembers what the move did to it.
+    fn count(&mut self, moved: &mut DatasetMove, dataset: &str, key: &MatchKey, role: MoveRole) {
         match role {
-            MoveRole::Carried => self.carried += 1,
-            MoveRole::Changed => self.changed += 1,
-            MoveRole::Added => self.added += 1,
-            MoveRole::Removed => self.removed += 1,
+            MoveRole::Carried => moved.carried += 1,
+            MoveRole::Changed => moved.changed += 1,
+            MoveRole::Added => moved.added += 1,
+            MoveRole::Removed => moved.removed += 1,
         }
         self.roles.insert((dataset.to_string(), key.clone()), role);
-    }
-
-    /// The mappings the move keeps (carried or changed): not removals, whatever their ids.
-    pub fn kept(&self) -> usize {
-        self.carried + self.changed
-    }
-
-    /// `kev enterprise 15.1 → 16.1: 400 carried, 2 changed, 10 added, 5 removed`.
-    pub fn summary(&self) -> String {
-        format!(
-            "{} {} {} → {}: {} carried, {} changed, {} added, {} removed",
-            self.framework,
-            self.domain,
-            self.from_attack_version,
-            self.to_attack_version,
-            self.carried,
-            self.changed,
-            self.added,
-            self.removed
-        )
     }
 }
 
@@ -128,7 +78,7 @@ const DATASET: &[&str] = &["framework", "framework_version", "attack_version", "
 
 /// The moves between the `previous` table and the `current` one: per framework and domain, datasets
 /// that left and datasets at a newer ATT&CK version that arrived.
-pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<DatasetMove>> {
+pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Moves> {
     let (previous, current) = (&official(previous)?, &official(current)?);
     let before = datasets_of(previous)?;
     let now = datasets_of(current)?;
@@ -146,7 +96,7 @@ pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<Data
             .or_default()
             .push(dataset);
     }
-    let mut moves = Vec::new();
+    let mut moves = Moves::default();
     for ((framework, domain), old) in retired {
         let Some(new) = arrived.get(&(framework, domain)) else {
             continue;
@@ -174,7 +124,6 @@ pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<Data
             changed: 0,
             added: 0,
             removed: 0,
-            roles: HashMap::new(),
         };
         for (key, published) in &new_rows {
             let retired = old_rows.get(key);
@@ -184,20 +133,20 @@ pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Vec<Data
                     Some(_) => MoveRole::Changed,
                     None => MoveRole::Added,
                 };
-                counted.count(dataset, key, role);
+                moves.count(&mut counted, dataset, key, role);
             }
         }
         for (key, retired) in &old_rows {
             let role = match new_rows.get(key) {
-                Some(published) => counted.roles[&(published[0].0.clone(), key.clone())],
+                Some(published) => moves.roles[&(published[0].0.clone(), key.clone())],
                 None => MoveRole::Removed,
             };
             for (dataset, _) in retired {
-                counted.roles.insert((dataset.clone(), key.clone()), role);
+                moves.roles.insert((dataset.clone(), key.clone()), role);
                 counted.removed += usize::from(role == MoveRole::Removed);
             }
         }
-        moves.push(counted);
+        moves.moves.push(counted);
     }
     Ok(moves)
 }
@@ -306,8 +255,8 @@ mod tests {
         ])
         .unwrap();
         let moves = moves(&before, &after).unwrap();
-        assert_eq!(moves.len(), 1);
-        let moved = &moves[0];
+        assert_eq!(moves.moves.len(), 1);
+        let moved = &moves.moves[0];
         assert_eq!((moved.carried, moved.changed, moved.added, moved.removed), (1, 1, 1, 1));
         assert_eq!(moved.retired, ["kev-02.13.2025_attack-15.1-enterprise"]);
         assert_eq!(moved.published, ["kev-07.28.2025_attack-16.1-enterprise"]);
@@ -329,26 +278,26 @@ mod tests {
             ])
         };
         assert_eq!(
-            role_of(&moves, &grain("02.13.2025", "15.1", "T1190")),
+            moves.role_of(&grain("02.13.2025", "15.1", "T1190")),
             Some(MoveRole::Carried)
         );
         assert_eq!(
-            role_of(&moves, &grain("07.28.2025", "16.1", "T1059")),
+            moves.role_of(&grain("07.28.2025", "16.1", "T1059")),
             Some(MoveRole::Changed)
         );
         assert_eq!(
-            role_of(&moves, &grain("02.13.2025", "15.1", "T1068")),
+            moves.role_of(&grain("02.13.2025", "15.1", "T1068")),
             Some(MoveRole::Removed)
         );
         assert_eq!(
-            role_of(&moves, &grain("07.28.2025", "16.1", "T1203")),
+            moves.role_of(&grain("07.28.2025", "16.1", "T1203")),
             Some(MoveRole::Added)
         );
         assert!(
-            super::moves(&after, &before).unwrap().is_empty(),
+            super::moves(&after, &before).unwrap().moves.is_empty(),
             "an older release arriving is no move"
         );
-        assert!(super::moves(&after, &after).unwrap().is_empty());
+        assert!(super::moves(&after, &after).unwrap().moves.is_empty());
 
         let mut derived = kev("16.1", "02.13.2025", "T1190", "same");
         derived.carry = Some(Box::new(crate::model::Carry {
@@ -359,7 +308,7 @@ mod tests {
         }));
         let carried = crate::table::to_dataframe(&[derived]).unwrap();
         assert!(
-            super::moves(&before, &carried).unwrap().is_empty(),
+            super::moves(&before, &carried).unwrap().moves.is_empty(),
             "a derived dataset is no move of upstream's"
         );
     }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::Changes;
+use crate::changes::Changes;
 use crate::error::Result;
 use crate::sinks::csv::CsvOptions;
 use crate::sinks::write_json;

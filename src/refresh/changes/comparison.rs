@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::{Change, ChangeKind, Changes};
+use crate::changes::{Change, ChangeKind, Changes};
 
 /// The columns that name a changed mapping, besides its id.
 use crate::table::GRAIN_COLUMNS as KEY_COLUMNS;

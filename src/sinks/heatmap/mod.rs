@@ -21,6 +21,9 @@ use crate::sinks::write_staged;
 use crate::sources::attack_stix::AttackCatalog;
 pub use svg::navigator_color;
 
+/// The directory of the output directory that holds the heatmaps.
+pub const DIR: &str = "heatmaps";
+
 /// What one heatmap file shows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HeatmapCounts {

@@ -55,7 +55,7 @@ pub(super) fn changes_section(out: &mut String, page: &Page) {
         let _ = writeln!(out, "</table>");
     }
     let rows = RowLookup::new(page.frame);
-    let mut by_kind: BTreeMap<&str, Vec<&crate::refresh::Change>> = BTreeMap::new();
+    let mut by_kind: BTreeMap<&str, Vec<&crate::changes::Change>> = BTreeMap::new();
     for change in &changes.changes {
         by_kind.entry(change.change.as_str()).or_default().push(change);
     }
@@ -102,7 +102,7 @@ pub(super) fn changes_section(out: &mut String, page: &Page) {
 
 /// The ATT&CK catalogue's changes (the first of them), and the published files that changed when
 /// no mapping did.
-fn catalogue_changes(out: &mut String, changes: &crate::refresh::Changes) {
+fn catalogue_changes(out: &mut String, changes: &crate::changes::Changes) {
     if !changes.catalogue.is_empty() {
         let _ = writeln!(
             out,

@@ -21,10 +21,10 @@ use std::path::Path;
 
 use polars::prelude::DataFrame;
 
+use crate::changes::Changes;
 use crate::error::Result;
 use crate::escape::html;
 use crate::model::MappingRow;
-use crate::refresh::Changes;
 use crate::sinks::report::Report;
 use crate::sinks::write_staged;
 use crate::sources::attack_stix::AttackCatalog;
@@ -70,26 +70,6 @@ pub struct Page<'a> {
     pub attack: &'a AttackCatalog,
     /// `--carry-to`'s review list.
     pub review: &'a [ReviewTechnique],
-}
-
-impl<'a> Page<'a> {
-    /// The page of `build`'s run.
-    pub fn of(
-        build: &'a crate::pipeline::Build,
-        run: &'a RunFacts,
-        changes: &'a Changes,
-        attack: &'a AttackCatalog,
-    ) -> Page<'a> {
-        Page {
-            report: &build.report,
-            run,
-            changes,
-            frame: &build.frame,
-            rows: &build.rows,
-            attack,
-            review: &build.review,
-        }
-    }
 }
 
 /// Writes `out/report.html`, linking the files `out` holds.
@@ -164,7 +144,7 @@ fn datasets_section(out: &mut String, report: &Report) {
 /// The coverage heatmaps (inline, from `heatmaps/`), and the techniques mapped per tactic.
 fn coverage_section(out: &mut String, page: &Page, dir: &Path) {
     let _ = writeln!(out, "<section id=\"coverage\"><h2>Coverage</h2>");
-    let heatmaps = dir.join(crate::pipeline::HEATMAPS_DIR);
+    let heatmaps = dir.join(crate::sinks::heatmap::DIR);
     // This run's coverage heatmaps only: a build without Navigator layers keeps the previous ones.
     let mut files: Vec<&str> = page
         .report

@@ -15,10 +15,11 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fs::create_dir;
-use crate::pipeline::Build;
+use crate::model::MappingRow;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::table::COLUMNS;
-use crate::transforms::{carry, gaps};
+use crate::transforms::carry::{self, ReviewTechnique};
+use crate::transforms::gaps::{self, Gap};
 
 /// The directories of `out/warehouse/`, one per table.
 pub const MAPPINGS_TABLE: &str = "mappings";
@@ -43,13 +44,25 @@ pub struct WarehouseFile {
     pub rows: usize,
 }
 
+/// What the warehouse holds of a build.
+#[derive(Clone, Copy)]
+pub struct Contents<'a> {
+    /// The table, partitioned into the mappings dataset.
+    pub frame: &'a DataFrame,
+    /// The table's rows, for the dimension tables.
+    pub rows: &'a [MappingRow],
+    pub gaps: &'a [Gap],
+    /// `--carry-to`'s review list: empty without one.
+    pub review: &'a [ReviewTechnique],
+}
+
 /// Writes the mappings dataset and the dimension tables into `dir`, replacing what an earlier build
 /// left there (partitions of datasets no longer built included). The change feed is not touched.
-pub fn write_all(build: &Build, attack: &AttackCatalog, dir: &Path) -> Result<Vec<WarehouseFile>> {
-    let mut files = write_mappings(&build.frame, dir)?;
-    let mut tables = dimensions::tables(&build.rows, attack)?;
-    tables.push((GAPS, gaps::frame(&build.gaps)?));
-    tables.push((REVIEW, carry::review_frame(&build.review)?));
+pub fn write_all(contents: Contents, attack: &AttackCatalog, dir: &Path) -> Result<Vec<WarehouseFile>> {
+    let mut files = write_mappings(contents.frame, dir)?;
+    let mut tables = dimensions::tables(contents.rows, attack)?;
+    tables.push((GAPS, gaps::frame(contents.gaps)?));
+    tables.push((REVIEW, carry::review_frame(contents.review)?));
     for (table, frame) in tables {
         replace_dir(&dir.join(table))?;
         let path = format!("{table}/{PART_FILE}");
