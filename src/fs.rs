@@ -1,7 +1,7 @@
 //! File-system helpers: writes that are whole or not at all.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Read};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -137,7 +137,28 @@ pub fn process_is_alive(pid: u32) -> bool {
 /// The SHA-256 of some bytes, in lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&sha2::Sha256::digest(bytes))
+}
+
+/// [`sha256_hex`] of a file's bytes, read a megabyte at a time: an output of hundreds of megabytes
+/// (`mappings.csv` at scale) is never held whole to be hashed.
+pub fn sha256_of_file(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut file = File::open(path)?;
+    let mut sha256 = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Ok(hex(&sha256.finalize())),
+            Ok(read) => sha256.update(&buffer[..read]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A UTC instant as RFC 3339 with milliseconds (`2026-11-28T03:08:58.123Z`).
@@ -148,6 +169,16 @@ pub fn rfc3339(instant: impl Into<chrono::DateTime<chrono::Utc>>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_hashed_a_megabyte_at_a_time_hashes_as_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let bytes: Vec<u8> = (0..(5 << 19) + 7).map(|n: u32| (n % 251) as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(sha256_of_file(&path).unwrap(), sha256_hex(&bytes));
+        assert!(sha256_of_file(&dir.path().join("absent")).is_err());
+    }
 
     #[test]
     fn a_temporary_names_its_writer_and_only_a_temporary_does() {

@@ -360,7 +360,7 @@ fn timed<T>(stage: &str, work: impl FnOnce() -> T) -> T {
 
 /// The process's peak resident memory so far and its resident memory now (Linux's `VmHWM` and
 /// `VmRSS`), 0 where they are not known.
-fn memory_mib() -> (u64, u64) {
+pub(crate) fn memory_mib() -> (u64, u64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status

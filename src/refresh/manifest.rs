@@ -11,7 +11,7 @@ use super::staged_outputs::StagedOutputs;
 use super::{RefreshOptions, MANIFEST};
 use crate::changes::{Changes, DatasetMove};
 use crate::error::Result;
-use crate::fs::{rfc3339, sha256_hex};
+use crate::fs::rfc3339;
 use crate::pipeline::Build;
 use crate::sinks::report_html::{RefreshFacts, RunFacts};
 use crate::sinks::warehouse::WarehouseFile;
@@ -186,9 +186,12 @@ impl Manifest {
         }
     }
 
+    /// Records how long stage `name` took, and logs it with the memory so far at debug level (`-vv`).
     pub fn stage(&mut self, name: &str, started: Instant) {
-        self.durations_ms
-            .insert(name.to_string(), started.elapsed().as_millis());
+        let ms = started.elapsed().as_millis();
+        let (peak_mib, rss_mib) = crate::pipeline::memory_mib();
+        tracing::debug!(stage = name, ms = ms as u64, peak_mib, rss_mib, "refresh stage done");
+        self.durations_ms.insert(name.to_string(), ms);
     }
 
     /// Fills in inputs, datasets, changes and what the crawl found: all [`Manifest::run_facts`] tells.
@@ -200,7 +203,7 @@ impl Manifest {
             let sidecar: Option<Sidecar> = std::fs::read(RawStore::sidecar_of(path))
                 .ok()
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-            let sha256 = std::fs::read(path).map(|b| sha256_hex(&b)).unwrap_or_default();
+            let sha256 = crate::fs::sha256_of_file(path).unwrap_or_default();
             self.inputs.push(InputEntry {
                 path: input.clone(),
                 url: sidecar.as_ref().map(|s| s.url.clone()),

@@ -226,6 +226,9 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         versioning,
     };
     pipeline::write_outputs(&mut build, &outputs, &staging)?;
+    // The previous ledger (an entry per object ever published) is done with: freed before the
+    // previous table is read.
+    drop(outputs);
     manifest.stage("export", clock);
 
     let clock = Instant::now();

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::MANIFEST;
 use crate::error::Result;
-use crate::fs::sha256_hex;
+use crate::fs::sha256_of_file;
 
 /// The files of a staging tree, in the order the manifest lists them (that of
 /// [`crate::sources::discover`]: hidden entries skipped), each with the SHA-256 of its bytes.
@@ -46,13 +46,10 @@ impl StagedOutputs {
         for file in crate::sources::discover(&[staging.to_path_buf()])? {
             let sha256 = match known.get(&file.name) {
                 Some(sha256) => sha256.clone(),
-                None => {
-                    let bytes = std::fs::read(&file.path).map_err(|source| crate::error::Error::ReadInput {
-                        path: file.path.clone(),
-                        source,
-                    })?;
-                    sha256_hex(&bytes)
-                }
+                None => sha256_of_file(&file.path).map_err(|source| crate::error::Error::ReadInput {
+                    path: file.path.clone(),
+                    source,
+                })?,
             };
             files.push(StagedOutput {
                 name: file.name,
@@ -122,6 +119,7 @@ pub fn changed_outputs(out: &Path, staged: &StagedOutputs) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::sha256_hex;
     use std::path::PathBuf;
 
     fn write(root: &Path, name: &str, text: &str) {
