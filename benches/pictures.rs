@@ -55,7 +55,8 @@ fn main() {
             ..Default::default()
         };
         let changes = attackmap::refresh::compare(None, &build.frame).unwrap_or_else(|_| Changes::default());
-        let page = build.report_page(&run, &changes, &build.attack);
+        let charts = report_html::tactic_charts(&build.rows, &build.attack);
+        let page = build.report_page(&run, &changes, &build.attack, charts);
         report_html::write(&page, &out).expect("report.html");
         report_times.push(clock.elapsed().as_secs_f64());
     }

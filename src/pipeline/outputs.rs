@@ -60,7 +60,8 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             refresh: None,
         };
         timed("report page", || {
-            sinks::report_html::write(&build.report_page(&run, &changes, options.attack), &staging)
+            let charts = sinks::report_html::tactic_charts(&build.rows, options.attack);
+            sinks::report_html::write(&build.report_page(&run, &changes, options.attack, charts), &staging)
         })?;
         publish::swap_into_place(&staging, out)
     })();
@@ -72,13 +73,21 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
 
 impl Build {
     /// The report page of this build's run.
-    pub fn report_page<'a>(&'a self, run: &'a RunFacts, changes: &'a Changes, attack: &'a AttackCatalog) -> Page<'a> {
+    /// `tactic_charts`: [`sinks::report_html::tactic_charts`] of the build's rows, drawn while it
+    /// held them (a night lets them go before it compares the tables).
+    pub fn report_page<'a>(
+        &'a self,
+        run: &'a RunFacts,
+        changes: &'a Changes,
+        attack: &'a AttackCatalog,
+        tactic_charts: Vec<(String, String)>,
+    ) -> Page<'a> {
         Page {
             report: &self.report,
             run,
             changes,
             frame: &self.frame,
-            rows: &self.rows,
+            tactic_charts,
             attack,
             review: &self.review,
         }

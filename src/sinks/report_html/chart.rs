@@ -19,7 +19,7 @@ const PLOT_WIDTH: usize = 520;
 type DatasetTechniques<'a> = (String, BTreeSet<&'a str>);
 
 /// One chart per (ATT&CK version, domain) that has a catalogue: `(title, svg)`.
-pub(super) fn tactic_charts(rows: &[MappingRow], attack: &AttackCatalog) -> Vec<(String, String)> {
+pub fn tactic_charts(rows: &[MappingRow], attack: &AttackCatalog) -> Vec<(String, String)> {
     let mut by_attack: BTreeMap<(String, String), Vec<DatasetTechniques>> = BTreeMap::new();
     for (dataset, rows) in by_dataset(rows) {
         let live: BTreeSet<&str> = rows

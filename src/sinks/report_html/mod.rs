@@ -12,6 +12,8 @@ mod changes;
 mod chart;
 mod run;
 
+pub use chart::tactic_charts;
+
 use changes::changes_section;
 use run::run_section;
 
@@ -24,7 +26,6 @@ use polars::prelude::DataFrame;
 use crate::changes::Changes;
 use crate::error::Result;
 use crate::escape::html;
-use crate::model::MappingRow;
 use crate::sinks::report::Report;
 use crate::sinks::write_staged;
 use crate::sources::attack_stix::AttackCatalog;
@@ -66,7 +67,8 @@ pub struct Page<'a> {
     pub run: &'a RunFacts,
     pub changes: &'a Changes,
     pub frame: &'a DataFrame,
-    pub rows: &'a [MappingRow],
+    /// The charts of live techniques per tactic ([`tactic_charts`] of the table's rows).
+    pub tactic_charts: Vec<(String, String)>,
     pub attack: &'a AttackCatalog,
     /// `--carry-to`'s review list.
     pub review: &'a [ReviewTechnique],
@@ -173,7 +175,7 @@ fn coverage_section(out: &mut String, page: &Page, dir: &Path) {
             html(&frameworks_covered(page.report, prefix).join(", "))
         );
     }
-    for (title, svg) in chart::tactic_charts(page.rows, page.attack) {
+    for (title, svg) in &page.tactic_charts {
         let _ = writeln!(
             out,
             "<h3>Live techniques mapped per tactic: {}</h3><div class=\"scroll\">{svg}</div>",
