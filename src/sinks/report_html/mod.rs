@@ -179,7 +179,7 @@ fn coverage_section(out: &mut String, page: &Page, dir: &Path) {
         let _ = writeln!(
             out,
             "<h3>Live techniques mapped per tactic: {}</h3><div class=\"scroll\">{svg}</div>",
-            html(&title)
+            html(title)
         );
     }
     let _ = writeln!(out, "</section>");
