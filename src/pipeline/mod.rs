@@ -18,7 +18,6 @@ use crate::model::{self, DatasetKey, MappingRow, SourceKind};
 use crate::sinks::report::*;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::{self, mapping_file, Input, InputFile, Outcome, RejectedRow};
-use crate::table;
 use crate::transforms::carry::ReviewTechnique;
 use crate::transforms::{dedupe, gaps, select};
 
@@ -57,8 +56,15 @@ impl Format {
 
 /// The table and the report of how it was made.
 pub struct Build {
+    /// The table's rows, until [`write_outputs`] has written what is written from rows and made
+    /// them the `frame`: then empty, so that rows and frame are never held together with the sinks'
+    /// own memory.
     pub rows: Vec<MappingRow>,
+    /// The table as a DataFrame: empty until [`write_outputs`] makes it from the rows
+    /// ([`Build::rows_to_frame`]).
     pub frame: DataFrame,
+    /// report.html's charts of live techniques per tactic, drawn from the rows by [`write_outputs`].
+    pub tactic_charts: Vec<(String, String)>,
     pub report: Report,
     /// Every file that was read, whatever it held.
     pub inputs: Vec<String>,
@@ -227,11 +233,7 @@ pub fn build_from(
         .into_iter()
         .map(|(key, rows)| (key, TechniqueStatuses::of(rows.into_iter())))
         .collect();
-    let (gaps, frame) = rayon::join(
-        || timed("gaps", || gaps::gaps(&deduplicated.rows, &attack)),
-        || timed("table", || table::to_dataframe(&deduplicated.rows)),
-    );
-    let frame = frame?;
+    let gaps = timed("gaps", || gaps::gaps(&deduplicated.rows, &attack));
     let mut gap_counts: BTreeMap<&DatasetKey, usize> = BTreeMap::new();
     for gap in &gaps {
         *gap_counts.entry(&gap.dataset).or_default() += 1;
@@ -303,7 +305,8 @@ pub fn build_from(
         gaps,
         review,
         rows: deduplicated.rows,
-        frame,
+        frame: DataFrame::empty(),
+        tactic_charts: Vec::new(),
         report: Report {
             tool: format!("attackmap {}", env!("CARGO_PKG_VERSION")),
             inputs: counts,

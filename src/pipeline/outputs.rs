@@ -60,8 +60,7 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             refresh: None,
         };
         timed("report page", || {
-            let charts = sinks::report_html::tactic_charts(&build.rows, options.attack);
-            sinks::report_html::write(&build.report_page(&run, &changes, options.attack, charts), &staging)
+            sinks::report_html::write(&build.report_page(&run, &changes, options.attack), &staging)
         })?;
         publish::swap_into_place(&staging, out)
     })();
@@ -72,22 +71,23 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
 }
 
 impl Build {
+    /// Makes the rows the table's `frame` and lets them go, once what is written from rows is
+    /// written: report.html's charts are drawn from them first.
+    pub fn rows_to_frame(&mut self, attack: &AttackCatalog) -> Result<()> {
+        self.tactic_charts = sinks::report_html::tactic_charts(&self.rows, attack);
+        self.frame = timed("table", || crate::table::to_dataframe(&self.rows))?;
+        drop(std::mem::take(&mut self.rows));
+        Ok(())
+    }
+
     /// The report page of this build's run.
-    /// `tactic_charts`: [`sinks::report_html::tactic_charts`] of the build's rows, drawn while it
-    /// held them (a night lets them go before it compares the tables).
-    pub fn report_page<'a>(
-        &'a self,
-        run: &'a RunFacts,
-        changes: &'a Changes,
-        attack: &'a AttackCatalog,
-        tactic_charts: Vec<(String, String)>,
-    ) -> Page<'a> {
+    pub fn report_page<'a>(&'a self, run: &'a RunFacts, changes: &'a Changes, attack: &'a AttackCatalog) -> Page<'a> {
         Page {
             report: &self.report,
             run,
             changes,
             frame: &self.frame,
-            tactic_charts,
+            tactic_charts: &self.tactic_charts,
             attack,
             review: &self.review,
         }
@@ -114,18 +114,19 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
     let csv = *csv;
     create_dir(out)?;
     let wanted = |format: Format| formats.contains(&format);
+    // First the sinks that read the rows, side by side (each also spreads its own work over the
+    // cores); then the rows become the table and are let go; then the sinks that read the table,
+    // side by side. The rows and the table are never held together with every sink's own memory.
+    // Each sink's time is logged at debug level (`-vv`).
     let built: &Build = build;
-    // The sinks share nothing but the table they read: they run side by side (each also spreads its
-    // own work over the cores), and each one's time is logged at debug level (`-vv`).
-    let mut table: Result<()> = Ok(());
+    let mut lists: Result<()> = Ok(());
     let mut stix: Result<Option<Vec<BundleCounts>>> = Ok(None);
     let mut navigator: Result<Option<(Vec<LayerCounts>, Vec<HeatmapCounts>)>> = Ok(None);
-    let mut warehouse: Result<Option<Vec<WarehouseFile>>> = Ok(None);
+    let mut warehouse_tables: Result<Option<Vec<WarehouseFile>>> = Ok(None);
     rayon::scope(|scope| {
         scope.spawn(|_| {
-            table = timed("csv and parquet", || {
+            lists = timed("gaps, review and derived mapping files", || {
                 if wanted(Format::Csv) {
-                    sinks::csv::write(&built.frame, &out.join(CSV_FILE), csv)?;
                     sinks::csv::write(&gaps::frame(&built.gaps)?, &out.join(GAPS_FILE), csv)?;
                     let review = out.join(REVIEW_FILE);
                     if built.report.carry.is_some() {
@@ -137,9 +138,6 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                             reason: format!("removing a stale export: {e}"),
                         })?;
                     }
-                }
-                if wanted(Format::Parquet) {
-                    sinks::parquet::write(&built.frame, &out.join(PARQUET_FILE))?;
                 }
                 // The derived datasets as mapping files of the unified schema, for their maintainers.
                 let derived = out.join(sinks::mapping_file::DERIVED_DIR);
@@ -192,28 +190,63 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
             })
         });
         scope.spawn(|_| {
-            warehouse = timed("warehouse", || {
+            warehouse_tables = timed("warehouse tables", || {
                 if !wanted(Format::Warehouse) {
                     return Ok(None);
                 }
                 let contents = sinks::warehouse::Contents {
-                    frame: &built.frame,
                     rows: &built.rows,
                     gaps: &built.gaps,
                     review: &built.review,
                 };
-                sinks::warehouse::write_all(contents, attack, &out.join(WAREHOUSE_DIR)).map(Some)
+                sinks::warehouse::write_tables(contents, attack, &out.join(WAREHOUSE_DIR)).map(Some)
+            })
+        });
+    });
+    lists?;
+    let (stix, navigator, warehouse_tables) = (stix?, navigator?, warehouse_tables?);
+    build.rows_to_frame(attack)?;
+
+    let built: &Build = build;
+    let mut table: Result<()> = Ok(());
+    let mut warehouse_mappings: Result<Option<Vec<WarehouseFile>>> = Ok(None);
+    rayon::scope(|scope| {
+        scope.spawn(|_| {
+            table = timed("csv and parquet", || {
+                if wanted(Format::Csv) {
+                    sinks::csv::write(&built.frame, &out.join(CSV_FILE), csv)?;
+                }
+                if wanted(Format::Parquet) {
+                    sinks::parquet::write(&built.frame, &out.join(PARQUET_FILE))?;
+                }
+                Ok(())
+            })
+        });
+        scope.spawn(|_| {
+            warehouse_mappings = timed("warehouse mappings", || {
+                if !wanted(Format::Warehouse) {
+                    return Ok(None);
+                }
+                sinks::warehouse::write_mappings(&built.frame, &out.join(WAREHOUSE_DIR)).map(Some)
             })
         });
     });
     table?;
-    let (layers, heatmaps) = navigator?.unwrap_or_default();
+    // The warehouse's files as it lists them: the mappings dataset's partitions, then its tables.
+    let warehouse = match (warehouse_mappings?, warehouse_tables) {
+        (Some(mut mappings), Some(tables)) => {
+            mappings.extend(tables);
+            mappings
+        }
+        _ => Vec::new(),
+    };
+    let (layers, heatmaps) = navigator.unwrap_or_default();
     build.report.exports = Exports {
         attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
-        stix: stix?.unwrap_or_default(),
+        stix: stix.unwrap_or_default(),
         navigator: layers,
         heatmaps,
-        warehouse: warehouse?.unwrap_or_default(),
+        warehouse,
     };
     timed("report", || build.report.write(&out.join(REPORT_FILE)))
 }

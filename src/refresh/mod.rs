@@ -226,11 +226,9 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         versioning,
     };
     pipeline::write_outputs(&mut build, &outputs, &staging)?;
-    // The previous ledger (an entry per object ever published) and the rows (the report page's
-    // charts drawn from them first) are done with: freed before the previous table is read.
+    // The previous ledger (an entry per object ever published) is done with: freed before the
+    // previous table is read.
     drop(outputs);
-    let tactic_charts = crate::sinks::report_html::tactic_charts(&build.rows, &attack);
-    drop(std::mem::take(&mut build.rows));
     manifest.stage("export", clock);
 
     let clock = Instant::now();
@@ -297,7 +295,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     } else {
         0
     });
-    let page = build.report_page(&run, &changes, &attack, tactic_charts);
+    let page = build.report_page(&run, &changes, &attack);
     crate::sinks::report_html::write(&page, &staging)?;
     let staged = staged.relisted(&staging, &[crate::sinks::report_html::REPORT_HTML])?;
     manifest.write(&build, &changes, &feed_file, &staged, &staging)?;

@@ -68,7 +68,7 @@ pub struct Page<'a> {
     pub changes: &'a Changes,
     pub frame: &'a DataFrame,
     /// The charts of live techniques per tactic ([`tactic_charts`] of the table's rows).
-    pub tactic_charts: Vec<(String, String)>,
+    pub tactic_charts: &'a [(String, String)],
     pub attack: &'a AttackCatalog,
     /// `--carry-to`'s review list.
     pub review: &'a [ReviewTechnique],
@@ -175,7 +175,7 @@ fn coverage_section(out: &mut String, page: &Page, dir: &Path) {
             html(&frameworks_covered(page.report, prefix).join(", "))
         );
     }
-    for (title, svg) in &page.tactic_charts {
+    for (title, svg) in page.tactic_charts {
         let _ = writeln!(
             out,
             "<h3>Live techniques mapped per tactic: {}</h3><div class=\"scroll\">{svg}</div>",

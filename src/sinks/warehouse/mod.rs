@@ -44,11 +44,9 @@ pub struct WarehouseFile {
     pub rows: usize,
 }
 
-/// What the warehouse holds of a build.
+/// What the warehouse's tables are made of (its mappings dataset is the table: [`write_mappings`]).
 #[derive(Clone, Copy)]
 pub struct Contents<'a> {
-    /// The table, partitioned into the mappings dataset.
-    pub frame: &'a DataFrame,
     /// The table's rows, for the dimension tables.
     pub rows: &'a [MappingRow],
     pub gaps: &'a [Gap],
@@ -56,10 +54,10 @@ pub struct Contents<'a> {
     pub review: &'a [ReviewTechnique],
 }
 
-/// Writes the mappings dataset and the dimension tables into `dir`, replacing what an earlier build
-/// left there (partitions of datasets no longer built included). The change feed is not touched.
-pub fn write_all(contents: Contents, attack: &AttackCatalog, dir: &Path) -> Result<Vec<WarehouseFile>> {
-    let mut files = write_mappings(contents.frame, dir)?;
+/// Writes the dimension tables, the gaps and the review list into `dir`, replacing what an earlier
+/// build left there. The mappings dataset is [`write_mappings`]'s; the change feed is not touched.
+pub fn write_tables(contents: Contents, attack: &AttackCatalog, dir: &Path) -> Result<Vec<WarehouseFile>> {
+    let mut files = Vec::new();
     let mut tables = dimensions::tables(contents.rows, attack)?;
     tables.push((GAPS, gaps::frame(contents.gaps)?));
     tables.push((REVIEW, carry::review_frame(contents.review)?));
