@@ -4,10 +4,13 @@ use serde::Serialize;
 
 mod carry;
 mod date;
+mod grain;
 mod text;
 
 pub use carry::{AttackChange, Carry, CarryKind};
 pub use date::Date;
+use grain::mapping_id_of;
+pub use grain::{GrainKey, PROJECT_NAMESPACE};
 pub use text::{Interner, Text};
 
 /// Where a row was read from, ranked from most to least complete for its dataset.
@@ -196,44 +199,6 @@ pub fn derived_from<'a>(rows: &[&'a MappingRow]) -> Option<&'a str> {
     rows.iter()
         .find_map(|r| r.carry.as_ref())
         .map(|c| c.derived_from.as_str())
-}
-
-/// The grain of the table: rows with equal keys are repeats of one mapping.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GrainKey {
-    pub dataset: DatasetKey,
-    pub capability_id: Option<String>,
-    pub attack_object_id: Option<String>,
-    pub mapping_type: Option<String>,
-    pub score_category: Option<String>,
-}
-
-/// The namespace of every UUIDv5 this project derives (mapping ids, STIX ids).
-pub const PROJECT_NAMESPACE: uuid::Uuid = uuid::uuid!("5d6f3c1e-8a4b-4f0e-9c61-2b7a0d9e4c11");
-
-impl GrainKey {
-    /// A stable id of the key: UUIDv5 in [`PROJECT_NAMESPACE`] over the key written as a JSON array
-    /// (`["nist_800_53","rev5","16.1","enterprise","SC-08","T1562","mitigates",null]`), so a null and an
-    /// empty string differ and no separator can be confused with the data.
-    pub fn mapping_id(&self) -> String {
-        mapping_id_of(&(
-            &self.dataset.framework,
-            &self.dataset.framework_version,
-            &self.dataset.attack_version,
-            &self.dataset.domain,
-            &self.capability_id,
-            &self.attack_object_id,
-            &self.mapping_type,
-            &self.score_category,
-        ))
-    }
-}
-
-/// The UUIDv5 of a grain key given as a tuple of its fields: a tuple serializes as the JSON array of
-/// its fields, `null` for a missing one.
-fn mapping_id_of(natural_key: &impl Serialize) -> String {
-    let natural_key = serde_json::to_string(natural_key).expect("strings always serialize");
-    uuid::Uuid::new_v5(&PROJECT_NAMESPACE, natural_key.as_bytes()).to_string()
 }
 
 impl MappingRow {
