@@ -136,8 +136,7 @@ pub fn process_is_alive(pid: u32) -> bool {
 
 /// The SHA-256 of some bytes, in lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex(&sha2::Sha256::digest(bytes))
+    Sha256::of(bytes).to_string()
 }
 
 /// [`sha256_hex`] of a file's bytes, read a megabyte at a time: an output of hundreds of megabytes
@@ -149,7 +148,7 @@ pub fn sha256_of_file(path: &Path) -> std::io::Result<String> {
     let mut buffer = vec![0u8; 1 << 20];
     loop {
         match file.read(&mut buffer) {
-            Ok(0) => return Ok(hex(&sha256.finalize())),
+            Ok(0) => return Ok(Sha256(sha256.finalize().into()).to_string()),
             Ok(read) => sha256.update(&buffer[..read]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
@@ -157,8 +156,51 @@ pub fn sha256_of_file(path: &Path) -> std::io::Result<String> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A SHA-256 digest, written as 64 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sha256(pub [u8; 32]);
+
+impl Sha256 {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Sha256 {
+        use sha2::Digest;
+        Sha256(sha2::Sha256::digest(bytes).into())
+    }
+}
+
+impl std::fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl std::str::FromStr for Sha256 {
+    type Err = String;
+
+    fn from_str(hex: &str) -> Result<Sha256, String> {
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("expected a SHA-256 as 64 hex digits, found {hex:?}"));
+        }
+        let mut digest = [0u8; 32];
+        for (byte, pair) in digest.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            let pair = std::str::from_utf8(pair).expect("hex digits are ASCII");
+            *byte = u8::from_str_radix(pair, 16).expect("two hex digits are a byte");
+        }
+        Ok(Sha256(digest))
+    }
+}
+
+impl serde::Serialize for Sha256 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sha256 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Sha256, D::Error> {
+        let hex = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        hex.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A UTC instant as RFC 3339 with milliseconds (`2026-11-28T03:08:58.123Z`).

@@ -21,6 +21,7 @@ use super::item::ItemWriter;
 use super::object::StixObject;
 
 use crate::error::{Error, Result};
+pub use crate::fs::Sha256;
 use crate::model::{Interner, Text};
 
 /// The ledger's file name, beside `stix/` in the output directory.
@@ -39,54 +40,6 @@ pub struct Entry {
     /// This version is the object revoked: it was published before and this run no longer has it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub revoked: bool,
-}
-
-/// A SHA-256 digest, written as 64 lowercase hex digits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sha256(pub [u8; 32]);
-
-impl Sha256 {
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Sha256 {
-        use sha2::Digest;
-        Sha256(sha2::Sha256::digest(bytes).into())
-    }
-}
-
-impl std::fmt::Display for Sha256 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
-    }
-}
-
-impl std::str::FromStr for Sha256 {
-    type Err = String;
-
-    fn from_str(hex: &str) -> Result<Sha256, String> {
-        let expected = || format!("expected a SHA-256 as 64 hex digits, found {hex:?}");
-        if hex.len() != 64 || !hex.is_ascii() {
-            return Err(expected());
-        }
-        let mut digest = [0u8; 32];
-        for (byte, pair) in digest.iter_mut().zip(hex.as_bytes().chunks(2)) {
-            let pair = std::str::from_utf8(pair).map_err(|_| expected())?;
-            *byte = u8::from_str_radix(pair, 16).map_err(|_| expected())?;
-        }
-        Ok(Sha256(digest))
-    }
-}
-
-impl Serialize for Sha256 {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Sha256 {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Sha256, D::Error> {
-        let hex = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        hex.parse().map_err(serde::de::Error::custom)
-    }
 }
 
 fn text_as_string<S: Serializer>(text: &Text, serializer: S) -> std::result::Result<S::Ok, S::Error> {
