@@ -187,19 +187,17 @@ impl Metadata {
             }
         }
         for field in STRING_OR_NULL_FIELDS.iter().chain(STRING_FIELDS) {
-            string_field(object, field)?;
+            str_field(object, field)?;
         }
         let text = |field: &str, shared: &mut Interner| {
-            string_field(object, field)
-                .map(|v| shared.optional(v.and_then(|t| normalize::optional_text(&t)).as_deref()))
+            str_field(object, field).map(|v| shared.optional(v.and_then(normalize::optional_text).as_deref()))
         };
         // Free text as published: a comment's line breaks are its lists (M365's "License
         // Requirements:"). Only its ends are trimmed; identifiers are normalized as on the pages.
-        let published = |field: &str| {
-            string_field(object, field).map(|v| v.and_then(|t| Some(t.trim().to_string()).filter(|t| !t.is_empty())))
+        // Borrowed from the document: a text the file repeats is not copied again.
+        let published = |field: &str, shared: &mut Interner| {
+            str_field(object, field).map(|v| shared.optional(v.map(str::trim).filter(|t| !t.is_empty())))
         };
-        let published_shared =
-            |field: &str, shared: &mut Interner| published(field).map(|v| shared.optional(v.as_deref()));
         let status = enum_field(object, "status", &["complete", "in_progress", "non_mappable"])?;
         let score_category = enum_field(object, "score_category", &["protect", "detect", "respond"])?;
         let score_value = enum_field(object, "score_value", &["minimal", "partial", "significant"])?;
@@ -228,18 +226,18 @@ impl Metadata {
             attack_version: self.attack_version.clone(),
             domain: self.domain.clone(),
             capability_id: text("capability_id", shared)?,
-            capability_description: published_shared("capability_description", shared)?,
+            capability_description: published("capability_description", shared)?,
             capability_group,
             capability_group_name,
             mapping_type,
             mapping_type_label,
             attack_object_id: text("attack_object_id", shared)?,
-            attack_object_name: published_shared("attack_object_name", shared)?,
+            attack_object_name: published("attack_object_name", shared)?,
             score_category: shared.optional(score_category.as_deref()),
             score_value: shared.optional(score_value.as_deref()),
             related_score: text("related_score", shared)?,
             status: shared.optional(status.as_deref()),
-            comments: published_shared("comments", shared)?.into_iter().collect(),
+            comments: published("comments", shared)?.into_iter().collect(),
             references: references(object)?.iter().map(|r| shared.text(r)).collect(),
             creation_date: Some(self.creation_date),
             last_update: self.last_update,
@@ -280,9 +278,14 @@ const STRING_OR_NULL_FIELDS: &[&str] = &[
 
 /// A field that must be a string or null (or absent).
 fn string_field(object: &Map<String, Value>, field: &str) -> Result<Option<String>, FieldError> {
+    str_field(object, field).map(|text| text.map(String::from))
+}
+
+/// [`string_field`], borrowed from the document.
+fn str_field<'a>(object: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, FieldError> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(Value::String(text)) => Ok(Some(text)),
         Some(other) => Err((
             field.to_string(),
             format!("expected a string or null, found {}", json_type(other)),
