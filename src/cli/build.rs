@@ -74,7 +74,6 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
         carry_to.as_ref(),
         &progress,
     )?;
-    progress.finish_and_clear();
     let attack = std::mem::take(&mut build.attack);
     let csv = CsvOptions {
         excel_safe: csv.csv_excel_safe.unwrap_or(false),
@@ -86,6 +85,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
         versioning: Versioning::from_published(&out, None)?,
     };
     pipeline::publish_outputs(&mut build, &options, &out)?;
+    progress.finish_and_clear();
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         print!("{}", escape::terminal(&build.report.summary()));
     }

@@ -71,15 +71,6 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
 }
 
 impl Build {
-    /// Makes the rows the table's `frame` and lets them go, once what is written from rows is
-    /// written: report.html's charts are drawn from them first.
-    pub fn rows_to_frame(&mut self, attack: &AttackCatalog) -> Result<()> {
-        self.tactic_charts = sinks::report_html::tactic_charts(&self.rows, attack);
-        self.frame = timed("table", || crate::table::to_dataframe(&self.rows))?;
-        drop(std::mem::take(&mut self.rows));
-        Ok(())
-    }
-
     /// The report page of this build's run.
     pub fn report_page<'a>(&'a self, run: &'a RunFacts, changes: &'a Changes, attack: &'a AttackCatalog) -> Page<'a> {
         Page {
@@ -113,6 +104,13 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
     } = options;
     let csv = *csv;
     create_dir(out)?;
+    let mut all_rows = Vec::new();
+    let mut all_gaps = Vec::new();
+    build.make_datasets(attack, &|_| Ok(()), |dataset, ()| {
+        all_rows.extend(dataset.rows);
+        all_gaps.extend(dataset.gaps);
+        Ok(())
+    })?;
     let wanted = |format: Format| formats.contains(&format);
     // First the sinks that read the rows, side by side (each also spreads its own work over the
     // cores); then the rows become the table and are let go; then the sinks that read the table,
@@ -127,7 +125,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
         scope.spawn(|_| {
             lists = timed("gaps, review and derived mapping files", || {
                 if wanted(Format::Csv) {
-                    sinks::csv::write(&gaps::frame(&built.gaps)?, &out.join(GAPS_FILE), csv)?;
+                    sinks::csv::write(&gaps::frame(&all_gaps)?, &out.join(GAPS_FILE), csv)?;
                     let review = out.join(REVIEW_FILE);
                     if built.report.carry.is_some() {
                         sinks::csv::write(&carry::review_frame(&built.review)?, &review, csv)?;
@@ -143,7 +141,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 let derived = out.join(sinks::mapping_file::DERIVED_DIR);
                 if built.report.carry.is_some() {
                     create_dir(&derived)?;
-                    let files = sinks::mapping_file::write_all(&built.rows, &derived)?;
+                    let files = sinks::mapping_file::write_all(&all_rows, &derived)?;
                     remove_others(&derived, "json", files.iter().map(String::as_str))?;
                 } else if derived.is_dir() {
                     remove_others(&derived, "json", std::iter::empty())?;
@@ -158,7 +156,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 }
                 let stix_dir = out.join(STIX_DIR);
                 create_dir(&stix_dir)?;
-                let written = sinks::stix::write_all(&built.rows, attack, &stix_dir, versioning)?;
+                let written = sinks::stix::write_all(&all_rows, attack, &stix_dir, versioning)?;
                 let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
                 remove_others(
                     &stix_dir,
@@ -181,7 +179,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                 let draw =
                     |file: &str, layer: &serde_json::Value| sinks::heatmap::write(file, layer, attack, &heatmaps_dir);
                 let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
-                    sinks::navigator::write_all(&built.rows, &built.review, &navigator_dir, &draw)?
+                    sinks::navigator::write_all(&all_rows, &built.review, &navigator_dir, &draw)?
                         .into_iter()
                         .unzip();
                 remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
@@ -195,8 +193,8 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
                     return Ok(None);
                 }
                 let contents = sinks::warehouse::Contents {
-                    rows: &built.rows,
-                    gaps: &built.gaps,
+                    rows: &all_rows,
+                    gaps: &all_gaps,
                     review: &built.review,
                 };
                 sinks::warehouse::write_tables(contents, attack, &out.join(WAREHOUSE_DIR)).map(Some)
@@ -205,7 +203,10 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
     });
     lists?;
     let (stix, navigator, warehouse_tables) = (stix?, navigator?, warehouse_tables?);
-    build.rows_to_frame(attack)?;
+    build.tactic_charts = sinks::report_html::tactic_charts(&all_rows, attack);
+    build.frame = timed("table", || crate::table::to_dataframe(&all_rows))?;
+    build.table_rows = build.frame.height();
+    drop(all_rows);
 
     let built: &Build = build;
     let mut table: Result<()> = Ok(());

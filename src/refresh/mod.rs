@@ -208,7 +208,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
             options.raw.display()
         )));
     }
-    if build.report.datasets.is_empty() {
+    if build.chosen.is_empty() {
         return Err(RefreshError::Selection(format!(
             "the selection matches no dataset in {}",
             options.raw.display()

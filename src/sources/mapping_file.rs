@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::model::{Date, Interner, MappingRow, SourceKind, Text};
+use crate::model::{DatasetKey, Date, Interner, MappingRow, SourceKind, Text};
 use crate::sources::{ParsedInput, RejectedRow};
 use crate::transforms::carry::marks;
 use crate::transforms::normalize;
@@ -29,6 +29,32 @@ pub fn metadata_field(dataset_field: &str) -> &'static str {
 /// Whether a JSON document looks like a mapping file (has `metadata` and `mapping_objects`).
 pub fn looks_like_mapping_file(document: &Value) -> bool {
     document.get("metadata").is_some() && document.get("mapping_objects").is_some()
+}
+
+/// The dataset a mapping file supplies, read from its `metadata` without building its rows: what lets
+/// a build read the mapping files one dataset at a time. `None` for anything [`read`] would not read
+/// into rows of one dataset (not a mapping file, an ATT&CK bundle, bad metadata, no mapping objects):
+/// such a file is read whole, and its error or outcome reported, as any other input.
+pub fn peek_dataset(bytes: &[u8]) -> Option<DatasetKey> {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        metadata: Map<String, Value>,
+        mapping_objects: Vec<serde::de::IgnoredAny>,
+        #[serde(rename = "type")]
+        bundle_type: Option<serde::de::IgnoredAny>,
+    }
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let peek: Peek = serde_json::from_slice(bytes).ok()?;
+    if peek.bundle_type.is_some() || peek.mapping_objects.is_empty() {
+        return None;
+    }
+    let meta = Metadata::read(&peek.metadata).ok()?;
+    Some(DatasetKey {
+        framework: meta.framework.to_string(),
+        framework_version: meta.framework_version.to_string(),
+        attack_version: meta.attack_version.to_string(),
+        domain: meta.domain.to_string(),
+    })
 }
 
 /// Reads a parsed mapping file into rows, all of one dataset; `name` is the rows' `source`.

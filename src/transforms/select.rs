@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::model::{DatasetKey, MappingRow, SourceKind};
-use crate::sources::{Cut, Input, Outcome, SupersededRows};
+use crate::sources::{Cut, Outcome, SupersededRows};
 
 /// The rows of one input, as the selection sees them.
 pub struct InputRows<'a> {
@@ -22,11 +22,11 @@ pub struct InputRows<'a> {
     pub superseded: Vec<SupersededRows>,
 }
 
-/// The best kind of source each dataset has among `inputs` (datasets whose identifiers are valid).
-pub fn best_kinds(inputs: &[Input]) -> BTreeMap<DatasetKey, SourceKind> {
+/// The best kind of source each dataset has among the inputs read (datasets whose identifiers are valid).
+pub fn best_kinds<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> BTreeMap<DatasetKey, SourceKind> {
     let mut best: BTreeMap<DatasetKey, SourceKind> = BTreeMap::new();
-    for input in inputs {
-        let Outcome::Parsed(parsed) = &input.outcome else {
+    for outcome in outcomes {
+        let Outcome::Parsed(parsed) = outcome else {
             continue;
         };
         for row in &parsed.rows {

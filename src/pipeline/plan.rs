@@ -1,0 +1,284 @@
+//! A build's first pass: the ATT&CK bundles and the pages read, each mapping file only peeked at for
+//! its dataset, so that the datasets can then be built and written one at a time ([`super::datasets`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+
+use super::timed;
+use crate::error::{Error, Result};
+use crate::identifiers;
+use crate::model::{DatasetKey, MappingRow, SourceKind};
+use crate::sinks::report::SkippedInput;
+use crate::sources::attack_stix::AttackCatalog;
+use crate::sources::{
+    self, mapping_file, Cut, InputFile, NotAnInput, Outcome, ParsedInput, RejectedRow, SupersededRows,
+};
+use crate::transforms::select;
+
+/// What the first pass found: every input by index (in path order), the mapping files left to be read
+/// with their dataset, the other inputs' rows split by dataset, and the account of the inputs read.
+pub struct Plan {
+    /// Every input's path and name (what its rows record as `source`), in path order.
+    pub files: Vec<InputFile>,
+    /// The mapping files of each dataset (indexes into `files`), read when the dataset is built.
+    pub deferred: BTreeMap<DatasetKey, Vec<usize>>,
+    /// The rows the other inputs hold, by dataset.
+    pub parts: BTreeMap<DatasetKey, Vec<InputPart>>,
+    /// The ATT&CK bundles found among the inputs.
+    pub attack: AttackCatalog,
+    /// How many ATT&CK bundles the inputs hold.
+    pub attack_bundles: usize,
+    /// What became of the inputs read so far.
+    pub tally: Tally,
+}
+
+/// The rows of one dataset that one input (read in the first pass) holds.
+#[derive(Clone)]
+pub struct InputPart {
+    pub input: usize,
+    pub kind: SourceKind,
+    pub cut: Option<Cut>,
+    pub rows: Vec<MappingRow>,
+    pub superseded: Vec<SupersededRows>,
+}
+
+impl Plan {
+    /// Every dataset the inputs hold (before the identifier check).
+    pub fn datasets(&self) -> BTreeSet<DatasetKey> {
+        self.deferred.keys().chain(self.parts.keys()).cloned().collect()
+    }
+
+    /// The datasets a build can choose from: those whose identifiers pass.
+    pub fn available(&self) -> BTreeSet<DatasetKey> {
+        let mut available = self.datasets();
+        available.retain(|dataset| identifiers::check_dataset(dataset).is_ok());
+        available
+    }
+}
+
+/// Reads every input but the mapping files, which are only peeked at for their dataset; the datasets
+/// the mapping files supply let every page of them be reduced to its cross-check as it is read, so
+/// that pages never pile up in memory (on the whole site, every page).
+pub fn first_pass(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> Result<Plan> {
+    let peeked: Vec<Option<DatasetKey>> = timed("peek", || {
+        files
+            .par_iter()
+            .map(|file| {
+                if file.is_link || !file.name.ends_with(".json") || NotAnInput::of_name(&file.name).is_some() {
+                    return Ok(None);
+                }
+                let bytes = std::fs::read(&file.path).map_err(|source| Error::ReadInput {
+                    path: file.path.clone(),
+                    source,
+                })?;
+                Ok(mapping_file::peek_dataset(&bytes))
+            })
+            .collect::<Result<_>>()
+    })?;
+    let mut deferred: BTreeMap<DatasetKey, Vec<usize>> = BTreeMap::new();
+    let mut json = Vec::new();
+    let mut others = Vec::new();
+    for (index, (file, peeked)) in files.iter().zip(peeked).enumerate() {
+        match peeked {
+            Some(dataset) => deferred.entry(dataset).or_default().push(index),
+            None if file.name.ends_with(".json") => json.push(index),
+            None => others.push(index),
+        }
+    }
+    progress.inc_length(deferred.values().map(Vec::len).sum::<usize>() as u64);
+    let mut tally = Tally::default();
+    let mut attack = AttackCatalog::default();
+    let mut parsed: Vec<(usize, ParsedInput)> = Vec::new();
+    let mut take = |index: usize, outcome: Outcome, tally: &mut Tally| match outcome {
+        Outcome::AttackBundle(bundle) => attack.bundles.push(*bundle),
+        outcome => {
+            if let Some(input) = tally.outcome(index, &files[index].name, outcome) {
+                parsed.push((index, input));
+            }
+        }
+    };
+    let json_read = read(&files, json, progress, &sources::NothingSuperseded)?;
+    // The best kind of source of each dataset: mapping files, whether peeked or read.
+    let mut best: BTreeMap<DatasetKey, SourceKind> = deferred
+        .keys()
+        .filter(|dataset| identifiers::check_dataset(dataset).is_ok())
+        .map(|dataset| (dataset.clone(), SourceKind::MappingFile))
+        .collect();
+    for (dataset, kind) in select::best_kinds(json_read.iter().map(|(_, outcome)| outcome)) {
+        let best = best.entry(dataset).or_insert(kind);
+        *best = (*best).min(kind);
+    }
+    let others_read = read(&files, others, progress, &best)?;
+    let mut read: Vec<(usize, Outcome)> = json_read.into_iter().chain(others_read).collect();
+    read.sort_by_key(|(index, _)| *index);
+    for (index, outcome) in read {
+        take(index, outcome, &mut tally);
+    }
+    let mut parts: BTreeMap<DatasetKey, Vec<InputPart>> = BTreeMap::new();
+    for (index, input) in parsed {
+        for part in split_by_dataset(index, input) {
+            parts.entry(part.0).or_default().push(part.1);
+        }
+    }
+    Ok(Plan {
+        files,
+        deferred,
+        parts,
+        attack_bundles: attack.bundles.len(),
+        attack,
+        tally,
+    })
+}
+
+/// Reads the inputs at `indexes`, largest first, so that no large file is left for one core at the
+/// end (an ATT&CK bundle is tens of megabytes, a page a hundred kilobytes).
+fn read(
+    files: &[InputFile],
+    mut indexes: Vec<usize>,
+    progress: &indicatif::ProgressBar,
+    supersession: &dyn sources::Supersession,
+) -> Result<Vec<(usize, Outcome)>> {
+    indexes
+        .sort_by_cached_key(|&i| std::cmp::Reverse(std::fs::symlink_metadata(&files[i].path).map_or(0, |m| m.len())));
+    let chosen: Vec<InputFile> = indexes.iter().map(|&i| files[i].clone()).collect();
+    let read = sources::read_all(&chosen, progress, supersession)?;
+    Ok(indexes
+        .into_iter()
+        .zip(read.into_iter().map(|input| input.outcome))
+        .collect())
+}
+
+/// One input's rows and superseded tallies, by dataset, in the input's order.
+fn split_by_dataset(index: usize, input: ParsedInput) -> Vec<(DatasetKey, InputPart)> {
+    let (kind, cut) = (input.kind, input.cut);
+    let mut parts: BTreeMap<DatasetKey, InputPart> = BTreeMap::new();
+    fn part(
+        parts: &mut BTreeMap<DatasetKey, InputPart>,
+        dataset: DatasetKey,
+        empty: impl FnOnce() -> InputPart,
+    ) -> &mut InputPart {
+        parts.entry(dataset).or_insert_with(empty)
+    }
+    let empty = || InputPart {
+        input: index,
+        kind,
+        cut,
+        rows: Vec::new(),
+        superseded: Vec::new(),
+    };
+    for row in input.rows {
+        part(&mut parts, row.dataset(), empty).rows.push(row);
+    }
+    for superseded in input.superseded {
+        part(&mut parts, superseded.dataset.clone(), empty)
+            .superseded
+            .push(superseded);
+    }
+    parts.into_iter().collect()
+}
+
+/// The account of the inputs read: what each became, and the rows read from them. Each entry keeps
+/// its input's index, so that the report lists inputs in path order however they were read.
+#[derive(Default)]
+pub struct Tally {
+    pub by_kind: BTreeMap<SourceKind, usize>,
+    pub not_inputs_by_kind: BTreeMap<NotAnInput, usize>,
+    pub skipped: Vec<(usize, SkippedInput)>,
+    pub without_mappings: Vec<(usize, SkippedInput)>,
+    pub not_inputs: Vec<(usize, SkippedInput)>,
+    pub rejected: Vec<(usize, Vec<RejectedRow>)>,
+    /// Rows read, kept or superseded, less those rejected for their identifiers.
+    pub rows_read: usize,
+}
+
+impl Tally {
+    /// Notes what became of input `index` (named `source`); its rows, when it has some.
+    pub fn outcome(&mut self, index: usize, source: &str, outcome: Outcome) -> Option<ParsedInput> {
+        let entry = |reason: String| {
+            (
+                index,
+                SkippedInput {
+                    path: source.to_string(),
+                    reason,
+                },
+            )
+        };
+        match outcome {
+            Outcome::AttackBundle(_) => unreachable!("ATT&CK bundles go to the catalogue"),
+            Outcome::Skipped(reason) => self.skipped.push(entry(reason)),
+            Outcome::NoMappings(reason) => self.without_mappings.push(entry(reason)),
+            Outcome::NotAnInput(kind) => {
+                *self.not_inputs_by_kind.entry(kind).or_default() += 1;
+                self.not_inputs.push(entry(kind.description().to_string()));
+            }
+            Outcome::Parsed(mut parsed) => {
+                *self.by_kind.entry(parsed.kind).or_default() += 1;
+                let bad = rows_with_bad_identifiers(source, parsed.kind, &parsed.rows);
+                let bad_rows: usize = bad.iter().map(|r| r.rows).sum();
+                self.rows_read +=
+                    parsed.rows.len() + parsed.superseded.iter().map(|s| s.rows).sum::<usize>() - bad_rows;
+                let mut rejected = std::mem::take(&mut parsed.rejected);
+                rejected.extend(bad);
+                if !rejected.is_empty() {
+                    self.rejected.push((index, rejected));
+                }
+                return Some(parsed);
+            }
+        }
+        None
+    }
+
+    /// Adds another tally's inputs to this one's.
+    pub fn merge(&mut self, other: Tally) {
+        for (kind, n) in other.by_kind {
+            *self.by_kind.entry(kind).or_default() += n;
+        }
+        for (kind, n) in other.not_inputs_by_kind {
+            *self.not_inputs_by_kind.entry(kind).or_default() += n;
+        }
+        self.skipped.extend(other.skipped);
+        self.without_mappings.extend(other.without_mappings);
+        self.not_inputs.extend(other.not_inputs);
+        self.rejected.extend(other.rejected);
+        self.rows_read += other.rows_read;
+    }
+
+    /// The lists in input order.
+    pub fn in_input_order(mut self) -> Tally {
+        self.skipped.sort_by_key(|(index, _)| *index);
+        self.without_mappings.sort_by_key(|(index, _)| *index);
+        self.not_inputs.sort_by_key(|(index, _)| *index);
+        self.rejected.sort_by_key(|(index, _)| *index);
+        self
+    }
+}
+
+/// The rows of one input whose dataset key fails [`identifiers::check_dataset`], as rejected rows:
+/// their framework, versions or domain would become file names. Rows that fail alike are one entry
+/// (a mapping file's rows all share its metadata), naming the field where the input holds it.
+fn rows_with_bad_identifiers(source: &str, kind: SourceKind, rows: &[MappingRow]) -> Vec<RejectedRow> {
+    let mut failures: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+    for row in rows {
+        if let Err(bad) = identifiers::check_dataset(&row.dataset()) {
+            *failures.entry((bad.field, bad.reason)).or_default() += 1;
+        }
+    }
+    failures
+        .into_iter()
+        .map(|((field, reason), count)| RejectedRow {
+            source: source.to_string(),
+            element: match kind {
+                SourceKind::MappingFile => format!("metadata.{}", mapping_file::metadata_field(field)),
+                _ => format!("{count} rows: the {field} of their capability links"),
+            },
+            reason,
+            rows: count,
+        })
+        .collect()
+}
+
+/// The paths of the inputs, for the report.
+pub fn paths(files: &[InputFile]) -> Vec<String> {
+    files.iter().map(|f| f.path.display().to_string()).collect()
+}
