@@ -6,8 +6,14 @@
 //! them: a file that held them too would give pyarrow and pandas two types for one column.
 
 pub mod dimensions;
+mod mappings;
 pub mod schema;
+mod tables;
 
+pub use mappings::MappingsAppender;
+pub use tables::TablesWriter;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -15,11 +21,11 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fs::create_dir;
-use crate::model::MappingRow;
+use crate::model::{by_dataset, DatasetKey, MappingRow};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::table::COLUMNS;
-use crate::transforms::carry::{self, ReviewTechnique};
-use crate::transforms::gaps::{self, Gap};
+use crate::transforms::carry::ReviewTechnique;
+use crate::transforms::gaps::Gap;
 
 /// The directories of `out/warehouse/`, one per table.
 pub const MAPPINGS_TABLE: &str = "mappings";
@@ -57,21 +63,18 @@ pub struct Contents<'a> {
 /// Writes the dimension tables, the gaps and the review list into `dir`, replacing what an earlier
 /// build left there. The mappings dataset is [`write_mappings`]'s; the change feed is not touched.
 pub fn write_tables(contents: Contents, attack: &AttackCatalog, dir: &Path) -> Result<Vec<WarehouseFile>> {
-    let mut files = Vec::new();
-    let mut tables = dimensions::tables(contents.rows, attack)?;
-    tables.push((GAPS, gaps::frame(contents.gaps)?));
-    tables.push((REVIEW, carry::review_frame(contents.review)?));
-    for (table, frame) in tables {
-        replace_dir(&dir.join(table))?;
-        let path = format!("{table}/{PART_FILE}");
-        write_table(&frame, &dir.join(&path), table)?;
-        files.push(WarehouseFile {
-            table: table.to_string(),
-            path,
-            rows: frame.height(),
-        });
+    let writer = TablesWriter::new(attack, dir)?;
+    let mut datasets: BTreeMap<DatasetKey, (Vec<&MappingRow>, Vec<&Gap>)> = by_dataset(contents.rows)
+        .into_iter()
+        .map(|(dataset, rows)| (dataset, (rows, Vec::new())))
+        .collect();
+    for gap in contents.gaps {
+        datasets.entry(gap.dataset.clone()).or_default().1.push(gap);
     }
-    Ok(files)
+    for (dataset, (rows, gaps)) in &datasets {
+        writer.add_dataset(dataset, rows, gaps)?;
+    }
+    writer.finish(contents.review)
 }
 
 /// The table in the warehouse's types: unsigned integers widened (see [`crate::table::ColumnType::portable`]).
@@ -127,46 +130,12 @@ fn escape_partition_value(value: &str) -> String {
     escaped
 }
 
-/// Splits the table by framework, ATT&CK version and domain and writes one file per partition, one
-/// writer thread per core. Rows keep their table order within a partition.
+/// Splits the table by framework, ATT&CK version and domain and writes one file per partition.
+/// Rows keep their table order within a partition.
 pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile>> {
-    let mut frame = portable(frame)?;
-    // One chunk per column (a no-op for a table built in one pass): gathering each partition's rows
-    // from a table stacked from many chunks took four times as long (121 s against 28 s at 7 million
-    // rows in 521 chunks).
-    frame.rechunk_mut_par();
-    let mut partitions: std::collections::BTreeMap<[&str; 3], Vec<IdxSize>> = Default::default();
-    let keys = PARTITION_COLUMNS
-        .iter()
-        .map(|name| frame.column(name).and_then(|c| c.str().cloned()))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    let mut key_iters: Vec<_> = keys.iter().map(|k| k.iter()).collect();
-    for index in 0..frame.height() {
-        let mut key = [""; 3];
-        for (slot, values) in key.iter_mut().zip(key_iters.iter_mut()) {
-            *slot = values.next().flatten().unwrap_or_default();
-        }
-        partitions.entry(key).or_default().push(index as IdxSize);
-    }
-
-    // The partition columns are in the directory names, not in the files.
-    let in_files = frame.drop_many(PARTITION_COLUMNS);
-    replace_dir(&dir.join(MAPPINGS_TABLE))?;
-    let partitions: Vec<([&str; 3], Vec<IdxSize>)> = partitions.into_iter().collect();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    crate::parallel::map_in_order(&partitions, cores, |(key, indices)| -> Result<WarehouseFile> {
-        let values: Vec<(&str, &str)> = PARTITION_COLUMNS.iter().copied().zip(*key).collect();
-        let path = Path::new(MAPPINGS_TABLE).join(partition_dir(&values)).join(PART_FILE);
-        let part = in_files.take(&IdxCa::from_slice("index".into(), indices))?;
-        write_table(&part, &dir.join(&path), MAPPINGS_TABLE)?;
-        Ok(WarehouseFile {
-            table: MAPPINGS_TABLE.to_string(),
-            path: path.to_string_lossy().into_owned(),
-            rows: part.height(),
-        })
-    })
-    .into_iter()
-    .collect()
+    let mut appender = MappingsAppender::new(dir)?;
+    appender.append(frame)?;
+    appender.finish()
 }
 
 /// Empties a table's directory (or creates it).
