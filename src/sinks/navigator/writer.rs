@@ -141,3 +141,162 @@ fn write<T>(
     counts.file = file;
     Ok((counts, made))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Carry, CarryKind, TechniqueStatus};
+    use crate::test_support::MappingRowBuilder;
+
+    /// Datasets of two ATT&CK versions, in table order: a control framework with a technique
+    /// Navigator cannot place, a security stack with scores, threat context, and a derived dataset.
+    fn rows() -> Vec<MappingRow> {
+        let control = |framework_version: &str, capability: &str, technique: &str| {
+            MappingRowBuilder::new("nist_800_53", framework_version)
+                .capability(capability)
+                .technique(technique)
+                .mapping_type("mitigates")
+                .build()
+        };
+        let mut revoked = control("rev5", "AC-04", "T1086");
+        revoked.technique_status = Some(TechniqueStatus::Revoked {
+            by: Some("T1059.001".into()),
+        });
+        let mut derived = control("rev5", "AC-02", "T1562");
+        derived.attack_version = "18.1".into();
+        derived.carry = Some(Box::new(Carry {
+            kind: CarryKind::Unchanged,
+            derived_from: "16.1".into(),
+            original_technique: Some("T1562".into()),
+            attack_changes: Vec::new(),
+        }));
+        let scored = |capability: &str, technique: &str, category: &str, value: &str| {
+            MappingRowBuilder::new("aws", "12.12.2024")
+                .capability(capability)
+                .technique(technique)
+                .mapping_type("technique_scores")
+                .score(category, value)
+                .build()
+        };
+        let mut rows = vec![
+            control("rev5", "AC-02", "T1562"),
+            control("rev5", "AC-03", "T1562"),
+            control("rev5", "SI-04", "T1059"),
+            MappingRowBuilder::new("nist_800_53", "rev5")
+                .capability("PM-01")
+                .build(),
+            revoked,
+            derived,
+            scored("guardduty", "T1562", "detect", "partial"),
+            scored("config", "T1059", "protect", "significant"),
+            MappingRowBuilder::new("kev", "07.28.2025")
+                .capability("CVE-2024-3400")
+                .technique("T1190")
+                .mapping_type("exploitation_technique")
+                .build(),
+        ];
+        rows.sort_by(MappingRow::grain_cmp);
+        rows
+    }
+
+    /// The review list of the derived dataset.
+    fn review(rows: &[MappingRow]) -> Vec<ReviewTechnique> {
+        let derived = rows.iter().find(|row| row.carry.is_some()).unwrap();
+        vec![ReviewTechnique {
+            dataset: derived.dataset(),
+            derived_from: "16.1".into(),
+            technique_id: "T1678".into(),
+            technique_name: "Delay Execution".into(),
+            tactics: vec!["defense-evasion".into()],
+        }]
+    }
+
+    /// What the build makes of a layer in place of a heatmap: something of its document.
+    fn named(file: &str, layer: &Value) -> Result<String> {
+        Ok(format!("{file}: {}", layer["name"]))
+    }
+
+    fn datasets(rows: &[MappingRow]) -> Vec<(DatasetKey, Vec<&MappingRow>)> {
+        by_dataset(rows).into_iter().collect()
+    }
+
+    /// Every file of `dir` by name, with its bytes.
+    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                (
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&path).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn datasets_given_in_any_order_or_from_threads_give_the_layers_of_write_all() {
+        let rows = rows();
+        let review = review(&rows);
+        let also: Also<String> = &named;
+        let whole = tempfile::tempdir().unwrap();
+        let expected = write_all(&rows, &review, whole.path(), also).unwrap();
+        let expected_files = files(whole.path());
+        let written: Vec<&str> = expected.iter().map(|(counts, _)| counts.file.as_str()).collect();
+        assert_eq!(
+            written,
+            [
+                "all-frameworks_attack-16.1-enterprise.json",
+                "all-frameworks_attack-18.1-enterprise.json",
+                "aws-12.12.2024_attack-16.1-enterprise.json",
+                "aws-12.12.2024_attack-16.1-enterprise_scores.json",
+                "coverage_attack-16.1-enterprise.json",
+                "coverage_attack-18.1-enterprise.json",
+                "kev-07.28.2025_attack-16.1-enterprise.json",
+                "nist_800_53-rev5_attack-16.1-enterprise.json",
+                "nist_800_53-rev5_attack-18.1-enterprise.json",
+                "nist_800_53-rev5_attack-18.1-enterprise_review.json",
+            ],
+            "every layer, in file order"
+        );
+        assert_eq!(expected_files.len(), written.len());
+        let (all_frameworks, made) = &expected[0];
+        assert_eq!(
+            (all_frameworks.techniques, all_frameworks.max_score),
+            (3, 2),
+            "T1059, T1190, T1562"
+        );
+        assert_eq!(all_frameworks.left_out, ["T1086"]);
+        assert_eq!(all_frameworks.non_mappable_rows, 1);
+        assert!(
+            made.starts_with("all-frameworks_attack-16.1-enterprise.json: "),
+            "{made}"
+        );
+
+        let reversed = tempfile::tempdir().unwrap();
+        let writer = Writer::new(reversed.path(), also);
+        for (dataset, dataset_rows) in datasets(&rows).iter().rev() {
+            writer.add_dataset(dataset, dataset_rows).unwrap();
+        }
+        assert_eq!(writer.finish(&review).unwrap(), expected, "given last dataset first");
+        assert!(
+            files(reversed.path()) == expected_files,
+            "the same bytes given last dataset first"
+        );
+
+        let threaded = tempfile::tempdir().unwrap();
+        let writer = Writer::new(threaded.path(), also);
+        let datasets = datasets(&rows);
+        std::thread::scope(|scope| {
+            for (dataset, dataset_rows) in datasets.iter().rev() {
+                let writer = &writer;
+                scope.spawn(move || writer.add_dataset(dataset, dataset_rows).unwrap());
+            }
+        });
+        assert_eq!(writer.finish(&review).unwrap(), expected, "given from threads");
+        assert!(
+            files(threaded.path()) == expected_files,
+            "the same bytes given from threads"
+        );
+    }
+}

@@ -106,3 +106,184 @@ pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versi
         .try_for_each(|(dataset, dataset_rows)| writer.add_dataset(dataset, dataset_rows).map(drop))?;
     writer.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::MappingRowBuilder;
+
+    /// Three datasets of two ATT&CK versions, in table order; the ATT&CK objects they reference are
+    /// shared between bundles.
+    fn rows() -> Vec<MappingRow> {
+        let mut rows = vec![
+            MappingRowBuilder::new("nist_800_53", "rev5")
+                .capability("AC-02")
+                .technique("T1562")
+                .mapping_type("mitigates")
+                .build(),
+            MappingRowBuilder::new("nist_800_53", "rev5")
+                .capability("AC-03")
+                .technique("T1059")
+                .mapping_type("mitigates")
+                .build(),
+            MappingRowBuilder::new("nist_800_53", "rev5")
+                .capability("PM-01")
+                .build(),
+            MappingRowBuilder::new("aws", "12.12.2024")
+                .capability("guardduty")
+                .technique("T1562")
+                .mapping_type("technique_scores")
+                .score("detect", "partial")
+                .build(),
+            MappingRowBuilder::new("aws", "12.12.2024")
+                .capability("config")
+                .technique("T1999")
+                .technique_name("Not in ATT&CK")
+                .mapping_type("technique_scores")
+                .score("protect", "minimal")
+                .build(),
+        ];
+        let mut older = MappingRowBuilder::new("nist_800_53", "rev4")
+            .capability("AC-02")
+            .technique("T1059")
+            .mapping_type("mitigates")
+            .build();
+        older.attack_version = "15.1".into();
+        rows.push(older);
+        rows.sort_by(MappingRow::grain_cmp);
+        rows
+    }
+
+    /// An Enterprise 16.1 release of two techniques, both created by one identity.
+    fn catalog(dir: &Path) -> AttackCatalog {
+        let technique = |id: &str, technique: &str| {
+            serde_json::json!({"type": "attack-pattern", "id": id, "spec_version": "2.1", "name": technique,
+                "created_by_ref": "identity--mitre", "x_mitre_domains": ["enterprise-attack"],
+                "external_references": [{"source_name": "mitre-attack", "external_id": technique}]})
+        };
+        let bundle = serde_json::json!({"type": "bundle", "id": "bundle--attack", "objects": [
+            {"type": "identity", "id": "identity--mitre", "spec_version": "2.1", "name": "The MITRE Corporation"},
+            technique("attack-pattern--1", "T1562"),
+            technique("attack-pattern--2", "T1059"),
+        ]});
+        let path = dir.join("enterprise-attack-16.1.json");
+        std::fs::write(&path, bundle.to_string()).unwrap();
+        AttackCatalog::load(&[path]).unwrap()
+    }
+
+    fn datasets(rows: &[MappingRow]) -> Vec<(DatasetKey, Vec<&MappingRow>)> {
+        crate::model::by_dataset(rows).into_iter().collect()
+    }
+
+    /// Every file of `dir` by name, with its bytes.
+    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| {
+                let path = entry.unwrap().path();
+                (
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                    std::fs::read(&path).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// What a run wrote: its files, its bundles' counts, its ledger and the objects revoked.
+    type Run = (BTreeMap<String, Vec<u8>>, Vec<BundleCounts>, Ledger, usize);
+
+    fn run(dir: &Path, written: Written) -> Run {
+        (
+            files(dir),
+            written.bundles,
+            written.ledger,
+            written.revoked_bundle_objects,
+        )
+    }
+
+    /// The datasets of `rows` given one by one, last dataset first.
+    fn in_reverse(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versioning: &Versioning) -> Written {
+        let writer = Writer::new(catalog, dir, versioning);
+        for (dataset, dataset_rows) in datasets(rows).iter().rev() {
+            writer.add_dataset(dataset, dataset_rows).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    /// The datasets of `rows` given each from its own thread, all at once.
+    fn from_threads(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versioning: &Versioning) -> Written {
+        let writer = Writer::new(catalog, dir, versioning);
+        let datasets = datasets(rows);
+        std::thread::scope(|scope| {
+            for (dataset, dataset_rows) in datasets.iter().rev() {
+                let writer = &writer;
+                scope.spawn(move || writer.add_dataset(dataset, dataset_rows).unwrap());
+            }
+        });
+        writer.finish().unwrap()
+    }
+
+    #[test]
+    fn datasets_given_in_any_order_or_from_threads_give_the_bundles_and_ledger_of_write_all() {
+        let attack = tempfile::tempdir().unwrap();
+        let catalog = catalog(attack.path());
+        let rows = rows();
+        let versioning = Versioning::default();
+        let [whole, reversed, threaded] = [(); 3].map(|_| tempfile::tempdir().unwrap());
+        let expected = run(
+            whole.path(),
+            write_all(&rows, &catalog, whole.path(), &versioning).unwrap(),
+        );
+        assert_eq!(expected.0.len(), 3, "a bundle per dataset: {:?}", expected.0.keys());
+        let files: Vec<&str> = expected.1.iter().map(|b| b.file.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "aws-12.12.2024_attack-16.1-enterprise.json",
+                "nist_800_53-rev4_attack-15.1-enterprise.json",
+                "nist_800_53-rev5_attack-16.1-enterprise.json"
+            ],
+            "in dataset order"
+        );
+        assert_eq!(expected.1[0].techniques_not_in_attack, ["T1999"]);
+        assert_eq!(expected.1[2].attack_patterns_from_attack, 2);
+        let reversed_run = in_reverse(&rows, &catalog, reversed.path(), &versioning);
+        assert!(
+            run(reversed.path(), reversed_run) == expected,
+            "given last dataset first"
+        );
+        let threaded_run = from_threads(&rows, &catalog, threaded.path(), &versioning);
+        assert!(run(threaded.path(), threaded_run) == expected, "given from threads");
+    }
+
+    #[test]
+    fn a_dataset_gone_since_the_last_run_is_revoked_at_finish_whatever_the_order() {
+        let attack = tempfile::tempdir().unwrap();
+        let catalog = catalog(attack.path());
+        let mut rows = rows();
+        let first = tempfile::tempdir().unwrap();
+        let previous = write_all(&rows, &catalog, first.path(), &Versioning::default())
+            .unwrap()
+            .ledger;
+        rows.retain(|row| &*row.framework != "aws");
+        let versioning = Versioning {
+            previous,
+            now: Some("2026-12-05T00:00:00.000Z".into()),
+            published: Some(first.path().to_path_buf()),
+        };
+        let [whole, reversed, threaded] = [(); 3].map(|_| tempfile::tempdir().unwrap());
+        let expected = run(
+            whole.path(),
+            write_all(&rows, &catalog, whole.path(), &versioning).unwrap(),
+        );
+        assert!(expected.3 > 0, "the aws objects are revoked");
+        assert!(expected.0.contains_key(revoked::REVOKED_BUNDLE));
+        let reversed_run = in_reverse(&rows, &catalog, reversed.path(), &versioning);
+        assert!(
+            run(reversed.path(), reversed_run) == expected,
+            "given last dataset first"
+        );
+        let threaded_run = from_threads(&rows, &catalog, threaded.path(), &versioning);
+        assert!(run(threaded.path(), threaded_run) == expected, "given from threads");
+    }
+}
