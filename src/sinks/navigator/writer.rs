@@ -14,7 +14,7 @@ use super::across::{Across, Summary};
 use super::{dataset_layer, review, score_layer, LayerCounts};
 use crate::error::Result;
 use crate::frameworks::{self, FrameworkKind};
-use crate::model::{by_dataset, DatasetKey, MappingRow};
+use crate::model::{by_dataset, DatasetKey, Interner, MappingRow};
 use crate::sinks::write_json;
 use crate::transforms::carry::ReviewTechnique;
 
@@ -31,6 +31,8 @@ pub struct Writer<'a, T> {
     also: Also<'a, T>,
     written: Mutex<Vec<(LayerCounts, T)>>,
     across: Mutex<BTreeMap<DatasetKey, Summary>>,
+    /// The technique ids of the summaries, each held once.
+    technique_ids: Mutex<Interner>,
 }
 
 impl<'a, T: Send> Writer<'a, T> {
@@ -41,6 +43,7 @@ impl<'a, T: Send> Writer<'a, T> {
             also,
             written: Mutex::new(Vec::new()),
             across: Mutex::new(BTreeMap::new()),
+            technique_ids: Mutex::new(Interner::default()),
         }
     }
 
@@ -57,7 +60,7 @@ impl<'a, T: Send> Writer<'a, T> {
                 written.push(self.write(format!("{dataset}_scores.json"), &layer, counts)?);
             }
         }
-        let summary = Summary::of(rows);
+        let summary = Summary::of(rows, &self.technique_ids);
         let earlier = self
             .across
             .lock()
