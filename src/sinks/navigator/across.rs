@@ -3,15 +3,58 @@
 //! exploited vulnerabilities and VERIS's incident vocabulary map techniques, they do not defend).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
 use super::document::{attack_title, finish, named, Header};
-use super::{by_technique, technique_entry, DatasetRows, LayerCounts};
+use super::{by_technique, technique_entry, LayerCounts};
 use crate::frameworks::{self, FrameworkKind};
-use crate::model::DatasetKey;
+use crate::model::{DatasetKey, Interner, MappingRow, Text};
 use crate::sinks::count_of;
 use crate::site;
+
+/// What the layers across frameworks need of one dataset, kept from when its own layers are written
+/// until every dataset's are: per technique a count, never the rows. About 24 bytes per technique
+/// (13 KB for the 541 techniques of the largest dataset of the Mappings Explorer): the technique ids
+/// are shared by every summary through one [`Interner`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The techniques placed in the layer, ascending, each with the number of distinct capabilities
+    /// mapping it.
+    capabilities: Box<[(Text, usize)]>,
+    /// Rows without a capability or a technique.
+    non_mappable_rows: usize,
+    /// The techniques Navigator cannot place, ascending, each with why.
+    left_out: Box<[(Text, String)]>,
+    /// The ATT&CK version a derived dataset (`--carry-to`) was carried from.
+    derived_from: Option<String>,
+}
+
+impl Summary {
+    /// The summary of a dataset's rows (all of them, in table order), its technique ids from
+    /// `technique_ids`.
+    pub fn of(rows: &[&MappingRow], technique_ids: &Mutex<Interner>) -> Summary {
+        let grouped = by_technique(rows);
+        let mut ids = technique_ids
+            .lock()
+            .expect("no thread panics holding the technique ids");
+        Summary {
+            capabilities: grouped
+                .techniques
+                .iter()
+                .map(|(technique, capabilities)| (ids.text(technique), capabilities.len()))
+                .collect(),
+            non_mappable_rows: grouped.non_mappable,
+            left_out: grouped
+                .left_out
+                .into_iter()
+                .map(|(t, why)| (ids.text(t), why))
+                .collect(),
+            derived_from: crate::model::derived_from(rows).map(String::from),
+        }
+    }
+}
 
 /// Which layer across frameworks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,27 +98,30 @@ impl Across {
     }
 
     /// The layer, score = number of the counted frameworks mapping the technique; `None` when no
-    /// dataset of the version and domain is counted.
-    pub fn layer(self, attack_version: &str, domain: &str, datasets: &[DatasetRows]) -> Option<(Value, LayerCounts)> {
-        let datasets: Vec<&DatasetRows> = datasets.iter().filter(|(d, _)| self.counts(&d.framework)).collect();
-        let first = &datasets.first()?.0;
-        let mut covered: BTreeMap<&str, BTreeMap<&DatasetKey, BTreeSet<&str>>> = BTreeMap::new();
+    /// dataset of the version and domain is counted. `datasets`: those of the version and domain, in
+    /// dataset order.
+    pub fn layer(
+        self,
+        attack_version: &str,
+        domain: &str,
+        datasets: &[(&DatasetKey, &Summary)],
+    ) -> Option<(Value, LayerCounts)> {
+        let datasets: Vec<&(&DatasetKey, &Summary)> =
+            datasets.iter().filter(|(d, _)| self.counts(&d.framework)).collect();
+        let first = datasets.first()?.0;
+        let mut covered: BTreeMap<&str, BTreeMap<&DatasetKey, usize>> = BTreeMap::new();
         let mut non_mappable_rows = 0;
-        let mut left_out = BTreeMap::new();
-        for (dataset, rows) in &datasets {
-            let grouped = by_technique(rows);
-            non_mappable_rows += grouped.non_mappable;
-            left_out.extend(grouped.left_out);
-            for (technique, capabilities) in grouped.techniques {
-                covered
-                    .entry(technique)
-                    .or_default()
-                    .insert(dataset, capabilities.keys().copied().collect());
+        let mut left_out: BTreeMap<&str, String> = BTreeMap::new();
+        for (dataset, summary) in &datasets {
+            non_mappable_rows += summary.non_mappable_rows;
+            left_out.extend(summary.left_out.iter().map(|(t, why)| (&**t, why.clone())));
+            for (technique, capabilities) in &summary.capabilities {
+                covered.entry(&**technique).or_default().insert(dataset, *capabilities);
             }
         }
         let derived: BTreeMap<&DatasetKey, &str> = datasets
             .iter()
-            .filter_map(|(dataset, rows)| Some((dataset, crate::model::derived_from(rows)?)))
+            .filter_map(|(dataset, summary)| Some((*dataset, summary.derived_from.as_deref()?)))
             .collect();
         let entries: Vec<Value> = covered
             .iter()
@@ -134,11 +180,7 @@ fn dataset_label(dataset: &DatasetKey) -> String {
 
 /// A technique's entry: the frameworks mapping it, with each one's capability count in metadata
 /// (and the release a derived dataset comes from).
-fn entry(
-    technique: &str,
-    by_dataset: &BTreeMap<&DatasetKey, BTreeSet<&str>>,
-    derived: &BTreeMap<&DatasetKey, &str>,
-) -> Value {
+fn entry(technique: &str, by_dataset: &BTreeMap<&DatasetKey, usize>, derived: &BTreeMap<&DatasetKey, &str>) -> Value {
     let frameworks_covering: BTreeSet<&str> = by_dataset.keys().map(|d| d.framework.as_str()).collect();
     let metadata: Vec<Value> = by_dataset
         .iter()
@@ -147,7 +189,7 @@ fn entry(
                 Some(from) => format!("{} (derived from {from})", dataset_label(dataset)),
                 None => dataset_label(dataset),
             };
-            named(&name, &count_of(capabilities.len(), "capability", "capabilities"))
+            named(&name, &count_of(*capabilities, "capability", "capabilities"))
         })
         .collect();
     let labels: Vec<&str> = frameworks_covering.iter().map(|f| frameworks::label(f)).collect();

@@ -8,25 +8,21 @@
 mod across;
 mod document;
 mod review;
+mod writer;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::error::Result;
 use crate::frameworks::{self, FrameworkKind};
-use crate::model::{by_dataset, DatasetKey, MappingRow};
+use crate::model::{DatasetKey, MappingRow};
 use crate::sinks::count_of;
-use crate::sinks::write_json;
 use crate::site;
-use crate::transforms::carry::ReviewTechnique;
 use crate::transforms::normalize::score_rank;
-use across::Across;
 use document::{finish, named, Header, HIGH_COLOR, LOW_COLOR};
 pub use document::{LAYER_VERSION, NAVIGATOR_VERSION};
+pub use writer::{write_all, Also, Writer};
 
 /// Score-layer colors, by the category of a technique's highest score.
 const CATEGORY_COLORS: &[(&str, &str)] = &[("protect", "#66b1ff"), ("detect", "#8ec843"), ("respond", "#ff6666")];
@@ -43,68 +39,6 @@ pub struct LayerCounts {
     /// Mapped techniques Navigator cannot place in this layer (revoked, deprecated, of another
     /// domain, unknown): named in the layer's description instead.
     pub left_out: Vec<String>,
-}
-
-/// A dataset and its rows.
-type DatasetRows<'a> = (DatasetKey, Vec<&'a MappingRow>);
-
-/// Writes every layer into `dir`, datasets in parallel, and the review layer of each derived
-/// dataset (`review`: `--carry-to`'s review list); counts in file order, each with what `also` made
-/// of the layer (its file name and document) as it was written: its heatmap.
-pub fn write_all<T: Send>(
-    rows: &[MappingRow],
-    review: &[ReviewTechnique],
-    dir: &Path,
-    also: &(dyn Fn(&str, &Value) -> Result<T> + Sync),
-) -> Result<Vec<(LayerCounts, T)>> {
-    let datasets: Vec<DatasetRows> = by_dataset(rows).into_iter().collect();
-    let per_dataset: Vec<Vec<(LayerCounts, T)>> = datasets
-        .par_iter()
-        .map(|(dataset, dataset_rows)| {
-            let (layer, counts) = dataset_layer(dataset, dataset_rows);
-            let mut written = vec![write(dir, format!("{dataset}.json"), &layer, counts, also)?];
-            if frameworks::kind(&dataset.framework) == FrameworkKind::SecurityStack {
-                if let Some((layer, counts)) = score_layer(dataset, dataset_rows) {
-                    written.push(write(dir, format!("{dataset}_scores.json"), &layer, counts, also)?);
-                }
-            }
-            Ok(written)
-        })
-        .collect::<Result<_>>()?;
-    let mut written: Vec<(LayerCounts, T)> = per_dataset.into_iter().flatten().collect();
-    for (file, layer, counts) in review::review_layers(review) {
-        written.push(write(dir, file, &layer, counts, also)?);
-    }
-
-    let mut by_attack: BTreeMap<(&str, &str), Vec<DatasetRows>> = BTreeMap::new();
-    for (dataset, dataset_rows) in &datasets {
-        by_attack
-            .entry((&dataset.attack_version, &dataset.domain))
-            .or_default()
-            .push((dataset.clone(), dataset_rows.clone()));
-    }
-    for ((attack_version, domain), datasets) in by_attack {
-        for across in [Across::AnyFramework, Across::Coverage] {
-            if let Some((layer, counts)) = across.layer(attack_version, domain, &datasets) {
-                written.push(write(dir, across.file(attack_version, domain), &layer, counts, also)?);
-            }
-        }
-    }
-    written.sort_by(|a, b| a.0.file.cmp(&b.0.file));
-    Ok(written)
-}
-
-fn write<T>(
-    dir: &Path,
-    file: String,
-    layer: &Value,
-    mut counts: LayerCounts,
-    also: &(dyn Fn(&str, &Value) -> Result<T> + Sync),
-) -> Result<(LayerCounts, T)> {
-    write_json(&crate::identifiers::file_in(dir, &file)?, layer)?;
-    let made = also(&file, layer)?;
-    counts.file = file;
-    Ok((counts, made))
 }
 
 /// A dataset's mappable rows grouped by technique, then capability, and the techniques Navigator

@@ -9,26 +9,27 @@ pub mod ledger;
 mod object;
 mod objects;
 pub mod revoked;
+mod writer;
 
 use std::collections::{btree_map, BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
 use crate::model::{DatasetKey, Interner, MappingRow};
 use crate::sinks::write_staged;
-use crate::sources::attack_stix::{AttackBundle, AttackCatalog};
+use crate::sources::attack_stix::AttackBundle;
 use attack_objects::{AttackObject, AttackObjects};
 use item::ItemWriter;
 use object::StixObject;
 
 pub use ledger::{Ledger, Versioning};
 pub use objects::stix_id;
+pub use writer::{write_all, Writer, Written};
 
 /// The directory of the bundles, in the output directory.
 pub const DIR: &str = "stix";
@@ -62,54 +63,6 @@ struct Bundle {
 enum BundleObject {
     Ours(Box<StixObject>),
     Attack(Arc<AttackObject>),
-}
-
-/// What [`write_all`] wrote.
-pub struct Written {
-    /// The datasets' bundles, in dataset order.
-    pub bundles: Vec<BundleCounts>,
-    /// This run's ledger: every object published so far, revoked ones included.
-    pub ledger: Ledger,
-    /// The objects of `revoked.json` (0: not written).
-    pub revoked_bundle_objects: usize,
-}
-
-/// Writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel, our objects versioned
-/// against the previous ledger, and `<dir>/revoked.json` when objects published before are absent.
-pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versioning: &Versioning) -> Result<Written> {
-    let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
-    let attack_objects = AttackObjects::default();
-    // Each bundle's entries join the ledger as soon as it is written: the entries of every bundle
-    // (1.7 million at 100 times the mapping files) are never held twice.
-    let ledger = std::sync::Mutex::new(Ledger::default());
-    let counts: Vec<BundleCounts> = datasets
-        .par_iter()
-        .map(|(dataset, dataset_rows)| {
-            let attack = catalog.bundles_for(&dataset.attack_version, &dataset.domain);
-            let (bundle, mut counts) = bundle(dataset, dataset_rows, &attack, &attack_objects);
-            let file = format!("{dataset}.json");
-            let entries = write_bundle(&crate::identifiers::file_in(dir, &file)?, bundle, versioning)?;
-            ledger
-                .lock()
-                .expect("no thread panics holding the ledger")
-                .objects
-                .extend(entries);
-            counts.file = file;
-            Ok(counts)
-        })
-        .collect::<Result<_>>()?;
-    let mut ledger = ledger.into_inner().expect("no thread panics holding the ledger");
-    let (revoked_objects, revoked_entries) = revoked::revoke_absent(versioning, &ledger)?;
-    ledger.objects.extend(revoked_entries);
-    let revoked_bundle_objects = revoked_objects.len();
-    if revoked_bundle_objects > 0 {
-        revoked::write(revoked_objects, &dir.join(revoked::REVOKED_BUNDLE))?;
-    }
-    Ok(Written {
-        bundles: counts,
-        ledger,
-        revoked_bundle_objects,
-    })
 }
 
 /// Writes a bundle, pretty-printed with a final newline, as serde_json would write it as one JSON
