@@ -1,7 +1,7 @@
 //! File-system helpers: writes that are whole or not at all.
 
 use std::fs::File;
-use std::io::{BufWriter, Read};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -34,25 +34,111 @@ fn write_through_temporary(
     write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>,
     durability: Durability,
 ) -> Result<()> {
-    let failed = |reason: String| Error::WriteOutput {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let temporary = temporary_sibling(path);
-    let outcome = (|| {
-        let file = File::create(&temporary).map_err(|e| format!("creating {}: {e}", temporary.display()))?;
-        let mut buffered = BufWriter::with_capacity(1 << 20, file);
-        write(&mut buffered)?;
-        let file = buffered.into_inner().map_err(|e| e.error().to_string())?;
-        if durability == Durability::OnDisk {
-            file.sync_all().map_err(|e| e.to_string())?;
-        }
-        std::fs::rename(&temporary, path).map_err(|e| format!("renaming {} into place: {e}", temporary.display()))
-    })();
-    if outcome.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+    let mut file = TemporaryFile::create(path, durability)?;
+    write(file.buffered()).map_err(|reason| file.failed(reason))?;
+    file.put_in_place()
+}
+
+/// A file written a piece at a time, through a temporary sibling that becomes the file at
+/// [`StagedFile::put_in_place`], as [`write_staged`] writes it; dropped before that (an error, a
+/// panic, a writer given up), it is removed and the file at `path` is left as it was.
+pub struct StagedFile(TemporaryFile);
+
+impl StagedFile {
+    /// Creates the temporary sibling of `path`.
+    pub fn create(path: &Path) -> Result<StagedFile> {
+        TemporaryFile::create(path, Durability::WithTheTree).map(StagedFile)
     }
-    outcome.map_err(failed)
+
+    /// A failure to write this file, for `reason`.
+    pub fn failed(&self, reason: impl std::fmt::Display) -> Error {
+        self.0.failed(reason.to_string())
+    }
+
+    /// Flushes what is written and renames the temporary sibling to the file's path.
+    pub fn put_in_place(self) -> Result<()> {
+        self.0.put_in_place()
+    }
+}
+
+impl Write for StagedFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.buffered().write(bytes)
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.0.buffered().write_all(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.buffered().flush()
+    }
+}
+
+/// The temporary sibling a file is written into, removed when dropped before it is put in place.
+struct TemporaryFile {
+    path: PathBuf,
+    temporary: PathBuf,
+    /// `None` once put in place.
+    buffered: Option<BufWriter<File>>,
+    durability: Durability,
+    /// Renamed to `path`: nothing is left to remove.
+    in_place: bool,
+}
+
+impl TemporaryFile {
+    fn create(path: &Path, durability: Durability) -> Result<TemporaryFile> {
+        let temporary = temporary_sibling(path);
+        let file = File::create(&temporary).map_err(|e| Error::WriteOutput {
+            path: path.to_path_buf(),
+            reason: format!("creating {}: {e}", temporary.display()),
+        })?;
+        Ok(TemporaryFile {
+            path: path.to_path_buf(),
+            temporary,
+            buffered: Some(BufWriter::with_capacity(1 << 20, file)),
+            durability,
+            in_place: false,
+        })
+    }
+
+    fn buffered(&mut self) -> &mut BufWriter<File> {
+        self.buffered
+            .as_mut()
+            .expect("a temporary file is written only before it is put in place")
+    }
+
+    fn failed(&self, reason: String) -> Error {
+        Error::WriteOutput {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    fn put_in_place(mut self) -> Result<()> {
+        let buffered = self.buffered.take().expect("a temporary file is put in place once");
+        let file = buffered.into_inner().map_err(|e| self.failed(e.error().to_string()))?;
+        if self.durability == Durability::OnDisk {
+            file.sync_all().map_err(|e| self.failed(e.to_string()))?;
+        }
+        drop(file);
+        std::fs::rename(&self.temporary, &self.path)
+            .map_err(|e| self.failed(format!("renaming {} into place: {e}", self.temporary.display())))?;
+        self.in_place = true;
+        Ok(())
+    }
+}
+
+impl Drop for TemporaryFile {
+    fn drop(&mut self) {
+        // What is still buffered is dropped unwritten, the file closed, then removed.
+        if let Some(buffered) = self.buffered.take() {
+            drop(buffered.into_parts());
+        }
+        if !self.in_place {
+            let _ = std::fs::remove_file(&self.temporary);
+        }
+    }
 }
 
 /// Puts every file written into the tree at `dir` ([`write_staged`]) on disk: `syncfs` of its file

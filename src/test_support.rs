@@ -90,3 +90,61 @@ impl MappingRowBuilder {
         }
     }
 }
+
+/// `count` rows of the table in table order, three datasets of a tenth, two fifths and half of them,
+/// with what makes a writer work: texts to quote (commas, quotes, line breaks), cells a spreadsheet
+/// would run, nulls, lists, dates, derived rows, texts repeated and texts of their own.
+pub(crate) fn varied_rows(count: usize) -> Vec<MappingRow> {
+    use crate::model::{AttackChange, Carry, CarryKind, Date, SourceKind};
+    let comments = [
+        "plain",
+        "a, b",
+        "say \"so\"",
+        "line\nbreak",
+        "=SUM(A1)",
+        "-1+2",
+        "@x",
+        "\ttab",
+    ];
+    (0..count)
+        .map(|n| {
+            let (framework, version) = match n {
+                n if n < count / 10 => ("aws", "12.12.2024"),
+                n if n < count / 2 => ("cri_profile", "v2.1"),
+                _ => ("nist_800_53", "rev5"),
+            };
+            let mut row = MappingRowBuilder::new(framework, version)
+                .capability(&format!("C-{:04}", n % 1_000))
+                .technique(&format!("T{}", 1_000 + n % 600))
+                .technique_name(&format!("Technique {}", n % 600))
+                .mapping_type(["mitigates", "technique_scores", "related_to"][n % 3])
+                .source(&format!("{framework}/{version}.json"))
+                .build();
+            row.mapping_type_label = (n % 5 != 0).then(|| "Mitigates".into());
+            row.comments = match n % 11 {
+                0 => vec![],
+                1 => vec![comments[n % 8].into(), format!("own text {n}").into()],
+                _ => vec![comments[n % 8].into()],
+            };
+            row.references = (0..n % 4)
+                .map(|r| format!("https://example.org/{}", (n + r) % 50).into())
+                .collect();
+            row.score_values = (0..n % 3)
+                .map(|v| ["minimal", "partial", "significant"][v].into())
+                .collect();
+            row.creation_date =
+                (n % 7 != 0).then(|| Date::from_iso(&format!("2024-0{}-1{}", 1 + n % 9, n % 10)).unwrap());
+            row.source_kind = Some([SourceKind::MappingFile, SourceKind::AllDataPage][n % 2]);
+            row.occurrences = 1 + (n % 4) as u32;
+            if n % 13 == 0 {
+                row.carry = Some(Box::new(Carry {
+                    kind: CarryKind::Replaced,
+                    derived_from: "15.1".into(),
+                    original_technique: Some(format!("T{}", 2_000 + n % 50)),
+                    attack_changes: vec![AttackChange::Renamed; n % 2],
+                }));
+            }
+            row
+        })
+        .collect()
+}

@@ -1,49 +1,383 @@
-//! Writes a table as one Parquet file: zstd, full statistics, and the Arrow types every reader knows.
+//! Writes a table as one Parquet file: zstd, full statistics, and the Arrow types every reader knows;
+//! whole ([`write`]) or a chunk of rows at a time ([`Appender`]).
 //!
 //! Polars writes its strings as Arrow `string_view` and its lists as `large_list<string_view>` in the
 //! Arrow schema it keeps in the file (`ARROW:schema`), and pandas, older pyarrow and Spark's Arrow
 //! path cannot read those. The schema written here is Polars' oldest compatibility level instead:
 //! `large_string` and `large_list<large_string>`. The Parquet columns themselves are the same
 //! (UTF-8 byte arrays, lists): only the reader's Arrow type changes, and nothing is lost.
+//!
+//! The bytes are those of Polars' `ParquetWriter` (its encoder, page sizes, dictionaries and
+//! statistics, per row group); only the row groups are chosen here. A frame written whole is split
+//! as Polars splits it: `height / 512²` row groups of equal size (at least one), the last taking
+//! the rest, so up to 524,287 rows are one row group. An [`Appender`] does not know the height
+//! until the end, so it writes row groups of [`ROW_GROUP_ROWS`] rows as they fill, the last one
+//! shorter: the same file for a table of at most 262,144 rows (or a multiple of it), other row
+//! groups above that.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use polars_parquet::write::{
+    get_dtype_encoding, row_group_iter, schema_to_metadata_key, CompressionOptions, Encoding, FileWriter, KeyValue,
+    ParquetType, StatisticsOptions, Version, WriteOptions,
+};
 
-use crate::error::Result;
-use crate::sinks::write_staged;
+use crate::error::{Error, Result};
+use crate::fs::StagedFile;
 
 /// The key under which Parquet files carry their Arrow schema.
 const ARROW_SCHEMA_KEY: &str = "ARROW:schema";
+
+/// The rows of a row group an [`Appender`] writes (the last may be shorter): Polars' default size.
+pub const ROW_GROUP_ROWS: usize = 512 * 512;
 
 pub fn write(frame: &DataFrame, path: &Path) -> Result<()> {
     write_with_metadata(frame, path, &[])
 }
 
-/// Like [`write`], with key-value pairs in the file's footer. The frame is written as one chunk, so
-/// the row groups (and so the bytes) do not depend on how the frame was assembled.
+/// Like [`write`], with key-value pairs in the file's footer. The frame is written as one chunk
+/// split as Polars splits it, so the row groups (and so the bytes) do not depend on how the frame
+/// was assembled.
 pub fn write_with_metadata(frame: &DataFrame, path: &Path, metadata: &[(&str, &str)]) -> Result<()> {
-    let mut pairs = vec![(ARROW_SCHEMA_KEY.to_string(), portable_arrow_schema(frame))];
-    pairs.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let metadata = KeyValueMetadata::from_static(pairs);
-    write_staged(path, |file| {
-        let mut frame = frame.clone();
-        frame.rechunk_mut();
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::full())
-            .with_key_value_metadata(Some(metadata))
-            .finish(&mut frame)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    })
+    let mut appender = Appender::with_metadata(path, frame.schema(), metadata)?;
+    let mut whole = frame.clone();
+    whole.rechunk_mut();
+    for row_group in split_as_polars_does(&whole) {
+        appender.write_row_group(&row_group)?;
+    }
+    appender.finish()
+}
+
+/// Polars' `ParquetWriter::finish` on a frame of one chunk: `height / 512²` row groups (at least
+/// one), each `height / count` rows but the last, which takes the rest.
+fn split_as_polars_does(frame: &DataFrame) -> Vec<DataFrame> {
+    let count = (frame.height() / ROW_GROUP_ROWS).max(1);
+    let rows = frame.height() / count;
+    let mut row_groups = Vec::with_capacity(count);
+    let mut rest = frame.clone();
+    for _ in 1..count {
+        let (row_group, after) = rest.split_at(rows as i64);
+        row_groups.push(row_group);
+        rest = after;
+    }
+    row_groups.push(rest);
+    row_groups
+}
+
+/// Writes a Parquet file a chunk of rows at a time: what is appended is kept until it fills a row
+/// of [`ROW_GROUP_ROWS`] rows, which is then written; [`Appender::finish`] writes the rest and the
+/// footer. The file is staged: it appears at its path at `finish`, and an appender dropped before
+/// leaves the path as it was.
+pub struct Appender {
+    path: PathBuf,
+    writer: FileWriter<StagedFile>,
+    schema: SchemaRef,
+    /// Per column, the Parquet encodings Polars chooses for its type.
+    encodings: Vec<Vec<Encoding>>,
+    columns: Vec<ParquetType>,
+    footer: Vec<KeyValue>,
+    /// Rows appended and not yet written, fewer than [`ROW_GROUP_ROWS`] (slices of the chunks).
+    pending: Vec<DataFrame>,
+    pending_rows: usize,
+}
+
+impl Appender {
+    /// Starts the file at `path` for frames of `schema`.
+    pub fn new(path: &Path, schema: &SchemaRef) -> Result<Appender> {
+        Appender::with_metadata(path, schema, &[])
+    }
+
+    /// Like [`Appender::new`], with key-value pairs in the file's footer (after the Arrow schema).
+    pub fn with_metadata(path: &Path, schema: &SchemaRef, metadata: &[(&str, &str)]) -> Result<Appender> {
+        let file = StagedFile::create(path)?;
+        let arrow_schema = schema.to_arrow(CompatLevel::newest());
+        let encodings = arrow_schema
+            .iter_values()
+            .map(|field| get_dtype_encoding(&field.dtype))
+            .collect();
+        let mut footer = vec![KeyValue {
+            key: ARROW_SCHEMA_KEY.to_string(),
+            value: Some(portable_arrow_schema(schema)),
+        }];
+        footer.extend(metadata.iter().map(|(key, value)| KeyValue {
+            key: key.to_string(),
+            value: Some(value.to_string()),
+        }));
+        let options = WriteOptions {
+            statistics: StatisticsOptions::full(),
+            compression: CompressionOptions::Zstd(None),
+            version: Version::V1,
+            data_page_size: None,
+        };
+        let writer = FileWriter::try_new(file, arrow_schema, options).map_err(|e| failed(path, e))?;
+        let columns = writer.parquet_schema().fields().to_vec();
+        Ok(Appender {
+            path: path.to_path_buf(),
+            writer,
+            schema: schema.clone(),
+            encodings,
+            columns,
+            footer,
+            pending: Vec::new(),
+            pending_rows: 0,
+        })
+    }
+
+    /// Adds the rows of `chunk`, whose columns must be the file's (names, types, order), writing
+    /// each row group they fill.
+    pub fn append(&mut self, chunk: &DataFrame) -> Result<()> {
+        if chunk.schema() != &self.schema {
+            return Err(self.failed(format!(
+                "a chunk's columns {:?} are not the file's {:?}",
+                chunk.get_column_names(),
+                self.schema.iter_names().collect::<Vec<_>>()
+            )));
+        }
+        let mut rest = chunk.clone();
+        while self.pending_rows + rest.height() >= ROW_GROUP_ROWS {
+            let (filling, after) = rest.split_at((ROW_GROUP_ROWS - self.pending_rows) as i64);
+            self.pending.push(filling);
+            self.write_pending()?;
+            rest = after;
+        }
+        if rest.height() > 0 {
+            self.pending_rows += rest.height();
+            self.pending.push(rest);
+        }
+        Ok(())
+    }
+
+    /// Writes the rows still pending as the last row group, then the footer, and puts the file at
+    /// its path.
+    pub fn finish(mut self) -> Result<()> {
+        self.write_pending()?;
+        let footer = std::mem::take(&mut self.footer);
+        self.writer.end(Some(footer)).map_err(|e| self.failed(e))?;
+        self.writer.into_inner().put_in_place()
+    }
+
+    /// Writes the pending rows as one row group (nothing when none are pending).
+    fn write_pending(&mut self) -> Result<()> {
+        let mut pieces = std::mem::take(&mut self.pending).into_iter();
+        self.pending_rows = 0;
+        let Some(mut row_group) = pieces.next() else {
+            return Ok(());
+        };
+        for piece in pieces {
+            row_group.vstack_mut_owned(piece).map_err(|e| self.failed(e))?;
+        }
+        row_group.rechunk_mut();
+        self.write_row_group(&row_group)
+    }
+
+    /// Writes `frame`, of one chunk, as one row group, encoded as Polars' `ParquetWriter` encodes it.
+    fn write_row_group(&mut self, frame: &DataFrame) -> Result<()> {
+        let options = self.writer.options();
+        for batch in frame.iter_chunks(CompatLevel::newest(), false) {
+            let rows = batch.len() as u64;
+            if rows == 0 {
+                continue;
+            }
+            let columns = row_group_iter(batch, self.encodings.clone().into(), self.columns.clone(), options);
+            self.writer.write(rows, columns).map_err(|e| self.failed(e))?;
+        }
+        Ok(())
+    }
+
+    fn failed(&self, reason: impl std::fmt::Display) -> Error {
+        failed(&self.path, reason)
+    }
+}
+
+fn failed(path: &Path, reason: impl std::fmt::Display) -> Error {
+    Error::WriteOutput {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 /// The frame's Arrow schema at Polars' oldest compatibility level (`large_string`, `large_list`),
 /// encoded as Parquet files carry it.
-fn portable_arrow_schema(frame: &DataFrame) -> String {
-    let schema = frame.schema().to_arrow(CompatLevel::oldest());
-    polars_parquet::write::schema_to_metadata_key(&schema)
-        .value
-        .unwrap_or_default()
+fn portable_arrow_schema(schema: &Schema) -> String {
+    let schema = schema.to_arrow(CompatLevel::oldest());
+    schema_to_metadata_key(&schema).value.unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::to_dataframe;
+    use crate::test_support::varied_rows;
+
+    /// The bytes `write_with_metadata` gave before appenders: the whole frame, one chunk, through
+    /// Polars' `ParquetWriter`.
+    fn written_whole_by_polars(frame: &DataFrame, metadata: &[(&str, &str)]) -> Vec<u8> {
+        let mut pairs = vec![(ARROW_SCHEMA_KEY.to_string(), portable_arrow_schema(frame.schema()))];
+        pairs.extend(metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut frame = frame.clone();
+        frame.rechunk_mut();
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::full())
+            .with_key_value_metadata(Some(KeyValueMetadata::from_static(pairs)))
+            .finish(&mut frame)
+            .unwrap();
+        bytes
+    }
+
+    /// The file an appender writes of `chunks`, in order.
+    fn appended(chunks: &[DataFrame], schema: &SchemaRef, metadata: &[(&str, &str)]) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mappings.parquet");
+        let mut appender = Appender::with_metadata(&path, schema, metadata).unwrap();
+        for chunk in chunks {
+            appender.append(chunk).unwrap();
+        }
+        appender.finish().unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    fn written_whole(frame: &DataFrame) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mappings.parquet");
+        write(frame, &path).unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    /// `frame` cut into chunks of these sizes, the last taking the rest.
+    fn cut(frame: &DataFrame, sizes: &[usize]) -> Vec<DataFrame> {
+        let mut chunks = Vec::new();
+        let mut offset = 0;
+        for &size in sizes {
+            chunks.push(frame.slice(offset as i64, size));
+            offset += size;
+        }
+        chunks.push(frame.slice(offset as i64, frame.height() - offset));
+        chunks
+    }
+
+    fn row_group_sizes(bytes: &[u8]) -> Vec<usize> {
+        let metadata = polars_parquet::read::read_metadata(&mut std::io::Cursor::new(bytes)).unwrap();
+        metadata.row_groups.iter().map(|group| group.num_rows()).collect()
+    }
+
+    fn read_back(bytes: &[u8]) -> DataFrame {
+        ParquetReader::new(std::io::Cursor::new(bytes)).finish().unwrap()
+    }
+
+    /// A frame of `rows` rows that is quick to build at hundreds of thousands: a text of each row's
+    /// own (plain-encoded, pages of a megabyte), a repeated one (a dictionary), a count, a list
+    /// and nulls.
+    fn numbered(rows: usize) -> DataFrame {
+        let ids: Vec<String> = (0..rows).map(|n| format!("row-{n:08}")).collect();
+        let kinds: Vec<Option<&str>> = (0..rows)
+            .map(|n| (n % 5 != 0).then(|| ["a", "b", "c"][n % 3]))
+            .collect();
+        let counts: Vec<u32> = (0..rows).map(|n| (n % 1_000) as u32).collect();
+        let tags = crate::table::string_lists("tags", (0..rows).map(|n| &["x", "y"][..n % 3])).unwrap();
+        DataFrame::new(
+            rows,
+            vec![
+                Series::new("id".into(), ids).into(),
+                Series::new("kind".into(), kinds).into(),
+                Series::new("count".into(), counts).into(),
+                tags.into(),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_table_appended_a_dataset_at_a_time_is_the_table_written_whole() {
+        let rows = varied_rows(5_000);
+        let whole = to_dataframe(&rows).unwrap();
+        let datasets = rows.chunk_by(|a, b| a.framework == b.framework);
+        let chunks: Vec<DataFrame> = datasets.map(|rows| to_dataframe(rows).unwrap()).collect();
+        assert_eq!(chunks.len(), 3);
+        let polars = written_whole_by_polars(&whole, &[]);
+        assert_eq!(appended(&chunks, whole.schema(), &[]), polars);
+        assert_eq!(written_whole(&whole), polars);
+        assert_eq!(read_back(&polars), whole);
+        let metadata = [("attackmap.table", "mappings"), ("attackmap.schema_version", "7")];
+        assert_eq!(
+            appended(&cut(&whole, &[0, 1, 2_000]), whole.schema(), &metadata),
+            written_whole_by_polars(&whole, &metadata)
+        );
+    }
+
+    #[test]
+    fn a_table_without_rows_is_the_file_polars_writes() {
+        let empty = to_dataframe(&[]).unwrap();
+        let polars = written_whole_by_polars(&empty, &[]);
+        assert_eq!(appended(&[], empty.schema(), &[]), polars);
+        assert_eq!(appended(std::slice::from_ref(&empty), empty.schema(), &[]), polars);
+        assert_eq!(read_back(&polars).schema(), empty.schema());
+    }
+
+    #[test]
+    fn up_to_one_row_group_of_rows_the_bytes_do_not_depend_on_the_chunks() {
+        let whole = numbered(ROW_GROUP_ROWS);
+        let polars = written_whole_by_polars(&whole, &[]);
+        assert_eq!(row_group_sizes(&polars), [ROW_GROUP_ROWS]);
+        assert_eq!(
+            appended(&cut(&whole, &[100_000, 0, 62_144]), whole.schema(), &[]),
+            polars
+        );
+        let shorter = whole.slice(0, ROW_GROUP_ROWS - 1);
+        assert_eq!(
+            appended(&cut(&shorter, &[1, 200_000]), shorter.schema(), &[]),
+            written_whole_by_polars(&shorter, &[])
+        );
+    }
+
+    #[test]
+    fn above_one_row_group_an_appender_fills_row_groups_and_a_whole_write_splits_as_polars() {
+        let rows = 2 * ROW_GROUP_ROWS + 75_712;
+        let whole = numbered(rows);
+        // Polars, knowing the height, makes two equal row groups.
+        let polars = written_whole_by_polars(&whole, &[]);
+        assert_eq!(row_group_sizes(&polars), [300_000, 300_000]);
+        assert_eq!(written_whole(&whole), polars);
+        // An appender fills row groups of 512² rows as the chunks come, the last one shorter;
+        // whatever the chunks, the file is the same, and it reads back as the table.
+        let appended_bytes = appended(&cut(&whole, &[10, 400_000, 0, 100_000]), whole.schema(), &[]);
+        assert_eq!(
+            row_group_sizes(&appended_bytes),
+            [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 75_712]
+        );
+        assert_eq!(
+            appended(&cut(&whole, &[ROW_GROUP_ROWS]), whole.schema(), &[]),
+            appended_bytes
+        );
+        assert_eq!(read_back(&appended_bytes), whole);
+    }
+
+    #[test]
+    fn an_unfinished_file_is_never_left_and_the_previous_one_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mappings.parquet");
+        std::fs::write(&path, "the previous run's").unwrap();
+        let table = to_dataframe(&varied_rows(10)).unwrap();
+
+        let mut given_up = Appender::new(&path, table.schema()).unwrap();
+        given_up.append(&table).unwrap();
+        drop(given_up);
+
+        let mut refused = Appender::new(&path, table.schema()).unwrap();
+        let error = refused.append(&numbered(3)).unwrap_err().to_string();
+        assert!(
+            error.contains("mappings.parquet") && error.contains("columns"),
+            "{error}"
+        );
+        drop(refused);
+
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "the previous run's");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
 }
