@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use attackmap::changes::Changes;
-use attackmap::sinks::{heatmap, navigator, report_html};
+use attackmap::pipeline::{Format, OutputOptions};
+use attackmap::sinks::{heatmap, report_html};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -25,21 +26,29 @@ fn main() {
         .expect("the snapshot builds");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-pictures");
     let _ = std::fs::remove_dir_all(&out);
-    let (layers_dir, heatmaps_dir) = (out.join("navigator"), out.join("heatmaps"));
-    std::fs::create_dir_all(&layers_dir).unwrap();
+    // The layers and the table, as the build writes them; the heatmaps are drawn again apart.
+    let attack = std::mem::take(&mut build.attack);
+    let options = OutputOptions {
+        formats: &[Format::Navigator, Format::Parquet],
+        attack: &attack,
+        csv: Default::default(),
+        versioning: Default::default(),
+    };
+    attackmap::pipeline::write_outputs(&mut build, &options, &out).expect("the outputs");
+    let table = build.written_table(&out, options.formats).expect("the table");
+    let layers_dir = out.join("navigator");
+    let heatmaps_dir = out.join("heatmaps-again");
     std::fs::create_dir_all(&heatmaps_dir).unwrap();
-    let no_heatmap = |_: &str, _: &serde_json::Value| Ok(());
-    let layers: Vec<(String, serde_json::Value)> = navigator::write_all(&build.rows, &[], &layers_dir, &no_heatmap)
+    let mut layers: Vec<(String, serde_json::Value)> = std::fs::read_dir(&layers_dir)
         .expect("the layers")
-        .into_iter()
-        .map(|(layer, ())| {
-            let text = std::fs::read(layers_dir.join(&layer.file)).expect("a layer written");
-            (layer.file, serde_json::from_slice(&text).expect("a layer reads"))
+        .map(|entry| {
+            let path = entry.expect("a layer").path();
+            let text = std::fs::read(&path).expect("a layer written");
+            let file = path.file_name().expect("a file").to_string_lossy().into_owned();
+            (file, serde_json::from_slice(&text).expect("a layer reads"))
         })
         .collect();
-    // The table and report.html's charts, as `write_outputs` makes them once the rows are written.
-    let attack = std::mem::take(&mut build.attack);
-    build.rows_to_frame(&attack).expect("the table");
+    layers.sort_by(|a, b| a.0.cmp(&b.0));
 
     let runs = 5;
     let mut heatmap_times = Vec::new();
@@ -57,8 +66,8 @@ fn main() {
             command: "build",
             ..Default::default()
         };
-        let changes = attackmap::refresh::compare(None, &build.frame).unwrap_or_else(|_| Changes::default());
-        let page = build.report_page(&run, &changes, &attack);
+        let changes = attackmap::refresh::compare(None, &table).unwrap_or_else(|_| Changes::default());
+        let page = build.report_page(&run, &changes, &table, &attack);
         report_html::write(&page, &out).expect("report.html");
         report_times.push(clock.elapsed().as_secs_f64());
     }

@@ -8,7 +8,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use attackmap::model::GrainKey;
+use attackmap::model::{DatasetKey, GrainKey};
+use attackmap::pipeline::{Format, OutputOptions};
 use attackmap::sinks::warehouse;
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -35,23 +36,20 @@ fn main() {
     let _ = std::fs::remove_dir_all(&work);
 
     let clock = Instant::now();
-    let mut real = attackmap::pipeline::build(&[site], Default::default(), None, &indicatif::ProgressBar::hidden())
-        .expect("the snapshot builds");
-    // The table, as `write_outputs` makes it from the rows (kept here: the copies need both).
-    real.frame = attackmap::table::to_dataframe(&real.rows).expect("the table");
+    let real = real_table(&site, &work.join("real"));
     step(
-        &format!("real table built from the snapshot: {} rows", real.frame.height()),
+        &format!("real table built from the snapshot: {} rows", real.height()),
         clock,
     );
 
     let clock = Instant::now();
-    let copies = target_rows.div_ceil(real.rows.len());
+    let copies = target_rows.div_ceil(real.height());
     let synthetic = repeat_under_synthetic_versions(&real, copies).expect("the synthetic table");
     step(
         &format!(
             "synthetic table: {} rows = {copies} synthetic ATT&CK versions x {} rows (mapping ids recomputed)",
             synthetic.height(),
-            real.rows.len()
+            real.height()
         ),
         clock,
     );
@@ -83,25 +81,49 @@ fn main() {
 
 /// The table `copies` times over, each copy under ATT&CK version `synthetic-NNN` and with the
 /// `mapping_id`s that version gives. The other columns share the real table's buffers.
-fn repeat_under_synthetic_versions(real: &attackmap::pipeline::Build, copies: usize) -> PolarsResult<DataFrame> {
+fn repeat_under_synthetic_versions(real: &DataFrame, copies: usize) -> PolarsResult<DataFrame> {
+    let text = |name: &str| -> PolarsResult<Vec<Option<String>>> {
+        Ok(real.column(name)?.str()?.iter().map(|v| v.map(String::from)).collect())
+    };
+    let [framework, framework_version, domain, capability_id, attack_object_id, mapping_type, score_category] = [
+        "framework",
+        "framework_version",
+        "domain",
+        "capability_id",
+        "attack_object_id",
+        "mapping_type",
+        "score_category",
+    ]
+    .map(text);
+    let (framework, framework_version, domain) = (framework?, framework_version?, domain?);
+    let (capability_id, attack_object_id, mapping_type, score_category) =
+        (capability_id?, attack_object_id?, mapping_type?, score_category?);
     let parts: Vec<DataFrame> = (0..copies)
         .into_par_iter()
         .map(|copy| -> PolarsResult<DataFrame> {
             let version = format!("synthetic-{copy:03}");
-            let ids: Vec<String> = real
-                .rows
-                .iter()
+            let ids: Vec<String> = (0..real.height())
                 .map(|row| {
-                    let mut key: GrainKey = row.grain_key();
-                    key.dataset.attack_version = version.clone();
-                    key.mapping_id()
+                    GrainKey {
+                        dataset: DatasetKey {
+                            framework: framework[row].clone().unwrap_or_default(),
+                            framework_version: framework_version[row].clone().unwrap_or_default(),
+                            attack_version: version.clone(),
+                            domain: domain[row].clone().unwrap_or_default(),
+                        },
+                        capability_id: capability_id[row].clone(),
+                        attack_object_id: attack_object_id[row].clone(),
+                        mapping_type: mapping_type[row].clone(),
+                        score_category: score_category[row].clone(),
+                    }
+                    .mapping_id()
                 })
                 .collect();
-            let mut part = real.frame.clone();
+            let mut part = real.clone();
             part.replace("mapping_id", Series::new("mapping_id".into(), ids).into())?;
             part.replace(
                 "attack_version",
-                Series::new("attack_version".into(), vec![version.as_str(); real.rows.len()]).into(),
+                Series::new("attack_version".into(), vec![version.as_str(); real.height()]).into(),
             )?;
             Ok(part)
         })
@@ -143,4 +165,24 @@ fn size_of_dir(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+/// The snapshot's table, built and written as Parquet into `out`, read back.
+fn real_table(site: &Path, out: &Path) -> DataFrame {
+    let mut build = attackmap::pipeline::build(
+        &[site.to_path_buf()],
+        Default::default(),
+        None,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .expect("the snapshot builds");
+    let attack = std::mem::take(&mut build.attack);
+    let options = OutputOptions {
+        formats: &[Format::Parquet],
+        attack: &attack,
+        csv: Default::default(),
+        versioning: Default::default(),
+    };
+    attackmap::pipeline::write_outputs(&mut build, &options, out).expect("the table is written");
+    build.written_table(out, options.formats).expect("the table reads back")
 }

@@ -46,6 +46,9 @@ pub enum Error {
     #[error("reading the STIX ledger {path}: {reason}; it dates every version attackmap published, so a run without it would publish versions older than ones already out: restore it (from a backup of the output directory), or delete it explicitly to start the versions afresh")]
     Ledger { path: PathBuf, reason: String },
 
+    #[error("reading back the table just written, {path}: {reason}")]
+    ReadOutput { path: PathBuf, reason: String },
+
     #[error("reading the published {path}: {reason}")]
     ReadPublished { path: PathBuf, reason: String },
 

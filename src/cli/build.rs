@@ -89,7 +89,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         print!("{}", escape::terminal(&build.report.summary()));
     }
-    say!("wrote {} rows to {}", build.frame.height(), out.display());
+    say!("wrote {} rows to {}", build.table_rows, out.display());
     say!("report: {}", out.join(sinks::report_html::REPORT_HTML).display());
     for warning in build.report.warnings() {
         complain!("attackmap: warning: {warning}");

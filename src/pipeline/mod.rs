@@ -72,7 +72,6 @@ pub struct Build {
     pub tactic_charts: Vec<(String, String)>,
     /// The rows of the table written.
     pub table_rows: usize,
-    pub frame: polars::prelude::DataFrame,
     plan: plan::Plan,
     /// `--carry-to`: asked for, and its target and plan when the catalogue names a target.
     carry: Option<Option<(String, CarryPlan)>>,
@@ -137,7 +136,6 @@ pub fn build_selected(
         review: Vec::new(),
         tactic_charts: Vec::new(),
         table_rows: 0,
-        frame: Default::default(),
         plan,
         carry,
         progress: progress.clone(),

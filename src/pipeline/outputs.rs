@@ -4,6 +4,9 @@ use std::path::Path;
 
 use polars::prelude::{DataFrame, ParquetReader, SerReader};
 
+use super::datasets::BuiltDataset;
+use crate::model::MappingRow;
+
 use super::{
     timed, Build, Format, CSV_FILE, GAPS_FILE, HEATMAPS_DIR, NAVIGATOR_DIR, PARQUET_FILE, REPORT_FILE, REVIEW_FILE,
     STIX_DIR, WAREHOUSE_DIR,
@@ -21,6 +24,10 @@ use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::{self, report::Exports};
 use crate::sources::attack_stix::AttackCatalog;
 use crate::transforms::{carry, gaps};
+
+/// The table's Parquet file when `mappings.parquet` is not an output: read for the changes since the
+/// last publish, then removed.
+const SCRATCH_TABLE: &str = ".table.parquet";
 
 /// What `write_outputs` writes, and how.
 pub struct OutputOptions<'a> {
@@ -45,10 +52,11 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             publish::link_tree(out, &staging)?;
         }
         write_outputs(build, options, &staging)?;
+        let table = build.written_table(&staging, options.formats)?;
         let changes = timed("changes since the last publish", || {
             crate::refresh::compare_listing(
                 published_table(out).as_ref(),
-                &build.frame,
+                &table,
                 sinks::report_html::LISTED_CHANGES,
             )
         })?;
@@ -60,8 +68,16 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             refresh: None,
         };
         timed("report page", || {
-            sinks::report_html::write(&build.report_page(&run, &changes, options.attack), &staging)
+            sinks::report_html::write(&build.report_page(&run, &changes, &table, options.attack), &staging)
         })?;
+        drop(table);
+        let scratch = staging.join(SCRATCH_TABLE);
+        if scratch.exists() {
+            std::fs::remove_file(&scratch).map_err(|e| Error::WriteOutput {
+                path: scratch,
+                reason: format!("removing the table read for the changes: {e}"),
+            })?;
+        }
         publish::swap_into_place(&staging, out)
     })();
     if written.is_err() {
@@ -71,13 +87,45 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
 }
 
 impl Build {
+    /// Whether the build derives datasets (`--carry-to`).
+    pub fn carries(&self) -> bool {
+        self.carry.is_some()
+    }
+
+    /// Where the table is written as Parquet: `mappings.parquet` when it is an output, else a file of
+    /// its own that the changes since the last publish are read from (removed before publishing).
+    fn table_file(&self, out: &Path, formats: &[Format]) -> std::path::PathBuf {
+        match formats.contains(&Format::Parquet) {
+            true => out.join(PARQUET_FILE),
+            false => out.join(SCRATCH_TABLE),
+        }
+    }
+
+    /// The table as written by [`write_outputs`] into `out`.
+    pub fn written_table(&self, out: &Path, formats: &[Format]) -> Result<DataFrame> {
+        let path = self.table_file(out, formats);
+        let file = std::fs::File::open(&path).map_err(|e| Error::ReadOutput {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        ParquetReader::new(file).finish().map_err(|e| Error::ReadOutput {
+            path,
+            reason: e.to_string(),
+        })
+    }
     /// The report page of this build's run.
-    pub fn report_page<'a>(&'a self, run: &'a RunFacts, changes: &'a Changes, attack: &'a AttackCatalog) -> Page<'a> {
+    pub fn report_page<'a>(
+        &'a self,
+        run: &'a RunFacts,
+        changes: &'a Changes,
+        table: &'a DataFrame,
+        attack: &'a AttackCatalog,
+    ) -> Page<'a> {
         Page {
             report: &self.report,
             run,
             changes,
-            frame: &self.frame,
+            frame: table,
             tactic_charts: &self.tactic_charts,
             attack,
             review: &self.review,
@@ -91,10 +139,14 @@ pub fn published_table(out: &Path) -> Option<DataFrame> {
     ParquetReader::new(file).finish().ok()
 }
 
-/// Writes every output into `out`, each file atomically: the table as CSV and Parquet, STIX bundles
-/// in `stix/`, Navigator layers in `navigator/`, the warehouse dataset in `warehouse/`, and last the
-/// report, which lists the exports. Files of earlier runs that this run did not write are removed
-/// from `stix/`, `navigator/` and the warehouse's tables (its change feed is kept).
+/// Writes every output into `out`, each file atomically, as the datasets are made one at a time
+/// ([`Build::make_datasets`]): each dataset's STIX bundle, Navigator layers and heatmaps, warehouse
+/// dimensions and (derived) mapping file as soon as it is made; its rows appended, in the table's
+/// order, to the CSV and Parquet tables, the gaps and the warehouse's mappings dataset (each on its
+/// own thread); then what needs every dataset (the ledger, `revoked.json`, the layers across
+/// frameworks, the review list, the dimension tables) and last the report, which lists the exports.
+/// Files of earlier runs that this run did not write are removed from `stix/`, `navigator/`,
+/// `derived/` and the warehouse's tables (its change feed is kept).
 pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> Result<()> {
     let OutputOptions {
         formats,
@@ -104,152 +156,242 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
     } = options;
     let csv = *csv;
     create_dir(out)?;
-    let mut all_rows = Vec::new();
-    let mut all_gaps = Vec::new();
-    build.make_datasets(attack, &|_| Ok(()), |dataset, ()| {
-        all_rows.extend(dataset.rows);
-        all_gaps.extend(dataset.gaps);
-        Ok(())
-    })?;
     let wanted = |format: Format| formats.contains(&format);
-    // First the sinks that read the rows, side by side (each also spreads its own work over the
-    // cores); then the rows become the table and are let go; then the sinks that read the table,
-    // side by side. The rows and the table are never held together with every sink's own memory.
-    // Each sink's time is logged at debug level (`-vv`).
-    let built: &Build = build;
-    let mut lists: Result<()> = Ok(());
-    let mut stix: Result<Option<Vec<BundleCounts>>> = Ok(None);
-    let mut navigator: Result<Option<(Vec<LayerCounts>, Vec<HeatmapCounts>)>> = Ok(None);
-    let mut warehouse_tables: Result<Option<Vec<WarehouseFile>>> = Ok(None);
-    rayon::scope(|scope| {
-        scope.spawn(|_| {
-            lists = timed("gaps, review and derived mapping files", || {
-                if wanted(Format::Csv) {
-                    sinks::csv::write(&gaps::frame(&all_gaps)?, &out.join(GAPS_FILE), csv)?;
-                    let review = out.join(REVIEW_FILE);
-                    if built.report.carry.is_some() {
-                        sinks::csv::write(&carry::review_frame(&built.review)?, &review, csv)?;
-                    } else if review.exists() {
-                        // A review list of an earlier run with --carry-to: this run derived nothing.
-                        std::fs::remove_file(&review).map_err(|e| Error::WriteOutput {
-                            path: review.clone(),
-                            reason: format!("removing a stale export: {e}"),
-                        })?;
-                    }
-                }
-                // The derived datasets as mapping files of the unified schema, for their maintainers.
-                let derived = out.join(sinks::mapping_file::DERIVED_DIR);
-                if built.report.carry.is_some() {
-                    create_dir(&derived)?;
-                    let files = sinks::mapping_file::write_all(&all_rows, &derived)?;
-                    remove_others(&derived, "json", files.iter().map(String::as_str))?;
-                } else if derived.is_dir() {
-                    remove_others(&derived, "json", std::iter::empty())?;
-                }
-                Ok(())
-            })
-        });
-        scope.spawn(|_| {
-            stix = timed("stix", || {
-                if !wanted(Format::Stix) {
-                    return Ok(None);
-                }
-                let stix_dir = out.join(STIX_DIR);
-                create_dir(&stix_dir)?;
-                let written = sinks::stix::write_all(&all_rows, attack, &stix_dir, versioning)?;
-                let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
-                remove_others(
-                    &stix_dir,
-                    "json",
-                    written.bundles.iter().map(|b| b.file.as_str()).chain(revoked),
-                )?;
-                sinks::stix::ledger::write(&written.ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
-                Ok(Some(written.bundles))
-            })
-        });
-        scope.spawn(|_| {
-            navigator = timed("navigator and heatmaps", || {
-                if !wanted(Format::Navigator) {
-                    return Ok(None);
-                }
-                let navigator_dir = out.join(NAVIGATOR_DIR);
-                create_dir(&navigator_dir)?;
-                let heatmaps_dir = out.join(HEATMAPS_DIR);
-                create_dir(&heatmaps_dir)?;
-                let draw =
-                    |file: &str, layer: &serde_json::Value| sinks::heatmap::write(file, layer, attack, &heatmaps_dir);
-                let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
-                    sinks::navigator::write_all(&all_rows, &built.review, &navigator_dir, &draw)?
-                        .into_iter()
-                        .unzip();
-                remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
-                remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
-                Ok(Some((layers, heatmaps)))
-            })
-        });
-        scope.spawn(|_| {
-            warehouse_tables = timed("warehouse tables", || {
-                if !wanted(Format::Warehouse) {
-                    return Ok(None);
-                }
-                let contents = sinks::warehouse::Contents {
-                    rows: &all_rows,
-                    gaps: &all_gaps,
-                    review: &built.review,
-                };
-                sinks::warehouse::write_tables(contents, attack, &out.join(WAREHOUSE_DIR)).map(Some)
-            })
-        });
-    });
-    lists?;
-    let (stix, navigator, warehouse_tables) = (stix?, navigator?, warehouse_tables?);
-    build.tactic_charts = sinks::report_html::tactic_charts(&all_rows, attack);
-    build.frame = timed("table", || crate::table::to_dataframe(&all_rows))?;
-    build.table_rows = build.frame.height();
-    drop(all_rows);
-
-    let built: &Build = build;
-    let mut table: Result<()> = Ok(());
-    let mut warehouse_mappings: Result<Option<Vec<WarehouseFile>>> = Ok(None);
-    rayon::scope(|scope| {
-        scope.spawn(|_| {
-            table = timed("csv and parquet", || {
-                if wanted(Format::Csv) {
-                    sinks::csv::write(&built.frame, &out.join(CSV_FILE), csv)?;
-                }
-                if wanted(Format::Parquet) {
-                    sinks::parquet::write(&built.frame, &out.join(PARQUET_FILE))?;
-                }
-                Ok(())
-            })
-        });
-        scope.spawn(|_| {
-            warehouse_mappings = timed("warehouse mappings", || {
-                if !wanted(Format::Warehouse) {
-                    return Ok(None);
-                }
-                sinks::warehouse::write_mappings(&built.frame, &out.join(WAREHOUSE_DIR)).map(Some)
-            })
-        });
-    });
-    table?;
-    // The warehouse's files as it lists them: the mappings dataset's partitions, then its tables.
-    let warehouse = match (warehouse_mappings?, warehouse_tables) {
-        (Some(mut mappings), Some(tables)) => {
-            mappings.extend(tables);
-            mappings
+    let dir = |name: &str| -> Result<std::path::PathBuf> {
+        let dir = out.join(name);
+        create_dir(&dir)?;
+        Ok(dir)
+    };
+    let stix_dir = out.join(STIX_DIR);
+    let stix = match wanted(Format::Stix) {
+        true => Some(sinks::stix::Writer::new(attack, &dir(STIX_DIR)?, versioning)),
+        false => None,
+    };
+    let heatmaps_dir = out.join(HEATMAPS_DIR);
+    let draw = |file: &str, layer: &serde_json::Value| sinks::heatmap::write(file, layer, attack, &heatmaps_dir);
+    let navigator_dir = out.join(NAVIGATOR_DIR);
+    let navigator = match wanted(Format::Navigator) {
+        true => {
+            dir(HEATMAPS_DIR)?;
+            Some(sinks::navigator::Writer::new(&dir(NAVIGATOR_DIR)?, &draw))
         }
-        _ => Vec::new(),
+        false => None,
     };
-    let (layers, heatmaps) = navigator.unwrap_or_default();
-    build.report.exports = Exports {
-        attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
-        stix: stix.unwrap_or_default(),
-        navigator: layers,
-        heatmaps,
-        warehouse,
+    let warehouse_dir = out.join(WAREHOUSE_DIR);
+    let tables = match wanted(Format::Warehouse) {
+        true => Some(sinks::warehouse::TablesWriter::new(attack, &warehouse_dir)?),
+        false => None,
     };
+    let derived_dir = out.join(sinks::mapping_file::DERIVED_DIR);
+    if build.carries() {
+        create_dir(&derived_dir)?;
+    }
+
+    // What each dataset is written as on the thread that made it: its bundle's counts, its rows and
+    // gaps as tables.
+    let write = |dataset: &BuiltDataset| -> Result<(Option<BundleCounts>, DataFrame, DataFrame)> {
+        let key = &dataset.report.key;
+        let rows: Vec<&MappingRow> = dataset.rows.iter().collect();
+        let bundle = stix.as_ref().map(|stix| stix.add_dataset(key, &rows)).transpose()?;
+        if let Some(navigator) = &navigator {
+            navigator.add_dataset(key, &rows)?;
+        }
+        if let Some(tables) = &tables {
+            tables.add_dataset(key, &rows, &dataset.gaps.iter().collect::<Vec<_>>())?;
+        }
+        if let Some((_, report, _)) = &dataset.derived {
+            let file = format!("{key}.json");
+            let document = sinks::mapping_file::document(key, &report.derived_from, &rows);
+            sinks::write_json(&crate::identifiers::file_in(&derived_dir, &file)?, &document)?;
+        }
+        Ok((
+            bundle,
+            crate::table::to_dataframe(&dataset.rows)?,
+            gaps::frame(&dataset.gaps)?,
+        ))
+    };
+
+    // The tables, appended in the table's order, each by its own thread.
+    let schema = crate::table::to_dataframe(&[])?.schema().clone();
+    let gaps_schema = gaps::frame(&[])?.schema().clone();
+    let table_file = build.table_file(out, formats);
+    let mut bundles: Vec<BundleCounts> = Vec::new();
+    let mut derived_files: Vec<String> = Vec::new();
+    let mut charts = sinks::report_html::TacticCharts::default();
+    let mut table_rows = 0;
+    let warehouse_mappings = std::thread::scope(|scope| -> Result<Option<Vec<WarehouseFile>>> {
+        let table_csv = wanted(Format::Csv).then(|| {
+            on_its_own_thread(
+                scope,
+                || sinks::csv::Appender::new(&out.join(CSV_FILE), &schema, csv),
+                sinks::csv::Appender::append,
+                sinks::csv::Appender::finish,
+            )
+        });
+        let gaps_csv = wanted(Format::Csv).then(|| {
+            on_its_own_thread(
+                scope,
+                || sinks::csv::Appender::new(&out.join(GAPS_FILE), &gaps_schema, csv),
+                sinks::csv::Appender::append,
+                sinks::csv::Appender::finish,
+            )
+        });
+        let parquet = on_its_own_thread(
+            scope,
+            || sinks::parquet::Appender::new(&table_file, &schema),
+            sinks::parquet::Appender::append,
+            sinks::parquet::Appender::finish,
+        );
+        let mappings = wanted(Format::Warehouse).then(|| {
+            on_its_own_thread(
+                scope,
+                || sinks::warehouse::MappingsAppender::new(&warehouse_dir),
+                sinks::warehouse::MappingsAppender::append,
+                sinks::warehouse::MappingsAppender::finish,
+            )
+        });
+        let made = timed("datasets", || {
+            build.make_datasets(attack, &write, |dataset, (bundle, table, gaps)| {
+                let key = &dataset.report.key;
+                charts.add(key, &dataset.rows, attack);
+                bundles.extend(bundle);
+                if dataset.report.derived_from.is_some() {
+                    derived_files.push(format!("{key}.json"));
+                }
+                table_rows += table.height();
+                if let Some((feed, _)) = &table_csv {
+                    feed.send(table.clone());
+                }
+                if let Some((feed, _)) = &mappings {
+                    feed.send(table.clone());
+                }
+                parquet.0.send(table);
+                if let Some((feed, _)) = &gaps_csv {
+                    feed.send(gaps);
+                }
+                Ok(())
+            })
+        });
+        // Every feed is closed, then every table finished whatever came before, so that a table's own
+        // error, not a closed feed, is told.
+        let (table_csv, gaps_csv, parquet, mappings) = (
+            table_csv.map(close),
+            gaps_csv.map(close),
+            close(parquet),
+            mappings.map(close),
+        );
+        let table_csv = table_csv.map(Finishing::join).transpose();
+        let gaps_csv = gaps_csv.map(Finishing::join).transpose();
+        let (parquet, mappings) = (parquet.join(), mappings.map(Finishing::join).transpose());
+        made?;
+        table_csv?;
+        gaps_csv?;
+        parquet?;
+        mappings
+    })?;
+    build.table_rows = table_rows;
+    build.tactic_charts = charts.draw(attack);
+
+    timed("outputs across datasets", || {
+        let stix = stix.map(|stix| -> Result<_> {
+            let written = stix.finish()?;
+            let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
+            remove_others(
+                &stix_dir,
+                "json",
+                bundles.iter().map(|b| b.file.as_str()).chain(revoked),
+            )?;
+            sinks::stix::ledger::write(&written.ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
+            Ok(bundles)
+        });
+        let navigator = navigator.map(|navigator| -> Result<_> {
+            let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
+                navigator.finish(&build.review)?.into_iter().unzip();
+            remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
+            remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
+            Ok((layers, heatmaps))
+        });
+        let warehouse = match (warehouse_mappings, tables) {
+            (Some(mut files), Some(tables)) => {
+                // The warehouse's files as it lists them: the mappings dataset's partitions, then its tables.
+                files.extend(tables.finish(&build.review)?);
+                files
+            }
+            _ => Vec::new(),
+        };
+        if build.carries() {
+            remove_others(&derived_dir, "json", derived_files.iter().map(String::as_str))?;
+        } else if derived_dir.is_dir() {
+            remove_others(&derived_dir, "json", std::iter::empty())?;
+        }
+        if wanted(Format::Csv) {
+            let review = out.join(REVIEW_FILE);
+            if build.carries() {
+                sinks::csv::write(&carry::review_frame(&build.review)?, &review, csv)?;
+            } else if review.exists() {
+                // A review list of an earlier run with --carry-to: this run derived nothing.
+                std::fs::remove_file(&review).map_err(|e| Error::WriteOutput {
+                    path: review.clone(),
+                    reason: format!("removing a stale export: {e}"),
+                })?;
+            }
+        }
+        let (layers, heatmaps) = navigator.transpose()?.unwrap_or_default();
+        build.report.exports = Exports {
+            attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
+            stix: stix.transpose()?.unwrap_or_default(),
+            navigator: layers,
+            heatmaps,
+            warehouse,
+        };
+        Ok::<_, Error>(())
+    })?;
     timed("report", || build.report.write(&out.join(REPORT_FILE)))
+}
+
+/// The sending end of a table appended on its own thread.
+struct Feed(std::sync::mpsc::SyncSender<DataFrame>);
+
+impl Feed {
+    /// Sends a chunk; a thread that stopped on an error says so when it is joined.
+    fn send(&self, chunk: DataFrame) {
+        let _ = self.0.send(chunk);
+    }
+}
+
+/// Closes a table's feed: its thread finishes the table.
+fn close<R>((feed, finishing): (Feed, Finishing<'_, R>)) -> Finishing<'_, R> {
+    drop(feed);
+    finishing
+}
+
+/// The thread appending a table, and what it gives once its feed is closed.
+struct Finishing<'scope, R>(std::thread::ScopedJoinHandle<'scope, Result<R>>);
+
+impl<R> Finishing<'_, R> {
+    fn join(self) -> Result<R> {
+        self.0.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+}
+
+/// Appends the chunks sent to the returned feed, in order, on a thread of `scope`: `open` makes the
+/// appender, `append` takes each chunk, `finish` completes the file once the feed is dropped.
+fn on_its_own_thread<'scope, 'env, A: 'scope, R: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    open: impl FnOnce() -> Result<A> + Send + 'scope,
+    append: fn(&mut A, &DataFrame) -> Result<()>,
+    finish: fn(A) -> Result<R>,
+) -> (Feed, Finishing<'scope, R>) {
+    // Two chunks in flight at most: a slow writer holds the datasets back, not memory.
+    let (sender, chunks) = std::sync::mpsc::sync_channel::<DataFrame>(2);
+    let done = scope.spawn(move || {
+        let mut appender = open()?;
+        for chunk in chunks {
+            append(&mut appender, &chunk)?;
+        }
+        finish(appender)
+    });
+    (Feed(sender), Finishing(done))
 }
 
 /// Removes the `.{extension}` files of `dir` that are not in `keep`: exports of datasets no longer built.

@@ -278,8 +278,8 @@ impl Manifest {
         staging: &Path,
     ) -> Result<()> {
         let mut items: BTreeMap<String, usize> = BTreeMap::new();
-        items.insert(crate::pipeline::CSV_FILE.into(), build.frame.height());
-        items.insert(crate::pipeline::PARQUET_FILE.into(), build.frame.height());
+        items.insert(crate::pipeline::CSV_FILE.into(), build.table_rows);
+        items.insert(crate::pipeline::PARQUET_FILE.into(), build.table_rows);
         items.insert(super::CHANGES_JSON.into(), changes.changes.len());
         items.insert(super::CHANGES_CSV.into(), changes.changes.len());
         for bundle in &build.report.exports.stix {

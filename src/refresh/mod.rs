@@ -241,9 +241,10 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
 
     let clock = Instant::now();
     let previous = pipeline::published_table(&options.out);
-    let mut changes = compare(previous.as_ref(), &build.frame).map_err(Error::from)?;
+    let table = build.written_table(&staging, Format::ALL)?;
+    let mut changes = compare(previous.as_ref(), &table).map_err(Error::from)?;
     if let Some(previous) = &previous {
-        moves::moves(previous, &build.frame)
+        moves::moves(previous, &table)
             .map_err(Error::from)?
             .name_in(&mut changes);
     }
@@ -273,7 +274,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         &staging.join(CHANGES_CSV),
         options.csv,
     )?;
-    let run_feed = feed::feed(previous.as_ref(), &build.frame, &changes).map_err(Error::from)?;
+    let run_feed = feed::feed(previous.as_ref(), &table, &changes).map_err(Error::from)?;
     let feed_file = feed::publish(&run_feed, &options.out, &staging, options.run_date)?;
     // Every staged file is hashed once, here; report.html, written below, is hashed after it.
     let staged = StagedOutputs::hash(&staging)?;
@@ -295,7 +296,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     } else {
         0
     });
-    let page = build.report_page(&run, &changes, &attack);
+    let page = build.report_page(&run, &changes, &table, &attack);
     crate::sinks::report_html::write(&page, &staging)?;
     let staged = staged.relisted(&staging, &[crate::sinks::report_html::REPORT_HTML])?;
     manifest.write(&build, &changes, &feed_file, &staged, &staging)?;

@@ -366,3 +366,45 @@ fn json_type(value: &Value) -> &'static str {
         Value::Object(_) => "an object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mapping file of KEV on ATT&CK 16.1 mobile, its framework version as the site writes it.
+    fn mapping_file(objects: &str) -> String {
+        format!(
+            r#"{{"metadata": {{"mapping_version": "", "technology_domain": "mobile", "attack_version": "16.1",
+            "mapping_framework": "kev", "mapping_framework_version": "02/13/2025", "creation_date": "01/02/2025",
+            "mapping_types": {{"exploitation_technique": {{"name": "exploitation_technique"}}}},
+            "capability_groups": {{}}}}, "mapping_objects": [{objects}]}}"#
+        )
+    }
+
+    const OBJECT: &str = r#"{"capability_id": "CVE-2021-38000", "mapping_type": "exploitation_technique",
+        "attack_object_id": "T1521", "status": "complete"}"#;
+
+    #[test]
+    fn a_peeked_dataset_is_the_dataset_of_the_rows_read() {
+        let text = mapping_file(OBJECT);
+        let peeked = peek_dataset(format!("\u{feff}{text}").as_bytes()).expect("a mapping file");
+        let document = strict_json_value(&text);
+        let read = read(Path::new("kev.json"), "kev.json", &document).expect("it reads");
+        assert_eq!(peeked, read.rows[0].dataset());
+        assert_eq!(peeked.framework_version, "02.13.2025");
+    }
+
+    #[test]
+    fn what_is_not_one_dataset_s_rows_is_not_peeked() {
+        assert_eq!(peek_dataset(mapping_file("").as_bytes()), None, "no mapping objects");
+        let no_date = mapping_file(OBJECT).replace(r#""creation_date": "01/02/2025","#, "");
+        assert_eq!(peek_dataset(no_date.as_bytes()), None, "bad metadata");
+        let bundle = mapping_file(OBJECT).replacen('{', r#"{"type": "bundle", "#, 1);
+        assert_eq!(peek_dataset(bundle.as_bytes()), None, "a bundle");
+        assert_eq!(peek_dataset(b"<html></html>"), None);
+    }
+
+    fn strict_json_value(text: &str) -> Value {
+        crate::sources::strict_json::parse(text).expect("valid JSON")
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use crate::escape::xml;
-use crate::model::{by_dataset, MappingRow, TechniqueStatus};
+use crate::model::{DatasetKey, MappingRow, TechniqueStatus};
 use crate::sources::attack_stix::AttackCatalog;
 
 const PALETTE: &[&str] = &[
@@ -15,51 +15,62 @@ const LABEL_WIDTH: usize = 170;
 const BAR_HEIGHT: usize = 7;
 const PLOT_WIDTH: usize = 520;
 
-/// A dataset and the live techniques it maps.
-type DatasetTechniques<'a> = (String, BTreeSet<&'a str>);
+/// What the charts keep of each dataset, added one at a time: per (ATT&CK version, domain) with a
+/// catalogue, each dataset's name and its count of live techniques under each tactic of the matrix.
+#[derive(Default)]
+pub struct TacticCharts {
+    by_attack: BTreeMap<(String, String), Vec<DatasetCounts>>,
+}
 
-/// One chart per (ATT&CK version, domain) that has a catalogue: `(title, svg)`.
-pub fn tactic_charts(rows: &[MappingRow], attack: &AttackCatalog) -> Vec<(String, String)> {
-    let mut by_attack: BTreeMap<(String, String), Vec<DatasetTechniques>> = BTreeMap::new();
-    for (dataset, rows) in by_dataset(rows) {
+/// A dataset's name and its count of live techniques under each tactic, in the matrix's order.
+type DatasetCounts = (String, Vec<usize>);
+
+impl TacticCharts {
+    /// Counts a dataset's live techniques per tactic; datasets are added in the table's order.
+    pub fn add(&mut self, dataset: &DatasetKey, rows: &[MappingRow], attack: &AttackCatalog) {
+        let Some(bundle) = attack.own_bundles(&dataset.attack_version, &dataset.domain).next() else {
+            return;
+        };
         let live: BTreeSet<&str> = rows
             .iter()
             .filter(|r| !r.is_non_mappable() && r.technique_status == Some(TechniqueStatus::Live))
             .filter_map(|r| r.attack_object_id.as_deref())
             .collect();
-        by_attack
+        let counts = bundle
+            .tactics()
+            .iter()
+            .map(|tactic| {
+                live.iter()
+                    .filter(|id| {
+                        bundle
+                            .technique(id)
+                            .is_some_and(|t| t.tactics.contains(&tactic.short_name))
+                    })
+                    .count()
+            })
+            .collect();
+        self.by_attack
             .entry((dataset.attack_version.clone(), dataset.domain.clone()))
             .or_default()
-            .push((dataset.to_string(), live));
+            .push((dataset.to_string(), counts));
     }
-    by_attack
-        .into_iter()
-        .filter_map(|((version, domain), datasets)| {
-            let bundle = attack.own_bundles(&version, &domain).next()?;
-            let tactics = bundle.tactics();
-            let counts: Vec<Vec<usize>> = tactics
-                .iter()
-                .map(|tactic| {
-                    datasets
-                        .iter()
-                        .map(|(_, techniques)| {
-                            techniques
-                                .iter()
-                                .filter(|id| {
-                                    bundle
-                                        .technique(id)
-                                        .is_some_and(|t| t.tactics.contains(&tactic.short_name))
-                                })
-                                .count()
-                        })
-                        .collect()
-                })
-                .collect();
-            let names: Vec<&str> = tactics.iter().map(|t| t.name.as_str()).collect();
-            let labels: Vec<&str> = datasets.iter().map(|(d, _)| d.as_str()).collect();
-            Some((format!("ATT&CK {version} {domain}"), draw(&names, &labels, &counts)))
-        })
-        .collect()
+
+    /// One chart per (ATT&CK version, domain) that has a catalogue: `(title, svg)`.
+    pub fn draw(self, attack: &AttackCatalog) -> Vec<(String, String)> {
+        self.by_attack
+            .into_iter()
+            .filter_map(|((version, domain), datasets)| {
+                let bundle = attack.own_bundles(&version, &domain).next()?;
+                let tactics = bundle.tactics();
+                let counts: Vec<Vec<usize>> = (0..tactics.len())
+                    .map(|tactic| datasets.iter().map(|(_, counts)| counts[tactic]).collect())
+                    .collect();
+                let names: Vec<&str> = tactics.iter().map(|t| t.name.as_str()).collect();
+                let labels: Vec<&str> = datasets.iter().map(|(d, _)| d.as_str()).collect();
+                Some((format!("ATT&CK {version} {domain}"), draw(&names, &labels, &counts)))
+            })
+            .collect()
+    }
 }
 
 fn draw(tactics: &[&str], datasets: &[&str], counts: &[Vec<usize>]) -> String {

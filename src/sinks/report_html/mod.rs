@@ -12,7 +12,7 @@ mod changes;
 mod chart;
 mod run;
 
-pub use chart::tactic_charts;
+pub use chart::TacticCharts;
 
 use changes::changes_section;
 use run::run_section;
@@ -67,7 +67,7 @@ pub struct Page<'a> {
     pub run: &'a RunFacts,
     pub changes: &'a Changes,
     pub frame: &'a DataFrame,
-    /// The charts of live techniques per tactic ([`tactic_charts`] of the table's rows).
+    /// The charts of live techniques per tactic ([`TacticCharts`] of the table's datasets).
     pub tactic_charts: &'a [(String, String)],
     pub attack: &'a AttackCatalog,
     /// `--carry-to`'s review list.
