@@ -65,10 +65,10 @@ fn split_as_polars_does(frame: &DataFrame) -> Vec<DataFrame> {
     row_groups
 }
 
-/// Writes a Parquet file a chunk of rows at a time: what is appended is kept until it fills a row group
-/// of [`ROW_GROUP_ROWS`] rows, which is then written; [`Appender::finish`] writes the rest and the
-/// footer. The file is staged: it appears at its path at `finish`, and an appender dropped before
-/// leaves the path as it was.
+/// Writes a Parquet file a chunk of rows at a time: what is appended is kept until it fills a row
+/// group of [`ROW_GROUP_ROWS`] rows, which is then written; [`Appender::finish`] writes the rest and
+/// the footer. The file is staged: it appears at its path at `finish`, and an appender dropped
+/// before leaves the path as it was.
 pub struct Appender {
     path: PathBuf,
     writer: FileWriter<StagedFile>,
