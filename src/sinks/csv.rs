@@ -279,6 +279,20 @@ mod tests {
     }
 
     #[test]
+    fn an_appender_is_written_from_whichever_thread_holds_it() {
+        let whole = to_dataframe(&varied_rows(100)).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mappings.csv");
+        let mut appender = Appender::new(&path, whole.schema(), EXCEL_SAFE).unwrap();
+        std::thread::scope(|scope| scope.spawn(|| appender.append(&whole)).join().unwrap()).unwrap();
+        std::thread::spawn(move || appender.finish()).join().unwrap().unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            written_whole_by_polars(&whole, EXCEL_SAFE)
+        );
+    }
+
+    #[test]
     fn an_unfinished_file_is_never_left_and_the_previous_one_stays() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gaps.csv");

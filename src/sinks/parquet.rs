@@ -66,9 +66,9 @@ fn split_as_polars_does(frame: &DataFrame) -> Vec<DataFrame> {
 }
 
 /// Writes a Parquet file a chunk of rows at a time: what is appended is kept until it fills a row
-/// of [`ROW_GROUP_ROWS`] rows, which is then written; [`Appender::finish`] writes the rest and the
-/// footer. The file is staged: it appears at its path at `finish`, and an appender dropped before
-/// leaves the path as it was.
+/// group of [`ROW_GROUP_ROWS`] rows, which is then written; [`Appender::finish`] writes the rest and
+/// the footer. The file is staged: it appears at its path at `finish`, and an appender dropped
+/// before leaves the path as it was.
 pub struct Appender {
     path: PathBuf,
     writer: FileWriter<StagedFile>,
@@ -352,6 +352,17 @@ mod tests {
             appended_bytes
         );
         assert_eq!(read_back(&appended_bytes), whole);
+    }
+
+    #[test]
+    fn an_appender_is_written_from_whichever_thread_holds_it() {
+        let whole = numbered(1_000);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mappings.parquet");
+        let mut appender = Appender::new(&path, whole.schema()).unwrap();
+        std::thread::scope(|scope| scope.spawn(|| appender.append(&whole)).join().unwrap()).unwrap();
+        std::thread::spawn(move || appender.finish()).join().unwrap().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), written_whole_by_polars(&whole, &[]));
     }
 
     #[test]
