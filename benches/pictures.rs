@@ -34,8 +34,8 @@ fn main() {
         csv: Default::default(),
         versioning: Default::default(),
     };
-    attackmap::pipeline::write_outputs(&mut build, &options, &out).expect("the outputs");
-    let table = build.written_table(&out, options.formats).expect("the table");
+    attackmap::pipeline::write_outputs(&mut build, options, &out).expect("the outputs");
+    let table = build.written_table(&out, &[Format::Navigator, Format::Parquet]).expect("the table");
     let layers_dir = out.join("navigator");
     let heatmaps_dir = out.join("heatmaps-again");
     std::fs::create_dir_all(&heatmaps_dir).unwrap();

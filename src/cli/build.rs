@@ -84,7 +84,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
         csv,
         versioning: Versioning::from_published(&out, None)?,
     };
-    pipeline::publish_outputs(&mut build, &options, &out)?;
+    pipeline::publish_outputs(&mut build, options, &out)?;
     progress.finish_and_clear();
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         print!("{}", escape::terminal(&build.report.summary()));
@@ -100,8 +100,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
         Status::Success
     };
     // The process ends with this command: its memory goes back whole at exit, where freeing
-    // the table and the catalogue object by object took a tenth of a build's wall time.
-    std::mem::forget(options.versioning);
+    // the catalogue object by object took a tenth of a build's wall time.
     std::mem::forget((build, attack));
     Ok(status)
 }

@@ -42,7 +42,8 @@ pub struct OutputOptions<'a> {
 /// Writes the outputs as a whole: into a staging directory beside `out`, seeded with the previous
 /// outputs (so the formats not asked for and the change feed stay), then swapped into place. A
 /// failure midway leaves `out` exactly as it was. The caller holds the lock ([`publish::Lock`]).
-pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> Result<()> {
+pub fn publish_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> Result<()> {
+    let (formats, attack) = (options.formats, options.attack);
     publish::check_out_is_ours(out)?;
     publish::remove_stale_staging(out);
     let staging = publish::staging_for(out);
@@ -52,14 +53,16 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             publish::link_tree(out, &staging)?;
         }
         write_outputs(build, options, &staging)?;
-        let table = build.written_table(&staging, options.formats)?;
+        let table = build.stored_table(&staging, formats)?;
+        let previous = published_table(out);
         let changes = timed("changes since the last publish", || {
             crate::refresh::compare_listing(
-                published_table(out).as_ref(),
+                previous.as_ref().map(|p| p as &dyn crate::table::Columns),
                 &table,
                 sinks::report_html::LISTED_CHANGES,
             )
         })?;
+        drop(previous);
         let warnings = build.report.has_warnings();
         let run = RunFacts {
             command: "build",
@@ -68,7 +71,7 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
             refresh: None,
         };
         timed("report page", || {
-            sinks::report_html::write(&build.report_page(&run, &changes, &table, options.attack), &staging)
+            sinks::report_html::write(&build.report_page(&run, &changes, &table, attack), &staging)
         })?;
         drop(table);
         let scratch = staging.join(SCRATCH_TABLE);
@@ -87,6 +90,16 @@ pub fn publish_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -
 }
 
 impl Build {
+    /// The datasets the build makes: those chosen, and those `--carry-to` derives.
+    fn datasets_made(&self) -> Vec<crate::model::DatasetKey> {
+        let derived = self.carry.iter().flatten().flat_map(|(_, plan)| &plan.derivations);
+        self.chosen
+            .iter()
+            .chain(derived.map(|derivation| &derivation.derived))
+            .cloned()
+            .collect()
+    }
+
     /// Whether the build derives datasets (`--carry-to`).
     pub fn carries(&self) -> bool {
         self.carry.is_some()
@@ -99,6 +112,15 @@ impl Build {
             true => out.join(PARQUET_FILE),
             false => out.join(SCRATCH_TABLE),
         }
+    }
+
+    /// The table as written by [`write_outputs`] into `out`, read a column at a time when large.
+    pub fn stored_table(&self, out: &Path, formats: &[Format]) -> Result<crate::table::StoredTable> {
+        let path = self.table_file(out, formats);
+        crate::table::StoredTable::open(&path).map_err(|e| Error::ReadOutput {
+            path,
+            reason: e.to_string(),
+        })
     }
 
     /// The table as written by [`write_outputs`] into `out`.
@@ -118,7 +140,7 @@ impl Build {
         &'a self,
         run: &'a RunFacts,
         changes: &'a Changes,
-        table: &'a DataFrame,
+        table: &'a dyn crate::table::Columns,
         attack: &'a AttackCatalog,
     ) -> Page<'a> {
         Page {
@@ -133,10 +155,17 @@ impl Build {
     }
 }
 
-/// The table `out` holds, if it holds one that reads: the previous publish, to compare with.
-pub fn published_table(out: &Path) -> Option<DataFrame> {
+/// The table `out` holds whole, if it holds one that reads: the previous publish, for a refresh's
+/// moves and change feed.
+pub fn published_frame(out: &Path) -> Option<DataFrame> {
     let file = std::fs::File::open(out.join(PARQUET_FILE)).ok()?;
     ParquetReader::new(file).finish().ok()
+}
+
+/// The table `out` holds, if it holds one that reads: the previous publish, to compare with, read a
+/// column at a time when large.
+pub fn published_table(out: &Path) -> Option<crate::table::StoredTable> {
+    crate::table::StoredTable::open(&out.join(PARQUET_FILE)).ok()
 }
 
 /// Writes every output into `out`, each file atomically, as the datasets are made one at a time
@@ -147,14 +176,14 @@ pub fn published_table(out: &Path) -> Option<DataFrame> {
 /// frameworks, the review list, the dimension tables) and last the report, which lists the exports.
 /// Files of earlier runs that this run did not write are removed from `stix/`, `navigator/`,
 /// `derived/` and the warehouse's tables (its change feed is kept).
-pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> Result<()> {
+pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> Result<()> {
     let OutputOptions {
         formats,
         attack,
         csv,
         versioning,
     } = options;
-    let csv = *csv;
+
     create_dir(out)?;
     let wanted = |format: Format| formats.contains(&format);
     let dir = |name: &str| -> Result<std::path::PathBuf> {
@@ -164,7 +193,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
     };
     let stix_dir = out.join(STIX_DIR);
     let stix = match wanted(Format::Stix) {
-        true => Some(sinks::stix::Writer::new(attack, &dir(STIX_DIR)?, versioning)),
+        true => Some(sinks::stix::Writer::new(attack, &dir(STIX_DIR)?, &versioning)),
         false => None,
     };
     let heatmaps_dir = out.join(HEATMAPS_DIR);
@@ -215,6 +244,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
     let schema = crate::table::to_dataframe(&[])?.schema().clone();
     let gaps_schema = gaps::frame(&[])?.schema().clone();
     let table_file = build.table_file(out, formats);
+    let datasets_made = build.datasets_made();
     let mut bundles: Vec<BundleCounts> = Vec::new();
     let mut derived_files: Vec<String> = Vec::new();
     let mut charts = sinks::report_html::TacticCharts::default();
@@ -245,7 +275,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
         let mappings = wanted(Format::Warehouse).then(|| {
             on_its_own_thread(
                 scope,
-                || sinks::warehouse::MappingsAppender::new(&warehouse_dir),
+                || sinks::warehouse::MappingsAppender::new(&warehouse_dir, &datasets_made),
                 sinks::warehouse::MappingsAppender::append,
                 sinks::warehouse::MappingsAppender::finish,
             )
@@ -292,8 +322,8 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
     build.table_rows = table_rows;
     build.tactic_charts = charts.draw(attack);
 
-    timed("outputs across datasets", || {
-        let stix = stix.map(|stix| -> Result<_> {
+    let stix = timed("stix ledger and revoked.json", || {
+        stix.map(|stix| -> Result<_> {
             let written = stix.finish()?;
             let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
             remove_others(
@@ -303,7 +333,12 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
             )?;
             sinks::stix::ledger::write(&written.ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
             Ok(bundles)
-        });
+        })
+        .transpose()
+    })?;
+    // The previous ledger (an entry per object ever published) is done with.
+    drop(versioning);
+    timed("outputs across datasets", || {
         let navigator = navigator.map(|navigator| -> Result<_> {
             let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
                 navigator.finish(&build.review)?.into_iter().unzip();
@@ -339,7 +374,7 @@ pub fn write_outputs(build: &mut Build, options: &OutputOptions, out: &Path) -> 
         let (layers, heatmaps) = navigator.transpose()?.unwrap_or_default();
         build.report.exports = Exports {
             attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
-            stix: stix.transpose()?.unwrap_or_default(),
+            stix: stix.unwrap_or_default(),
             navigator: layers,
             heatmaps,
             warehouse,

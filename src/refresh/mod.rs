@@ -225,10 +225,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         csv: options.csv,
         versioning,
     };
-    pipeline::write_outputs(&mut build, &outputs, &staging)?;
-    // The previous ledger (an entry per object ever published) is done with: freed before the
-    // previous table is read.
-    drop(outputs);
+    pipeline::write_outputs(&mut build, outputs, &staging)?;
     manifest.stage("export", clock);
 
     let clock = Instant::now();
@@ -240,7 +237,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     manifest.stage("validate", clock);
 
     let clock = Instant::now();
-    let previous = pipeline::published_table(&options.out);
+    let previous = pipeline::published_frame(&options.out);
     let table = build.written_table(&staging, Format::ALL)?;
     let mut changes = compare(previous.as_ref(), &table).map_err(Error::from)?;
     if let Some(previous) = &previous {

@@ -1,11 +1,13 @@
 //! The normalized table: the one place that names its columns, their types and meanings, and builds
 //! the Polars DataFrame from rows in one columnar pass.
 
+mod stored;
 mod text_column;
 
 use polars::prelude::*;
 
 use crate::model::{MappingRow, TechniqueStatus};
+pub use stored::{Columns, StoredTable};
 pub use text_column::TextColumn;
 
 /// The logical type of a column, as written to Parquet (and as CSV text).

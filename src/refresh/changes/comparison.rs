@@ -4,6 +4,7 @@
 use polars::prelude::*;
 
 use crate::changes::{Change, ChangeKind, Changes};
+use crate::table::Columns;
 
 /// The columns that name a changed mapping, besides its id.
 use crate::table::GRAIN_COLUMNS as KEY_COLUMNS;
@@ -15,22 +16,32 @@ const IGNORED_COLUMNS: &[&str] = &["source"];
 /// column of the kept rows is then gathered from both tables and compared at once, column by column,
 /// so memory grows with one column and a bit mask per row, never with a copy of every row as text.
 pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResult<Changes> {
-    compare_listing(previous, current, usize::MAX)
+    compare_listing(previous.map(|p| p as &dyn Columns), current, usize::MAX)
 }
 
 /// As [`compare`], with the counts of every kind but only the first `listed` changes of each kind
-/// (by `mapping_id`) named, and no `source_only` list: what a report shows, at any table size.
-pub fn compare_listing(previous: Option<&DataFrame>, current: &DataFrame, listed: usize) -> PolarsResult<Changes> {
-    let empty;
-    let previous = match previous {
-        Some(frame) => frame,
-        None => {
-            empty = current.clear();
-            &empty
+/// (by `mapping_id`) named, and no `source_only` list: what a report shows, at any table size. The
+/// tables are read a column at a time ([`Columns`]): one column of each, the ids and a bit mask per
+/// row are what is held, never either table whole.
+pub fn compare_listing(previous: Option<&dyn Columns>, current: &dyn Columns, listed: usize) -> PolarsResult<Changes> {
+    let keys_now = Keys::of(current)?;
+    let Some(previous) = previous else {
+        // A first publish: every row is added.
+        let added: Vec<IdxSize> = (0..current.height() as IdxSize).collect();
+        let mut changes = Changes {
+            added: added.len(),
+            ..Changes::default()
+        };
+        for row in keys_now.first_by_id(added, listed) {
+            changes
+                .changes
+                .push(keys_now.change(ChangeKind::Added, row, Vec::new()));
         }
+        changes.changes.sort_by(|a, b| a.mapping_id.cmp(&b.mapping_id));
+        return Ok(changes);
     };
-    let numbered = |frame: &DataFrame, row: &str| -> PolarsResult<DataFrame> {
-        frame.select(["mapping_id"])?.with_row_index(row.into(), None)
+    let numbered = |table: &dyn Columns, row: &str| -> PolarsResult<DataFrame> {
+        DataFrame::new(table.height(), vec![table.column("mapping_id")?])?.with_row_index(row.into(), None)
     };
     let pairs = numbered(current, NOW)?.join(
         &numbered(previous, BEFORE)?,
@@ -53,12 +64,13 @@ pub fn compare_listing(previous: Option<&DataFrame>, current: &DataFrame, listed
             (None, None) => {}
         }
     }
+    drop(pairs);
 
     // Which columns of each kept row differ: a bit per column of `current`.
-    let columns: Vec<&str> = current
-        .get_column_names()
-        .into_iter()
-        .map(|name| name.as_str())
+    let names = current.names();
+    let columns: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
         .filter(|name| *name != "mapping_id")
         .collect();
     polars_ensure!(columns.len() <= 64, ComputeError: "a table of more than 64 columns");
@@ -74,7 +86,8 @@ pub fn compare_listing(previous: Option<&DataFrame>, current: &DataFrame, listed
             }
             // A column the previous table lacks (or typed otherwise): changed where it holds a value
             // (a column added by a newer attackmap, null on the rows it does not concern, changes none).
-            Err(_) => now.is_not_null(),
+            Err(PolarsError::ColumnNotFound(_)) => now.is_not_null(),
+            Err(e) => return Err(e),
             Ok(_) => BooleanChunked::full("differs".into(), true, now.len()),
         };
         for (row, differs) in differing.iter_mut().zip(differs.iter()) {
@@ -90,7 +103,6 @@ pub fn compare_listing(previous: Option<&DataFrame>, current: &DataFrame, listed
         .map(|(bit, _)| 1u64 << bit)
         .sum();
 
-    let keys_now = Keys::of(current)?;
     let keys_before = Keys::of(previous)?;
     let changed_rows: Vec<(IdxSize, u64)> = kept_now
         .iter()
@@ -151,7 +163,7 @@ struct Keys {
 }
 
 impl Keys {
-    fn of(frame: &DataFrame) -> PolarsResult<Keys> {
+    fn of(frame: &dyn Columns) -> PolarsResult<Keys> {
         let ids = frame.column("mapping_id")?.str()?.clone();
         let grain = KEY_COLUMNS
             .iter()

@@ -1,13 +1,14 @@
 //! report.html's changes since the last publish: moves to newer ATT&CK releases, the first changes of
 //! each kind with their rows' values, and the ATT&CK catalogue's changes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 
-use polars::prelude::{AnyValue, DataFrame};
+use polars::prelude::AnyValue;
 
 use super::{Page, LISTED_CHANGES};
 use crate::escape::{html, web_link};
+use crate::table::Columns;
 
 /// The columns shown for each listed change, beside its key.
 const SHOWN_COLUMNS: &[&str] = &[
@@ -54,7 +55,8 @@ pub(super) fn changes_section(out: &mut String, page: &Page) {
         }
         let _ = writeln!(out, "</table>");
     }
-    let rows = RowLookup::new(page.frame);
+    let listed_ids: HashSet<&str> = changes.changes.iter().map(|c| c.mapping_id.as_str()).collect();
+    let rows = RowLookup::new(page.frame, &listed_ids, SHOWN_COLUMNS);
     let mut by_kind: BTreeMap<&str, Vec<&crate::changes::Change>> = BTreeMap::new();
     for change in &changes.changes {
         by_kind.entry(change.change.as_str()).or_default().push(change);
@@ -75,7 +77,7 @@ pub(super) fn changes_section(out: &mut String, page: &Page) {
                 key("attack_version"),
                 key("domain")
             );
-            let values = rows.values(&change.mapping_id, SHOWN_COLUMNS);
+            let values = rows.values(&change.mapping_id, SHOWN_COLUMNS.len());
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
@@ -161,45 +163,50 @@ fn linked_lines(text: &str) -> String {
         .join("<br>")
 }
 
-/// A table's rows by `mapping_id`, to show a listed change's other columns.
-struct RowLookup<'a> {
-    frame: &'a DataFrame,
-    index: HashMap<String, usize>,
+/// The listed changes' rows of a table, by `mapping_id`: their values in the shown columns, as text
+/// (lists one item per line). The table is read a column at a time; only the listed rows are kept.
+struct RowLookup {
+    values: HashMap<String, Vec<String>>,
 }
 
-impl<'a> RowLookup<'a> {
-    fn new(frame: &'a DataFrame) -> RowLookup<'a> {
-        let index = frame
+impl RowLookup {
+    fn new(table: &dyn Columns, listed: &HashSet<&str>, columns: &[&str]) -> RowLookup {
+        let rows: Vec<(usize, String)> = table
             .column("mapping_id")
             .ok()
             .and_then(|c| c.str().ok().cloned())
             .map(|ids| {
                 ids.iter()
                     .enumerate()
-                    .filter_map(|(n, id)| Some((id?.to_string(), n)))
+                    .filter_map(|(n, id)| Some((n, id.filter(|id| listed.contains(id))?.to_string())))
                     .collect()
             })
             .unwrap_or_default();
-        RowLookup { frame, index }
+        let mut values: HashMap<String, Vec<String>> = HashMap::new();
+        for name in columns {
+            let column = table.column(name).ok();
+            for (row, id) in &rows {
+                let value = match column.as_ref().and_then(|c| c.get(*row).ok()) {
+                    Some(AnyValue::String(text)) => text.to_string(),
+                    Some(AnyValue::StringOwned(text)) => text.to_string(),
+                    Some(AnyValue::List(items)) => items
+                        .str()
+                        .map(|s| s.iter().flatten().collect::<Vec<_>>().join("\n"))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                values.entry(id.clone()).or_default().push(value);
+            }
+        }
+        RowLookup { values }
     }
 
-    /// The row's values in `columns` as text (lists one item per line); empty for a removed row.
-    fn values(&self, mapping_id: &str, columns: &[&str]) -> Vec<String> {
-        let Some(&row) = self.index.get(mapping_id) else {
-            return vec![String::new(); columns.len()];
-        };
-        columns
-            .iter()
-            .map(|name| match self.frame.column(name).and_then(|c| c.get(row)) {
-                Ok(AnyValue::String(text)) => text.to_string(),
-                Ok(AnyValue::StringOwned(text)) => text.to_string(),
-                Ok(AnyValue::List(items)) => items
-                    .str()
-                    .map(|s| s.iter().flatten().collect::<Vec<_>>().join("\n"))
-                    .unwrap_or_default(),
-                _ => String::new(),
-            })
-            .collect()
+    /// The row's values in the shown columns; empty for a row the table lacks (a removed one).
+    fn values(&self, mapping_id: &str, columns: usize) -> Vec<String> {
+        self.values
+            .get(mapping_id)
+            .cloned()
+            .unwrap_or_else(|| vec![String::new(); columns])
     }
 }
 

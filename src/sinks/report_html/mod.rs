@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use polars::prelude::DataFrame;
 
 use crate::changes::Changes;
 use crate::error::Result;
@@ -66,7 +65,8 @@ pub struct Page<'a> {
     pub report: &'a Report,
     pub run: &'a RunFacts,
     pub changes: &'a Changes,
-    pub frame: &'a DataFrame,
+    /// The table published, read a column at a time for the listed changes' rows.
+    pub frame: &'a dyn crate::table::Columns,
     /// The charts of live techniques per tactic ([`TacticCharts`] of the table's datasets).
     pub tactic_charts: &'a [(String, String)],
     pub attack: &'a AttackCatalog,

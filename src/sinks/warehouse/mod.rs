@@ -133,7 +133,18 @@ fn escape_partition_value(value: &str) -> String {
 /// Splits the table by framework, ATT&CK version and domain and writes one file per partition.
 /// Rows keep their table order within a partition.
 pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile>> {
-    let mut appender = MappingsAppender::new(dir)?;
+    // Each run of one dataset's rows is appended as a dataset of its partition.
+    let runs = mappings::dataset_runs(frame)?;
+    let datasets: Vec<DatasetKey> = runs
+        .iter()
+        .map(|([framework, attack_version, domain], _, _)| DatasetKey {
+            framework: framework.clone(),
+            framework_version: String::new(),
+            attack_version: attack_version.clone(),
+            domain: domain.clone(),
+        })
+        .collect();
+    let mut appender = MappingsAppender::new(dir, &datasets)?;
     appender.append(frame)?;
     appender.finish()
 }
