@@ -35,7 +35,9 @@ fn main() {
         versioning: Default::default(),
     };
     attackmap::pipeline::write_outputs(&mut build, options, &out).expect("the outputs");
-    let table = build.written_table(&out, &[Format::Navigator, Format::Parquet]).expect("the table");
+    let table = build
+        .written_table(&out, &[Format::Navigator, Format::Parquet])
+        .expect("the table");
     let layers_dir = out.join("navigator");
     let heatmaps_dir = out.join("heatmaps-again");
     std::fs::create_dir_all(&heatmaps_dir).unwrap();

@@ -184,5 +184,7 @@ fn real_table(site: &Path, out: &Path) -> DataFrame {
         versioning: Default::default(),
     };
     attackmap::pipeline::write_outputs(&mut build, options, out).expect("the table is written");
-    build.written_table(out, &[Format::Parquet]).expect("the table reads back")
+    build
+        .written_table(out, &[Format::Parquet])
+        .expect("the table reads back")
 }

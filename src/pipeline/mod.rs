@@ -8,7 +8,7 @@ mod plan;
 mod stream;
 
 pub use carry::CarryTo;
-pub use outputs::{publish_outputs, published_frame, published_table, write_outputs, OutputOptions};
+pub use outputs::{publish_outputs, published_table, write_outputs, OutputOptions};
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

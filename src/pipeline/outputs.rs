@@ -155,13 +155,6 @@ impl Build {
     }
 }
 
-/// The table `out` holds whole, if it holds one that reads: the previous publish, for a refresh's
-/// moves and change feed.
-pub fn published_frame(out: &Path) -> Option<DataFrame> {
-    let file = std::fs::File::open(out.join(PARQUET_FILE)).ok()?;
-    ParquetReader::new(file).finish().ok()
-}
-
 /// The table `out` holds, if it holds one that reads: the previous publish, to compare with, read a
 /// column at a time when large.
 pub fn published_table(out: &Path) -> Option<crate::table::StoredTable> {

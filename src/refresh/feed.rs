@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::model::Date;
 use crate::sinks::warehouse::schema::OP_COLUMN;
 use crate::sinks::warehouse::{self, partition_dir, portable, WarehouseFile, CHANGES_TABLE, PART_FILE, RUN_DATE};
-use crate::table::GRAIN_COLUMNS;
+use crate::table::{take_rows, Columns, GRAIN_COLUMNS};
 
 /// What a feed row asks of the warehouse. Feeds are ordered by op, then `mapping_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,14 +55,7 @@ impl Op {
 
 /// The feed from `previous` to `current`, given the changes found between them: the whole new row
 /// for an insert or update, the grain key and `mapping_id` for a delete.
-pub fn feed(previous: Option<&DataFrame>, current: &DataFrame, changes: &Changes) -> PolarsResult<DataFrame> {
-    let current = portable(current)?;
-    let previous = previous.map(portable).transpose()?;
-    let now = positions(&current)?;
-    let before = match &previous {
-        Some(frame) => positions(frame)?,
-        None => HashMap::new(),
-    };
+pub fn feed(previous: Option<&dyn Columns>, current: &dyn Columns, changes: &Changes) -> PolarsResult<DataFrame> {
     let ids = |kind: ChangeKind| {
         changes
             .changes
@@ -75,13 +68,23 @@ pub fn feed(previous: Option<&DataFrame>, current: &DataFrame, changes: &Changes
         .chain(changes.source_only.iter().map(String::as_str))
         .collect();
     updated.sort_unstable();
+    // The inserted and updated rows are gathered from the table together, a column at a time.
+    let current_ids = current.column("mapping_id")?;
+    let now = positions(current_ids.str()?);
     let inserts = positions_of(&now, ids(ChangeKind::Added))?;
     let updates = positions_of(&now, updated)?;
-    let deletes = positions_of(&before, ids(ChangeKind::Removed))?;
-    let mut feed = with_op(&current.take(&inserts)?, Op::Insert)?;
-    feed.vstack_mut_owned(with_op(&current.take(&updates)?, Op::Update)?)?;
+    let (inserted, updated) = (inserts.len(), updates.len());
+    let mut both = inserts;
+    both.append(&updates)?;
+    drop(now);
+    let rows = portable(&take_rows(current, &both)?)?;
+    let mut feed = with_op(&rows.slice(0, inserted), Op::Insert)?;
+    feed.vstack_mut_owned(with_op(&rows.slice(inserted as i64, updated), Op::Update)?)?;
     if let Some(previous) = previous {
-        let removed = key_only(&previous.take(&deletes)?)?;
+        let previous_ids = previous.column("mapping_id")?;
+        let before = positions(previous_ids.str()?);
+        let deletes = positions_of(&before, ids(ChangeKind::Removed))?;
+        let removed = key_only(&portable(&take_rows(previous, &deletes)?)?)?;
         feed.vstack_mut_owned(with_op(&removed, Op::Delete)?)?;
     }
     Ok(feed)
@@ -205,13 +208,11 @@ fn indices(positions: Vec<IdxSize>) -> IdxCa {
     IdxCa::from_vec("position".into(), positions)
 }
 
-fn positions(frame: &DataFrame) -> PolarsResult<HashMap<&str, IdxSize>> {
-    let ids = frame.column("mapping_id")?.str()?;
-    Ok(ids
-        .iter()
+fn positions(ids: &StringChunked) -> HashMap<&str, IdxSize> {
+    ids.iter()
         .enumerate()
         .filter_map(|(position, id)| Some((id?, position as IdxSize)))
-        .collect())
+        .collect()
 }
 
 fn ops(feed: &DataFrame) -> PolarsResult<Vec<(String, Op)>> {

@@ -28,6 +28,7 @@ use crate::sinks::stix::Versioning;
 use crate::sources::attack_stix::AttackCatalog;
 use crate::sources::http::crawl::{self, Crawl, DatasetSelection, FetchState};
 use crate::sources::http::{FetchFailure, FetchSettings, Fetcher};
+use crate::table::Columns;
 pub use changes::comparison::{compare, compare_listing};
 pub use manifest::Manifest;
 use staged_outputs::StagedOutputs;
@@ -237,10 +238,12 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     manifest.stage("validate", clock);
 
     let clock = Instant::now();
-    let previous = pipeline::published_frame(&options.out);
-    let table = build.written_table(&staging, Format::ALL)?;
-    let mut changes = compare(previous.as_ref(), &table).map_err(Error::from)?;
-    if let Some(previous) = &previous {
+    // Both tables are read a column at a time (whole when small): neither is held whole.
+    let previous = pipeline::published_table(&options.out);
+    let previous = previous.as_ref().map(|p| p as &dyn Columns);
+    let table = build.stored_table(&staging, Format::ALL)?;
+    let mut changes = compare(previous, &table).map_err(Error::from)?;
+    if let Some(previous) = previous {
         moves::moves(previous, &table)
             .map_err(Error::from)?
             .name_in(&mut changes);
@@ -252,7 +255,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
     .map_err(Error::from)?;
     // Official mappings only: derived rows (--carry-to) are no data of the site; and a move's carried
     // mappings are kept, whatever their ids.
-    let (official_removed, previous_rows) = match &previous {
+    let (official_removed, previous_rows) = match previous {
         Some(previous) => changes::official_removal(previous, &changes).map_err(Error::from)?,
         None => (0, 0),
     };
@@ -271,7 +274,7 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
         &staging.join(CHANGES_CSV),
         options.csv,
     )?;
-    let run_feed = feed::feed(previous.as_ref(), &table, &changes).map_err(Error::from)?;
+    let run_feed = feed::feed(previous, &table, &changes).map_err(Error::from)?;
     let feed_file = feed::publish(&run_feed, &options.out, &staging, options.run_date)?;
     // Every staged file is hashed once, here; report.html, written below, is hashed after it.
     let staged = StagedOutputs::hash(&staging)?;

@@ -9,6 +9,7 @@ use polars::prelude::*;
 use crate::changes::{Changes, DatasetMove, MoveRole};
 use crate::identifiers::compare_attack_versions;
 use crate::model::DatasetKey;
+use crate::table::{project, Columns};
 
 /// The moves between two tables, and what each did to the mappings it involved.
 #[derive(Debug, Default)]
@@ -78,10 +79,24 @@ const DATASET: &[&str] = &["framework", "framework_version", "attack_version", "
 
 /// The moves between the `previous` table and the `current` one: per framework and domain, datasets
 /// that left and datasets at a newer ATT&CK version that arrived.
-pub fn moves(previous: &DataFrame, current: &DataFrame) -> PolarsResult<Moves> {
-    let (previous, current) = (&official(previous)?, &official(current)?);
-    let before = datasets_of(previous)?;
-    let now = datasets_of(current)?;
+pub fn moves(previous: &dyn Columns, current: &dyn Columns) -> PolarsResult<Moves> {
+    // Which datasets left and arrived, from their columns alone; a night without a move reads no more.
+    let datasets = |table: &dyn Columns| -> PolarsResult<BTreeSet<DatasetKey>> {
+        datasets_of(&official(&project(table, &[&["carry"], DATASET].concat())?)?)
+    };
+    let (before, now) = (datasets(previous)?, datasets(current)?);
+    let moved = before.difference(&now).any(|old| {
+        now.difference(&before)
+            .any(|new| (&new.framework, &new.domain) == (&old.framework, &old.domain))
+    });
+    if !moved {
+        return Ok(Moves::default());
+    }
+    let columns = [&["carry"], DATASET, MATCHED_BY, DESCRIBED_BY].concat();
+    let (previous, current) = (
+        &official(&project(previous, &columns)?)?,
+        &official(&project(current, &columns)?)?,
+    );
     let mut retired: BTreeMap<(&str, &str), Vec<&DatasetKey>> = BTreeMap::new();
     for dataset in before.difference(&now) {
         retired

@@ -381,8 +381,8 @@ mod tests {
         )
     }
 
-    const OBJECT: &str = r#"{"capability_id": "CVE-2021-38000", "mapping_type": "exploitation_technique",
-        "attack_object_id": "T1521", "status": "complete"}"#;
+    const OBJECT: &str = r#"{"capability_id": "CVE-2021-38000", "capability_group": "google",
+        "mapping_type": "exploitation_technique", "attack_object_id": "T1521", "status": "complete"}"#;
 
     #[test]
     fn a_peeked_dataset_is_the_dataset_of_the_rows_read() {

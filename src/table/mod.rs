@@ -7,7 +7,7 @@ mod text_column;
 use polars::prelude::*;
 
 use crate::model::{MappingRow, TechniqueStatus};
-pub use stored::{Columns, StoredTable};
+pub use stored::{project, take_rows, Columns, StoredTable};
 pub use text_column::TextColumn;
 
 /// The logical type of a column, as written to Parquet (and as CSV text).

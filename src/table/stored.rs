@@ -26,6 +26,27 @@ impl Columns for DataFrame {
     }
 }
 
+/// The table's `names` columns (those it has), as a frame.
+pub fn project(table: &dyn Columns, names: &[&str]) -> PolarsResult<DataFrame> {
+    let present = table.names();
+    let columns = names
+        .iter()
+        .filter(|name| present.iter().any(|p| p == *name))
+        .map(|name| table.column(name))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(table.height(), columns)
+}
+
+/// The rows of `table` at `positions`, every column, gathered a column at a time.
+pub fn take_rows(table: &dyn Columns, positions: &IdxCa) -> PolarsResult<DataFrame> {
+    let columns = table
+        .names()
+        .iter()
+        .map(|name| table.column(name)?.take(positions))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(positions.len(), columns)
+}
+
 /// Tables up to this many rows are read whole (a column's file read costs more than its memory);
 /// larger ones a column at a time.
 const READ_WHOLE_UP_TO: usize = 512 * 512;

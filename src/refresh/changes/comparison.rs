@@ -15,8 +15,8 @@ const IGNORED_COLUMNS: &[&str] = &["source"];
 /// the two tables' `mapping_id`s (with their row numbers) finds the rows added, removed and kept; each
 /// column of the kept rows is then gathered from both tables and compared at once, column by column,
 /// so memory grows with one column and a bit mask per row, never with a copy of every row as text.
-pub fn compare(previous: Option<&DataFrame>, current: &DataFrame) -> PolarsResult<Changes> {
-    compare_listing(previous.map(|p| p as &dyn Columns), current, usize::MAX)
+pub fn compare(previous: Option<&dyn Columns>, current: &dyn Columns) -> PolarsResult<Changes> {
+    compare_listing(previous, current, usize::MAX)
 }
 
 /// As [`compare`], with the counts of every kind but only the first `listed` changes of each kind

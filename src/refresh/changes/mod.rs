@@ -9,14 +9,17 @@ pub(super) mod comparison;
 use polars::prelude::*;
 
 use crate::changes::{ChangeKind, Changes};
+use crate::table::Columns;
 
 /// The official mappings of `previous` (its `carry` null, or all of them in a table without the
 /// column) and how many of them `changes` removes: what `--max-removed-share` guards. Rows of
 /// derived datasets (`--carry-to`) come and go with the setting and with the official releases that
 /// replace them: no data of the site is lost with them.
-pub fn official_removal(previous: &DataFrame, changes: &Changes) -> PolarsResult<(usize, usize)> {
-    let Ok(carry) = previous.column("carry") else {
-        return Ok((changes.removed, previous.height()));
+pub fn official_removal(previous: &dyn Columns, changes: &Changes) -> PolarsResult<(usize, usize)> {
+    let carry = match previous.column("carry") {
+        Ok(carry) => carry,
+        Err(PolarsError::ColumnNotFound(_)) => return Ok((changes.removed, previous.height())),
+        Err(e) => return Err(e),
     };
     let removed: std::collections::HashSet<&str> = changes
         .changes
@@ -24,7 +27,8 @@ pub fn official_removal(previous: &DataFrame, changes: &Changes) -> PolarsResult
         .filter(|c| c.change == ChangeKind::Removed)
         .map(|c| c.mapping_id.as_str())
         .collect();
-    let ids = previous.column("mapping_id")?.str()?;
+    let ids = previous.column("mapping_id")?;
+    let ids = ids.str()?;
     let official = carry.is_null();
     let mut counts = (0, 0);
     for (id, official) in ids.iter().zip(official.iter()) {

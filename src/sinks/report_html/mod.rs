@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-
 use crate::changes::Changes;
 use crate::error::Result;
 use crate::escape::html;

@@ -136,7 +136,8 @@ pub(super) fn dataset_runs(chunk: &DataFrame) -> Result<Vec<(PartitionKey, usize
     let columns = ["framework", "framework_version", "attack_version", "domain"]
         .map(|name| chunk.column(name).and_then(|c| c.str().cloned()));
     let [framework, framework_version, attack_version, domain] = columns;
-    let (framework, framework_version, attack_version, domain) = (framework?, framework_version?, attack_version?, domain?);
+    let (framework, framework_version, attack_version, domain) =
+        (framework?, framework_version?, attack_version?, domain?);
     let mut runs: Vec<([&str; 4], usize, usize)> = Vec::new();
     let rows = framework
         .iter()
