@@ -4,8 +4,12 @@
 //! the report show them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::table::GRAIN_COLUMNS;
 
 /// What happened to a mapping between two runs (ordered as the change files list them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -31,13 +35,50 @@ pub struct Change {
     pub change: ChangeKind,
     pub mapping_id: String,
     /// The grain columns, by name.
-    pub key: BTreeMap<&'static str, Option<String>>,
+    pub key: ChangeKey,
     /// For `changed`: the columns whose values differ.
     pub columns: Vec<String>,
     /// For a mapping of a framework that moved to a newer ATT&CK release: what the move did to it
     /// (`carried`, `changed`, `added`, `removed`; see [`Changes::moves`]).
     #[serde(rename = "move")]
     pub moved: Option<MoveRole>,
+}
+
+/// A changed mapping's grain columns ([`GRAIN_COLUMNS`]), serialized as an object by column name
+/// (names sorted). A night lists every row of a first publish: the values are shared (`Arc`), since
+/// most repeat from row to row (a framework, an ATT&CK version, a technique).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeKey(Box<[Option<Arc<str>>]>);
+
+impl ChangeKey {
+    /// The key of the grain `values`, in [`GRAIN_COLUMNS`] order.
+    pub fn new(values: impl IntoIterator<Item = Option<Arc<str>>>) -> ChangeKey {
+        let values: Box<[Option<Arc<str>>]> = values.into_iter().collect();
+        assert_eq!(values.len(), GRAIN_COLUMNS.len(), "one value per grain column");
+        ChangeKey(values)
+    }
+
+    /// The value of the grain column `column` (None for a null or a column not of the grain).
+    pub fn get(&self, column: &str) -> Option<&str> {
+        let position = GRAIN_COLUMNS.iter().position(|name| *name == column)?;
+        self.0[position].as_deref()
+    }
+}
+
+impl Serialize for ChangeKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut by_name: Vec<(&str, Option<&str>)> = GRAIN_COLUMNS
+            .iter()
+            .copied()
+            .zip(self.0.iter().map(Option::as_deref))
+            .collect();
+        by_name.sort_unstable_by_key(|(name, _)| *name);
+        let mut map = serializer.serialize_map(Some(by_name.len()))?;
+        for (name, value) in by_name {
+            map.serialize_entry(name, &value)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -212,4 +253,22 @@ pub struct CatalogueChange {
     pub name_after: Option<String>,
     /// For `renamed`, `retired` and `changed`: the columns whose values differ.
     pub columns: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_key_is_an_object_of_the_grain_columns_by_name() {
+        let values = ["nist", "rev5", "16.1", "enterprise", "AC-02", "T1562", "protects", ""];
+        let key = ChangeKey::new(values.map(|v| (!v.is_empty()).then(|| Arc::from(v))));
+        assert_eq!(key.get("capability_id"), Some("AC-02"));
+        assert_eq!(key.get("score_category"), None, "a null");
+        assert_eq!(key.get("comments"), None, "not of the grain");
+        assert_eq!(
+            serde_json::to_string(&key).unwrap(),
+            r#"{"attack_object_id":"T1562","attack_version":"16.1","capability_id":"AC-02","domain":"enterprise","framework":"nist","framework_version":"rev5","mapping_type":"protects","score_category":null}"#
+        );
+    }
 }

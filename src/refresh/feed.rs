@@ -53,9 +53,26 @@ impl Op {
     }
 }
 
+/// A run's change feed, as the positions of its rows in the two tables: rows are gathered when asked
+/// for, a row group at a time when written, so a first night's feed (every row inserted) is never
+/// held whole.
+pub struct Feed<'a> {
+    previous: Option<&'a dyn Columns>,
+    current: &'a dyn Columns,
+    /// Positions in `current` of the inserted and the updated rows, in `mapping_id` order.
+    inserts: IdxCa,
+    updates: IdxCa,
+    /// Positions in `previous` of the deleted rows, in `mapping_id` order.
+    deletes: IdxCa,
+}
+
 /// The feed from `previous` to `current`, given the changes found between them: the whole new row
 /// for an insert or update, the grain key and `mapping_id` for a delete.
-pub fn feed(previous: Option<&dyn Columns>, current: &dyn Columns, changes: &Changes) -> PolarsResult<DataFrame> {
+pub fn feed<'a>(
+    previous: Option<&'a dyn Columns>,
+    current: &'a dyn Columns,
+    changes: &Changes,
+) -> PolarsResult<Feed<'a>> {
     let ids = |kind: ChangeKind| {
         changes
             .changes
@@ -68,26 +85,72 @@ pub fn feed(previous: Option<&dyn Columns>, current: &dyn Columns, changes: &Cha
         .chain(changes.source_only.iter().map(String::as_str))
         .collect();
     updated.sort_unstable();
-    // The inserted and updated rows are gathered from the table together, a column at a time.
     let current_ids = current.column("mapping_id")?;
     let now = positions(current_ids.str()?);
     let inserts = positions_of(&now, ids(ChangeKind::Added))?;
     let updates = positions_of(&now, updated)?;
-    let (inserted, updated) = (inserts.len(), updates.len());
-    let mut both = inserts;
-    both.append(&updates)?;
     drop(now);
-    let rows = portable(&take_rows(current, &both)?)?;
-    let mut feed = with_op(&rows.slice(0, inserted), Op::Insert)?;
-    feed.vstack_mut_owned(with_op(&rows.slice(inserted as i64, updated), Op::Update)?)?;
-    if let Some(previous) = previous {
-        let previous_ids = previous.column("mapping_id")?;
-        let before = positions(previous_ids.str()?);
-        let deletes = positions_of(&before, ids(ChangeKind::Removed))?;
-        let removed = key_only(&portable(&take_rows(previous, &deletes)?)?)?;
-        feed.vstack_mut_owned(with_op(&removed, Op::Delete)?)?;
+    let deletes = match previous {
+        Some(previous) => {
+            let previous_ids = previous.column("mapping_id")?;
+            positions_of(&positions(previous_ids.str()?), ids(ChangeKind::Removed))?
+        }
+        None => indices(Vec::new()),
+    };
+    Ok(Feed {
+        previous,
+        current,
+        inserts,
+        updates,
+        deletes,
+    })
+}
+
+impl Feed<'_> {
+    pub fn height(&self) -> usize {
+        self.inserts.len() + self.updates.len() + self.deletes.len()
     }
-    Ok(feed)
+
+    /// The feed's rows `start..start + count`, ordered by op, then `mapping_id`; each part's rows are
+    /// gathered from its table a column at a time.
+    pub fn rows(&self, start: usize, count: usize) -> PolarsResult<DataFrame> {
+        let end = start + count;
+        let mut rows: Option<DataFrame> = None;
+        let mut offset = 0;
+        let parts = [
+            (Op::Insert, Some(self.current), &self.inserts),
+            (Op::Update, Some(self.current), &self.updates),
+            (Op::Delete, self.previous, &self.deletes),
+        ];
+        for (op, table, positions) in parts {
+            let first = offset;
+            offset += positions.len();
+            let Some(table) = table else { continue };
+            let (from, to) = (start.clamp(first, offset), end.clamp(first, offset));
+            // The inserts always take part: an empty feed has the table's columns too.
+            if from == to && op != Op::Insert {
+                continue;
+            }
+            let taken = positions.slice((from - first) as i64, to - from);
+            let mut part = portable(&take_rows(table, &taken)?)?;
+            if op == Op::Delete {
+                part = key_only(&part)?;
+            }
+            let part = with_op(&part, op)?;
+            match &mut rows {
+                Some(rows) => {
+                    rows.vstack_mut_owned(part)?;
+                }
+                None => rows = Some(part),
+            }
+        }
+        Ok(rows.expect("the inserts always take part"))
+    }
+
+    /// Every row of the feed.
+    pub fn whole(&self) -> PolarsResult<DataFrame> {
+        self.rows(0, self.height())
+    }
 }
 
 /// The one feed equal to applying `earlier`, then `later`: an insert then an update is an insert
@@ -124,29 +187,37 @@ pub fn compose(earlier: &DataFrame, later: &DataFrame) -> PolarsResult<DataFrame
 
 /// Writes the run's feed as the `run_date` partition of `staging`'s warehouse, composed with the
 /// feed an earlier run of the same day published in `out`, and carries `out`'s other days along.
-pub fn publish(feed: &DataFrame, out: &Path, staging: &Path, run_date: Date) -> Result<WarehouseFile> {
+pub fn publish(feed: &Feed, out: &Path, staging: &Path, run_date: Date) -> Result<WarehouseFile> {
     let changes = Path::new(crate::pipeline::WAREHOUSE_DIR).join(CHANGES_TABLE);
     let today = partition_dir(&[(RUN_DATE, &run_date.to_string())]);
     let relative = Path::new(CHANGES_TABLE).join(&today).join(PART_FILE);
     let published = out.join(&changes);
     let earlier_today = published.join(&today).join(PART_FILE);
+    let path = staging.join(&changes).join(&today).join(PART_FILE);
+    let gathering = |e: PolarsError| Error::WriteOutput {
+        path: path.clone(),
+        reason: format!("gathering the change feed's rows: {e}"),
+    };
 
-    let feed = match std::fs::File::open(&earlier_today) {
+    let rows = match std::fs::File::open(&earlier_today) {
         Ok(file) => {
             let context = |e: PolarsError| Error::ReadInput {
                 path: earlier_today.clone(),
                 source: std::io::Error::other(format!("composing with today's earlier change feed: {e}")),
             };
             let earlier = ParquetReader::new(file).finish().map_err(context)?;
-            compose(&earlier, feed).map_err(context)?
+            let composed = compose(&earlier, &feed.whole().map_err(gathering)?).map_err(context)?;
+            warehouse::write_table(&composed, &path, CHANGES_TABLE)?;
+            composed.height()
         }
-        Err(_) => feed.clone(),
+        Err(_) => {
+            let schema = feed.rows(0, 0).map_err(gathering)?.schema().clone();
+            warehouse::write_table_by_row_group(&path, CHANGES_TABLE, &schema, feed.height(), |start, count| {
+                feed.rows(start, count).map_err(gathering)
+            })?;
+            feed.height()
+        }
     };
-    warehouse::write_table(
-        &feed,
-        &staging.join(&changes).join(&today).join(PART_FILE),
-        CHANGES_TABLE,
-    )?;
 
     for entry in std::fs::read_dir(&published).into_iter().flatten().flatten() {
         let name = entry.file_name();
@@ -158,7 +229,7 @@ pub fn publish(feed: &DataFrame, out: &Path, staging: &Path, run_date: Date) -> 
     Ok(WarehouseFile {
         table: CHANGES_TABLE.to_string(),
         path: relative.to_string_lossy().into_owned(),
-        rows: feed.height(),
+        rows,
     })
 }
 
@@ -259,7 +330,20 @@ mod tests {
     }
 
     fn feed_between(before: &DataFrame, after: &DataFrame) -> DataFrame {
-        feed(Some(before), after, &compare(Some(before), after).unwrap()).unwrap()
+        let changes = compare(Some(before), after).unwrap();
+        let feed = feed(Some(before), after, &changes).unwrap();
+        let whole = feed.whole().unwrap();
+        let pieces: Vec<DataFrame> = (0..feed.height()).map(|row| feed.rows(row, 1).unwrap()).collect();
+        if let Some((first, rest)) = pieces.split_first() {
+            let mut stacked = first.clone();
+            rest.iter()
+                .for_each(|piece| stacked.vstack_mut(piece).map(drop).unwrap());
+            assert!(
+                stacked.equals_missing(&whole),
+                "the feed a row at a time is the feed whole"
+            );
+        }
+        whole
     }
 
     fn ops_by_capability(feed: &DataFrame) -> Vec<(String, String)> {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use polars::prelude::*;
 
-use crate::changes::{Changes, DatasetMove, MoveRole};
+use crate::changes::{ChangeKey, Changes, DatasetMove, MoveRole};
 use crate::identifiers::compare_attack_versions;
 use crate::model::DatasetKey;
 use crate::table::{project, Columns};
@@ -25,15 +25,15 @@ type MatchKey = Vec<Option<String>>;
 impl Moves {
     /// What a move did to the mapping the grain columns name (by name, as a change lists them), if a
     /// move involved it.
-    pub fn role_of(&self, grain: &BTreeMap<&str, Option<String>>) -> Option<MoveRole> {
-        let value = |column: &str| grain.get(column).cloned().flatten().unwrap_or_default();
+    pub fn role_of(&self, grain: &ChangeKey) -> Option<MoveRole> {
+        let value = |column: &str| grain.get(column).unwrap_or_default().to_string();
         let dataset = DatasetKey {
             framework: value("framework"),
             framework_version: value("framework_version"),
             attack_version: value("attack_version"),
             domain: value("domain"),
         };
-        let key: MatchKey = MATCHED_BY.iter().map(|c| grain.get(c).cloned().flatten()).collect();
+        let key: MatchKey = MATCHED_BY.iter().map(|c| grain.get(c).map(String::from)).collect();
         self.roles.get(&(dataset.to_string(), key)).copied()
     }
 
@@ -281,16 +281,17 @@ mod tests {
             "kev enterprise 15.1 → 16.1: 1 carried, 1 changed, 1 added, 1 removed"
         );
         let grain = |framework_version: &str, attack_version: &str, technique: &str| {
-            BTreeMap::from([
-                ("framework", Some("kev".to_string())),
-                ("framework_version", Some(framework_version.to_string())),
-                ("attack_version", Some(attack_version.to_string())),
-                ("domain", Some("enterprise".to_string())),
-                ("capability_id", Some("CVE-2024-0001".to_string())),
-                ("attack_object_id", Some(technique.to_string())),
-                ("mapping_type", None),
-                ("score_category", None),
-            ])
+            let values = [
+                Some("kev"),
+                Some(framework_version),
+                Some(attack_version),
+                Some("enterprise"),
+                Some("CVE-2024-0001"),
+                Some(technique),
+                None,
+                None,
+            ];
+            ChangeKey::new(values.map(|value| value.map(std::sync::Arc::from)))
         };
         assert_eq!(
             moves.role_of(&grain("02.13.2025", "15.1", "T1190")),

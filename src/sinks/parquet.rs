@@ -40,29 +40,48 @@ pub fn write(frame: &DataFrame, path: &Path) -> Result<()> {
 /// split as Polars splits it, so the row groups (and so the bytes) do not depend on how the frame
 /// was assembled.
 pub fn write_with_metadata(frame: &DataFrame, path: &Path, metadata: &[(&str, &str)]) -> Result<()> {
-    let mut appender = Appender::with_metadata(path, frame.schema(), metadata)?;
     let mut whole = frame.clone();
     whole.rechunk_mut();
-    for row_group in split_as_polars_does(&whole) {
+    write_by_row_group(path, frame.schema(), metadata, frame.height(), |start, rows| {
+        Ok(whole.slice(start as i64, rows))
+    })
+}
+
+/// Writes the file [`write_with_metadata`] writes for a frame of `height` rows, asking `rows(start,
+/// count)` for each row group's rows in turn: the same bytes, and no more than a row group held.
+pub fn write_by_row_group(
+    path: &Path,
+    schema: &SchemaRef,
+    metadata: &[(&str, &str)],
+    height: usize,
+    mut rows: impl FnMut(usize, usize) -> Result<DataFrame>,
+) -> Result<()> {
+    let mut appender = Appender::with_metadata(path, schema, metadata)?;
+    let mut start = 0;
+    for count in row_group_sizes_as_polars(height) {
+        let mut row_group = rows(start, count)?;
+        if row_group.height() != count || row_group.schema() != schema {
+            return Err(appender.failed(format!(
+                "a row group of {count} rows and the file's columns was asked, {} rows of {:?} came",
+                row_group.height(),
+                row_group.get_column_names()
+            )));
+        }
+        row_group.rechunk_mut();
         appender.write_row_group(&row_group)?;
+        start += count;
     }
     appender.finish()
 }
 
 /// Polars' `ParquetWriter::finish` on a frame of one chunk: `height / 512²` row groups (at least
 /// one), each `height / count` rows but the last, which takes the rest.
-fn split_as_polars_does(frame: &DataFrame) -> Vec<DataFrame> {
-    let count = (frame.height() / ROW_GROUP_ROWS).max(1);
-    let rows = frame.height() / count;
-    let mut row_groups = Vec::with_capacity(count);
-    let mut rest = frame.clone();
-    for _ in 1..count {
-        let (row_group, after) = rest.split_at(rows as i64);
-        row_groups.push(row_group);
-        rest = after;
-    }
-    row_groups.push(rest);
-    row_groups
+fn row_group_sizes_as_polars(height: usize) -> Vec<usize> {
+    let count = (height / ROW_GROUP_ROWS).max(1);
+    let rows = height / count;
+    let mut sizes = vec![rows; count - 1];
+    sizes.push(height - rows * (count - 1));
+    sizes
 }
 
 /// Writes a Parquet file a chunk of rows at a time: what is appended is kept until it fills a row
@@ -352,6 +371,33 @@ mod tests {
             appended_bytes
         );
         assert_eq!(read_back(&appended_bytes), whole);
+    }
+
+    #[test]
+    fn a_file_written_a_row_group_at_a_time_splits_as_polars_and_reads_back_as_the_table() {
+        let rows = 2 * ROW_GROUP_ROWS + 75_712;
+        let whole = numbered(rows);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.parquet");
+        let mut asked = Vec::new();
+        write_by_row_group(&path, whole.schema(), &[], rows, |start, count| {
+            asked.push((start, count));
+            // Gathered afresh, as a change feed's rows are.
+            let positions = IdxCa::from_vec("rows".into(), (start as IdxSize..(start + count) as IdxSize).collect());
+            Ok(whole.take(&positions).unwrap())
+        })
+        .unwrap();
+        assert_eq!(asked, [(0, 300_000), (300_000, 300_000)]);
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(row_group_sizes(&bytes), row_group_sizes(&written_whole(&whole)));
+        assert_eq!(read_back(&bytes), whole);
+
+        let short = write_by_row_group(&path, whole.schema(), &[], 10, |_, _| Ok(whole.head(Some(9))));
+        let message = short.unwrap_err().to_string();
+        assert!(
+            message.contains("feed.parquet") && message.contains("10 rows"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn write(changes: &Changes, json_path: &Path, csv_path: &Path, csv: CsvOptio
         .into(),
     ];
     for key in KEY_COLUMNS {
-        let values: Vec<Option<&str>> = changes.changes.iter().map(|c| c.key[*key].as_deref()).collect();
+        let values: Vec<Option<&str>> = changes.changes.iter().map(|c| c.key.get(key)).collect();
         columns.push(Series::new((*key).into(), values).into());
     }
     columns.push(

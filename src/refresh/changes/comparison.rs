@@ -3,7 +3,10 @@
 
 use polars::prelude::*;
 
-use crate::changes::{Change, ChangeKind, Changes};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::changes::{Change, ChangeKey, ChangeKind, Changes};
 use crate::table::Columns;
 
 /// The columns that name a changed mapping, besides its id.
@@ -24,7 +27,7 @@ pub fn compare(previous: Option<&dyn Columns>, current: &dyn Columns) -> PolarsR
 /// tables are read a column at a time ([`Columns`]): one column of each, the ids and a bit mask per
 /// row are what is held, never either table whole.
 pub fn compare_listing(previous: Option<&dyn Columns>, current: &dyn Columns, listed: usize) -> PolarsResult<Changes> {
-    let keys_now = Keys::of(current)?;
+    let mut keys_now = Keys::of(current)?;
     let Some(previous) = previous else {
         // A first publish: every row is added.
         let added: Vec<IdxSize> = (0..current.height() as IdxSize).collect();
@@ -103,7 +106,7 @@ pub fn compare_listing(previous: Option<&dyn Columns>, current: &dyn Columns, li
         .map(|(bit, _)| 1u64 << bit)
         .sum();
 
-    let keys_before = Keys::of(previous)?;
+    let mut keys_before = Keys::of(previous)?;
     let changed_rows: Vec<(IdxSize, u64)> = kept_now
         .iter()
         .zip(&differing)
@@ -156,10 +159,12 @@ pub fn compare_listing(previous: Option<&dyn Columns>, current: &dyn Columns, li
 const NOW: &str = "now_row";
 const BEFORE: &str = "before_row";
 
-/// A table's `mapping_id` and grain columns, to name the rows that changed.
+/// A table's `mapping_id` and grain columns, to name the rows that changed; the grain values named
+/// so far, each held once.
 struct Keys {
     ids: StringChunked,
-    grain: Vec<(&'static str, Option<StringChunked>)>,
+    grain: Vec<Option<StringChunked>>,
+    values: HashSet<Arc<str>>,
 }
 
 impl Keys {
@@ -167,9 +172,13 @@ impl Keys {
         let ids = frame.column("mapping_id")?.str()?.clone();
         let grain = KEY_COLUMNS
             .iter()
-            .map(|name| (*name, frame.column(name).ok().and_then(|c| c.str().ok().cloned())))
+            .map(|name| frame.column(name).ok().and_then(|c| c.str().ok().cloned()))
             .collect();
-        Ok(Keys { ids, grain })
+        Ok(Keys {
+            ids,
+            grain,
+            values: HashSet::new(),
+        })
     }
 
     /// The first `listed` of `rows` by `mapping_id`.
@@ -186,15 +195,19 @@ impl Keys {
         self.ids.get(row as usize).unwrap_or_default().to_string()
     }
 
-    fn change(&self, change: ChangeKind, row: IdxSize, columns: Vec<String>) -> Change {
-        let key = self
-            .grain
-            .iter()
-            .map(|(name, values)| {
-                let value = values.as_ref().and_then(|v| v.get(row as usize)).map(String::from);
-                (*name, value)
+    fn change(&mut self, change: ChangeKind, row: IdxSize, columns: Vec<String>) -> Change {
+        let shared = &mut self.values;
+        let key = ChangeKey::new(self.grain.iter().map(|values| {
+            let value = values.as_ref().and_then(|v| v.get(row as usize))?;
+            Some(match shared.get(value) {
+                Some(known) => known.clone(),
+                None => {
+                    let new: Arc<str> = value.into();
+                    shared.insert(new.clone());
+                    new
+                }
             })
-            .collect();
+        }));
         Change {
             change,
             mapping_id: self.mapping_id(row),

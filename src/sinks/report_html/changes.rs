@@ -55,12 +55,17 @@ pub(super) fn changes_section(out: &mut String, page: &Page) {
         }
         let _ = writeln!(out, "</table>");
     }
-    let listed_ids: HashSet<&str> = changes.changes.iter().map(|c| c.mapping_id.as_str()).collect();
-    let rows = RowLookup::new(page.frame, &listed_ids, SHOWN_COLUMNS);
     let mut by_kind: BTreeMap<&str, Vec<&crate::changes::Change>> = BTreeMap::new();
     for change in &changes.changes {
         by_kind.entry(change.change.as_str()).or_default().push(change);
     }
+    // Only the listed changes' rows are looked up (a first publish adds every row).
+    let listed_ids: HashSet<&str> = by_kind
+        .values()
+        .flat_map(|listed| listed.iter().take(LISTED_CHANGES))
+        .map(|c| c.mapping_id.as_str())
+        .collect();
+    let rows = RowLookup::new(page.frame, &listed_ids, SHOWN_COLUMNS);
     for (kind, listed) in by_kind {
         let _ = writeln!(
             out,
@@ -69,7 +74,7 @@ pub(super) fn changes_section(out: &mut String, page: &Page) {
             listed.len()
         );
         for change in listed.iter().take(LISTED_CHANGES) {
-            let key = |column: &str| change.key.get(column).cloned().flatten().unwrap_or_default();
+            let key = |column: &str| change.key.get(column).unwrap_or_default().to_string();
             let dataset = format!(
                 "{} {} (ATT&CK {} {})",
                 key("framework"),

@@ -96,11 +96,30 @@ pub fn write_table(frame: &DataFrame, path: &Path, table: &str) -> Result<()> {
     if let Some(parent) = path.parent() {
         create_dir(parent)?;
     }
-    let metadata = [
+    crate::sinks::parquet::write_with_metadata(frame, path, &table_metadata(table))
+}
+
+/// As [`write_table`], for a table of `height` rows of `schema` gathered a row group at a time by
+/// `rows(start, count)`: the same bytes.
+pub fn write_table_by_row_group(
+    path: &Path,
+    table: &str,
+    schema: &SchemaRef,
+    height: usize,
+    rows: impl FnMut(usize, usize) -> Result<DataFrame>,
+) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        create_dir(parent)?;
+    }
+    crate::sinks::parquet::write_by_row_group(path, schema, &table_metadata(table), height, rows)
+}
+
+/// The key-value metadata of a warehouse file: its table's name and the schema version.
+fn table_metadata(table: &str) -> [(&str, &str); 2] {
+    [
         ("attackmap.table", table),
         ("attackmap.schema_version", schema::VERSION),
-    ];
-    crate::sinks::parquet::write_with_metadata(frame, path, &metadata)
+    ]
 }
 
 /// `framework=aws/attack_version=16.1/domain=enterprise`: a partition's directory, values escaped
