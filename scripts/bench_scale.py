@@ -79,7 +79,8 @@ def main():
     if not SITE.is_dir():
         print(f"bench-scale skipped: {SITE} is absent")
         return
-    print(f"scaling: N copies of the snapshot's {len(mapping_files())} mapping files, {os.cpu_count()} cores")
+    print(f"scaling: N copies of the snapshot's {len(mapping_files())} mapping files, {os.cpu_count()} cores"
+          " [goal at 100x (issue 23): a build <= 1 GiB, a night <= 1.5 GiB]")
     for scale in scales:
         work = WORK / str(scale)
         raw = work / "raw"

@@ -54,7 +54,12 @@ pub fn publish_outputs(build: &mut Build, options: OutputOptions, out: &Path) ->
         }
         write_outputs(build, options, &staging)?;
         let table = build.stored_table(&staging, formats)?;
-        let previous = published_table(out);
+        // A build only lists its changes in report.html: an unreadable previous table is said, and
+        // the build goes on (it replaces that table).
+        let previous = published_table(out).unwrap_or_else(|e| {
+            tracing::warn!("{e}: report.html lists no changes since it");
+            None
+        });
         let changes = timed("changes since the last publish", || {
             crate::refresh::compare_listing(
                 previous.as_ref().map(|p| p as &dyn crate::table::Columns),
@@ -155,10 +160,22 @@ impl Build {
     }
 }
 
-/// The table `out` holds, if it holds one that reads: the previous publish, to compare with, read a
-/// column at a time when large.
-pub fn published_table(out: &Path) -> Option<crate::table::StoredTable> {
-    crate::table::StoredTable::open(&out.join(PARQUET_FILE)).ok()
+/// The table `out` holds, if it holds one: the previous publish, to compare with, read a column at a
+/// time when large. A table that is there but does not read is an error, never "no previous
+/// publish": that would list every row as added and guard no removal.
+pub fn published_table(out: &Path) -> Result<Option<crate::table::StoredTable>> {
+    let path = out.join(PARQUET_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    crate::table::StoredTable::open(&path)
+        .map(Some)
+        .map_err(|e| Error::ReadPublished {
+            reason: format!(
+                "{e}; it is the previous publish this run compares with (remove it to publish as a first run)"
+            ),
+            path,
+        })
 }
 
 /// Writes every output into `out`, each file atomically, as the datasets are made one at a time

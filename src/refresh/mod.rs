@@ -239,7 +239,13 @@ pub fn refresh(options: &RefreshOptions, progress: &indicatif::ProgressBar) -> R
 
     let clock = Instant::now();
     // Both tables are read a column at a time (whole when small): neither is held whole.
-    let previous = pipeline::published_table(&options.out);
+    let previous = match pipeline::published_table(&options.out) {
+        Ok(previous) => previous,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e.into());
+        }
+    };
     let previous = previous.as_ref().map(|p| p as &dyn Columns);
     let table = build.stored_table(&staging, Format::ALL)?;
     let mut changes = compare(previous, &table).map_err(Error::from)?;

@@ -291,6 +291,20 @@ pub(crate) fn assert_failed_and_kept(job: &Job, before: &BTreeMap<PathBuf, Vec<u
     assert!(leftovers.is_empty(), "no staging directory left: {leftovers:?}");
 }
 
+#[test]
+fn a_previous_table_that_does_not_read_fails_the_run_and_keeps_out() {
+    let server = fixture_site();
+    let job = Job::new();
+    assert_eq!(code(&job.refresh(&server)), 0);
+    let table = job.out().join("mappings.parquet");
+    std::fs::remove_file(&table).unwrap();
+    std::fs::write(&table, b"PAR1 cut short").unwrap();
+    let before = job.snapshot();
+    let output = job.refresh(&server);
+    // Not a first publish (every row added, no removal guarded): the run stops and says which file.
+    assert_failed_and_kept(&job, &before, &output, "mappings.parquet");
+}
+
 /// Publishes once, then loses raw/ (no previous copy to fall back on) and runs again against a fault.
 fn failing_without_a_previous_copy(
     setup: impl FnOnce(&TestServer),
