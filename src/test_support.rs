@@ -1,4 +1,5 @@
-//! What unit tests share: mapping rows built the way a test describes them.
+//! What unit tests share: mapping rows built the way a test describes them, a frame cut into
+//! chunks, the files a sink wrote.
 
 use crate::model::{fingerprint, MappingRow};
 
@@ -145,6 +146,32 @@ pub(crate) fn varied_rows(count: usize) -> Vec<MappingRow> {
                 }));
             }
             row
+        })
+        .collect()
+}
+
+/// `frame` cut into chunks of these sizes, the last taking the rest (sizes of 0 give empty chunks).
+pub(crate) fn cut(frame: &polars::prelude::DataFrame, sizes: &[usize]) -> Vec<polars::prelude::DataFrame> {
+    let mut chunks = Vec::new();
+    let mut offset = 0;
+    for &size in sizes {
+        chunks.push(frame.slice(offset as i64, size));
+        offset += size;
+    }
+    chunks.push(frame.slice(offset as i64, frame.height() - offset));
+    chunks
+}
+
+/// Every file of `dir` by name, with its bytes.
+pub(crate) fn files(dir: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            (
+                path.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&path).unwrap(),
+            )
         })
         .collect()
 }

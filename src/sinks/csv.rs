@@ -157,7 +157,7 @@ mod tests {
     use super::*;
     use crate::model::DatasetKey;
     use crate::table::to_dataframe;
-    use crate::test_support::varied_rows;
+    use crate::test_support::{cut, varied_rows};
     use crate::transforms::gaps::{self, Gap};
 
     /// The bytes `write` gave before appenders: the whole frame in one call of Polars' writer.
@@ -187,18 +187,6 @@ mod tests {
         }
         appender.finish().unwrap();
         std::fs::read(&path).unwrap()
-    }
-
-    /// `frame` cut into chunks of these sizes (the last takes the rest), an empty one among them.
-    fn cut(frame: &DataFrame, sizes: &[usize]) -> Vec<DataFrame> {
-        let mut chunks = Vec::new();
-        let mut offset = 0;
-        for &size in sizes {
-            chunks.push(frame.slice(offset as i64, size));
-            offset += size;
-        }
-        chunks.push(frame.slice(offset as i64, frame.height() - offset));
-        chunks
     }
 
     const PLAIN: CsvOptions = CsvOptions { excel_safe: false };

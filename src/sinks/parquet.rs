@@ -227,7 +227,7 @@ fn portable_arrow_schema(schema: &Schema) -> String {
 mod tests {
     use super::*;
     use crate::table::to_dataframe;
-    use crate::test_support::varied_rows;
+    use crate::test_support::{cut, varied_rows};
 
     /// The bytes `write_with_metadata` gave before appenders: the whole frame, one chunk, through
     /// Polars' `ParquetWriter`.
@@ -263,18 +263,6 @@ mod tests {
         let path = dir.path().join("mappings.parquet");
         write(frame, &path).unwrap();
         std::fs::read(&path).unwrap()
-    }
-
-    /// `frame` cut into chunks of these sizes, the last taking the rest.
-    fn cut(frame: &DataFrame, sizes: &[usize]) -> Vec<DataFrame> {
-        let mut chunks = Vec::new();
-        let mut offset = 0;
-        for &size in sizes {
-            chunks.push(frame.slice(offset as i64, size));
-            offset += size;
-        }
-        chunks.push(frame.slice(offset as i64, frame.height() - offset));
-        chunks
     }
 
     fn row_group_sizes(bytes: &[u8]) -> Vec<usize> {

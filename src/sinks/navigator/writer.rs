@@ -149,7 +149,7 @@ fn write<T>(
 mod tests {
     use super::*;
     use crate::model::{Carry, CarryKind, TechniqueStatus};
-    use crate::test_support::MappingRowBuilder;
+    use crate::test_support::{files, MappingRowBuilder};
 
     /// Datasets of two ATT&CK versions, in table order: a control framework with a technique
     /// Navigator cannot place, a security stack with scores, threat context, and a derived dataset.
@@ -221,20 +221,6 @@ mod tests {
 
     fn datasets(rows: &[MappingRow]) -> Vec<(DatasetKey, Vec<&MappingRow>)> {
         by_dataset(rows).into_iter().collect()
-    }
-
-    /// Every file of `dir` by name, with its bytes.
-    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|entry| {
-                let path = entry.unwrap().path();
-                (
-                    path.file_name().unwrap().to_string_lossy().into_owned(),
-                    std::fs::read(&path).unwrap(),
-                )
-            })
-            .collect()
     }
 
     #[test]

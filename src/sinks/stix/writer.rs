@@ -110,7 +110,7 @@ pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::MappingRowBuilder;
+    use crate::test_support::{files, MappingRowBuilder};
 
     /// Three datasets of two ATT&CK versions, in table order; the ATT&CK objects they reference are
     /// shared between bundles.
@@ -175,20 +175,6 @@ mod tests {
         crate::model::by_dataset(rows).into_iter().collect()
     }
 
-    /// Every file of `dir` by name, with its bytes.
-    fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .map(|entry| {
-                let path = entry.unwrap().path();
-                (
-                    path.file_name().unwrap().to_string_lossy().into_owned(),
-                    std::fs::read(&path).unwrap(),
-                )
-            })
-            .collect()
-    }
-
     /// What a run wrote: its files, its bundles' counts, its ledger and the objects revoked.
     type Run = (BTreeMap<String, Vec<u8>>, Vec<BundleCounts>, Ledger, usize);
 
@@ -223,13 +209,25 @@ mod tests {
         writer.finish().unwrap()
     }
 
+    /// `rows` given last dataset first, then each dataset from its own thread: both runs are `expected`.
+    fn assert_in_any_order(rows: &[MappingRow], catalog: &AttackCatalog, versioning: &Versioning, expected: &Run) {
+        let [reversed, threaded] = [(); 2].map(|_| tempfile::tempdir().unwrap());
+        let reversed_run = in_reverse(rows, catalog, reversed.path(), versioning);
+        assert!(
+            run(reversed.path(), reversed_run) == *expected,
+            "given last dataset first"
+        );
+        let threaded_run = from_threads(rows, catalog, threaded.path(), versioning);
+        assert!(run(threaded.path(), threaded_run) == *expected, "given from threads");
+    }
+
     #[test]
     fn datasets_given_in_any_order_or_from_threads_give_the_bundles_and_ledger_of_write_all() {
         let attack = tempfile::tempdir().unwrap();
         let catalog = catalog(attack.path());
         let rows = rows();
         let versioning = Versioning::default();
-        let [whole, reversed, threaded] = [(); 3].map(|_| tempfile::tempdir().unwrap());
+        let whole = tempfile::tempdir().unwrap();
         let expected = run(
             whole.path(),
             write_all(&rows, &catalog, whole.path(), &versioning).unwrap(),
@@ -247,13 +245,7 @@ mod tests {
         );
         assert_eq!(expected.1[0].techniques_not_in_attack, ["T1999"]);
         assert_eq!(expected.1[2].attack_patterns_from_attack, 2);
-        let reversed_run = in_reverse(&rows, &catalog, reversed.path(), &versioning);
-        assert!(
-            run(reversed.path(), reversed_run) == expected,
-            "given last dataset first"
-        );
-        let threaded_run = from_threads(&rows, &catalog, threaded.path(), &versioning);
-        assert!(run(threaded.path(), threaded_run) == expected, "given from threads");
+        assert_in_any_order(&rows, &catalog, &versioning, &expected);
     }
 
     #[test]
@@ -271,19 +263,13 @@ mod tests {
             now: Some("2026-12-05T00:00:00.000Z".into()),
             published: Some(first.path().to_path_buf()),
         };
-        let [whole, reversed, threaded] = [(); 3].map(|_| tempfile::tempdir().unwrap());
+        let whole = tempfile::tempdir().unwrap();
         let expected = run(
             whole.path(),
             write_all(&rows, &catalog, whole.path(), &versioning).unwrap(),
         );
         assert!(expected.3 > 0, "the aws objects are revoked");
         assert!(expected.0.contains_key(revoked::REVOKED_BUNDLE));
-        let reversed_run = in_reverse(&rows, &catalog, reversed.path(), &versioning);
-        assert!(
-            run(reversed.path(), reversed_run) == expected,
-            "given last dataset first"
-        );
-        let threaded_run = from_threads(&rows, &catalog, threaded.path(), &versioning);
-        assert!(run(threaded.path(), threaded_run) == expected, "given from threads");
+        assert_in_any_order(&rows, &catalog, &versioning, &expected);
     }
 }
