@@ -140,6 +140,7 @@ impl Build {
             reason: e.to_string(),
         })
     }
+
     /// The report page of this build's run.
     pub fn report_page<'a>(
         &'a self,

@@ -8,13 +8,10 @@
 //! (`attackmap carry: replaced from T1002; moved_tactic`): [`marks`], which the reader takes back.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::error::Result;
-use crate::model::{by_dataset, DatasetKey, Date, MappingRow};
-use crate::sinks::write_json;
+use crate::model::{DatasetKey, Date, MappingRow};
 use crate::transforms::carry::marks;
 
 /// The directory of `out/` the derived mapping files go into.
@@ -23,23 +20,6 @@ pub const DERIVED_DIR: &str = "derived";
 /// What a derived file's `creation_date` is when its rows carry none (rows read from pages): a
 /// fixed day, never the clock (as STIX's undated objects).
 const UNDATED: &str = "01/01/2000";
-
-/// Writes the mapping file of every derived dataset of `rows` into `dir`; the files written.
-pub fn write_all(rows: &[MappingRow], dir: &Path) -> Result<Vec<String>> {
-    let mut written = Vec::new();
-    for (dataset, rows) in by_dataset(rows) {
-        let Some(from) = crate::model::derived_from(&rows).map(str::to_string) else {
-            continue;
-        };
-        let file = format!("{dataset}.json");
-        write_json(
-            &crate::identifiers::file_in(dir, &file)?,
-            &document(&dataset, &from, &rows),
-        )?;
-        written.push(file);
-    }
-    Ok(written)
-}
 
 /// The mapping file of one derived dataset.
 pub fn document(dataset: &DatasetKey, from: &str, rows: &[&MappingRow]) -> Value {

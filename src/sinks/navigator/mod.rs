@@ -22,7 +22,7 @@ use crate::site;
 use crate::transforms::normalize::score_rank;
 use document::{finish, named, Header, HIGH_COLOR, LOW_COLOR};
 pub use document::{LAYER_VERSION, NAVIGATOR_VERSION};
-pub use writer::{write_all, Also, Writer};
+pub use writer::{Also, Writer};
 
 /// Score-layer colors, by the category of a technique's highest score.
 const CATEGORY_COLORS: &[(&str, &str)] = &[("protect", "#66b1ff"), ("detect", "#8ec843"), ("respond", "#ff6666")];

@@ -1,20 +1,18 @@
 //! The Navigator sink a dataset at a time: [`Writer`] writes each dataset's layers (and what `also`
 //! makes of them: their heatmaps) as it is given, and keeps between datasets only what the layers
-//! across frameworks need of it ([`Summary`]: a count per technique); [`write_all`] is the whole
-//! table through it.
+//! across frameworks need of it ([`Summary`]: a count per technique).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rayon::prelude::*;
 use serde_json::Value;
 
 use super::across::{Across, Summary};
 use super::{dataset_layer, review, score_layer, LayerCounts};
 use crate::error::Result;
 use crate::frameworks::{self, FrameworkKind};
-use crate::model::{by_dataset, DatasetKey, Interner, MappingRow};
+use crate::model::{DatasetKey, Interner, MappingRow};
 use crate::sinks::write_json;
 use crate::transforms::carry::ReviewTechnique;
 
@@ -115,23 +113,6 @@ impl<'a, T: Send> Writer<'a, T> {
     }
 }
 
-/// Writes every layer into `dir`, datasets in parallel, and the review layer of each derived
-/// dataset (`review`: `--carry-to`'s review list); counts in file order, each with what `also` made
-/// of the layer (its file name and document) as it was written: its heatmap.
-pub fn write_all<T: Send>(
-    rows: &[MappingRow],
-    review: &[ReviewTechnique],
-    dir: &Path,
-    also: Also<'_, T>,
-) -> Result<Vec<(LayerCounts, T)>> {
-    let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = by_dataset(rows).into_iter().collect();
-    let writer = Writer::new(dir, also);
-    datasets
-        .par_iter()
-        .try_for_each(|(dataset, dataset_rows)| writer.add_dataset(dataset, dataset_rows))?;
-    writer.finish(review)
-}
-
 fn write<T>(
     dir: &Path,
     file: String,
@@ -148,8 +129,27 @@ fn write<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::by_dataset;
     use crate::model::{Carry, CarryKind, TechniqueStatus};
     use crate::test_support::{files, MappingRowBuilder};
+    use rayon::prelude::*;
+
+    /// The oracle of the tests: writes every layer into `dir`, datasets in parallel, and the review layer of each derived
+    /// dataset (`review`: `--carry-to`'s review list); counts in file order, each with what `also` made
+    /// of the layer (its file name and document) as it was written: its heatmap.
+    pub fn write_all<T: Send>(
+        rows: &[MappingRow],
+        review: &[ReviewTechnique],
+        dir: &Path,
+        also: Also<'_, T>,
+    ) -> Result<Vec<(LayerCounts, T)>> {
+        let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = by_dataset(rows).into_iter().collect();
+        let writer = Writer::new(dir, also);
+        datasets
+            .par_iter()
+            .try_for_each(|(dataset, dataset_rows)| writer.add_dataset(dataset, dataset_rows))?;
+        writer.finish(review)
+    }
 
     /// Datasets of two ATT&CK versions, in table order: a control framework with a technique
     /// Navigator cannot place, a security stack with scores, threat context, and a derived dataset.

@@ -29,7 +29,7 @@ use object::StixObject;
 
 pub use ledger::{Ledger, Versioning};
 pub use objects::stix_id;
-pub use writer::{write_all, Writer, Written};
+pub use writer::{Writer, Written};
 
 /// The directory of the bundles, in the output directory.
 pub const DIR: &str = "stix";

@@ -1,12 +1,10 @@
 //! The STIX sink a dataset at a time: [`Writer`] writes each dataset's bundle as it is given and
 //! keeps between datasets only its counts, the ledger entries of the objects written and the ATT&CK
-//! objects formatted so far (shared by the bundles); [`write_all`] is the whole table through it.
+//! objects formatted so far (shared by the bundles).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-
-use rayon::prelude::*;
 
 use super::attack_objects::AttackObjects;
 use super::ledger::{Ledger, Versioning};
@@ -96,21 +94,27 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// Writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel, our objects versioned
-/// against the previous ledger, and `<dir>/revoked.json` when objects published before are absent.
-pub fn write_all(rows: &[MappingRow], catalog: &AttackCatalog, dir: &Path, versioning: &Versioning) -> Result<Written> {
-    let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
-    let writer = Writer::new(catalog, dir, versioning);
-    datasets
-        .par_iter()
-        .try_for_each(|(dataset, dataset_rows)| writer.add_dataset(dataset, dataset_rows).map(drop))?;
-    writer.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_support::{files, MappingRowBuilder};
+    use rayon::prelude::*;
+
+    /// The oracle of the tests: writes `<dir>/<dataset>.json` for every dataset of `rows`, in parallel, our objects versioned
+    /// against the previous ledger, and `<dir>/revoked.json` when objects published before are absent.
+    pub fn write_all(
+        rows: &[MappingRow],
+        catalog: &AttackCatalog,
+        dir: &Path,
+        versioning: &Versioning,
+    ) -> Result<Written> {
+        let datasets: Vec<(DatasetKey, Vec<&MappingRow>)> = crate::model::by_dataset(rows).into_iter().collect();
+        let writer = Writer::new(catalog, dir, versioning);
+        datasets
+            .par_iter()
+            .try_for_each(|(dataset, dataset_rows)| writer.add_dataset(dataset, dataset_rows).map(drop))?;
+        writer.finish()
+    }
 
     /// Three datasets of two ATT&CK versions, in table order; the ATT&CK objects they reference are
     /// shared between bundles.

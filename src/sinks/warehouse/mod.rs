@@ -13,7 +13,6 @@ mod tables;
 pub use mappings::MappingsAppender;
 pub use tables::TablesWriter;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -21,11 +20,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fs::create_dir;
-use crate::model::{by_dataset, DatasetKey, MappingRow};
-use crate::sources::attack_stix::AttackCatalog;
+use crate::model::DatasetKey;
 use crate::table::COLUMNS;
-use crate::transforms::carry::ReviewTechnique;
-use crate::transforms::gaps::Gap;
 
 /// The directories of `out/warehouse/`, one per table.
 pub const MAPPINGS_TABLE: &str = "mappings";
@@ -48,33 +44,6 @@ pub struct WarehouseFile {
     /// Relative to `out/warehouse/`.
     pub path: String,
     pub rows: usize,
-}
-
-/// What the warehouse's tables are made of (its mappings dataset is the table: [`write_mappings`]).
-#[derive(Clone, Copy)]
-pub struct Contents<'a> {
-    /// The table's rows, for the dimension tables.
-    pub rows: &'a [MappingRow],
-    pub gaps: &'a [Gap],
-    /// `--carry-to`'s review list: empty without one.
-    pub review: &'a [ReviewTechnique],
-}
-
-/// Writes the dimension tables, the gaps and the review list into `dir`, replacing what an earlier
-/// build left there. The mappings dataset is [`write_mappings`]'s; the change feed is not touched.
-pub fn write_tables(contents: Contents, attack: &AttackCatalog, dir: &Path) -> Result<Vec<WarehouseFile>> {
-    let writer = TablesWriter::new(attack, dir)?;
-    let mut datasets: BTreeMap<DatasetKey, (Vec<&MappingRow>, Vec<&Gap>)> = by_dataset(contents.rows)
-        .into_iter()
-        .map(|(dataset, rows)| (dataset, (rows, Vec::new())))
-        .collect();
-    for gap in contents.gaps {
-        datasets.entry(gap.dataset.clone()).or_default().1.push(gap);
-    }
-    for (dataset, (rows, gaps)) in &datasets {
-        writer.add_dataset(dataset, rows, gaps)?;
-    }
-    writer.finish(contents.review)
 }
 
 /// The table in the warehouse's types: unsigned integers widened (see [`crate::table::ColumnType::portable`]).

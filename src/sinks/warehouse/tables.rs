@@ -151,8 +151,34 @@ fn gaps_frame(datasets: &BTreeMap<Arc<DatasetKey>, Vec<Arc<GapTechnique>>>) -> P
 mod tests {
     use super::*;
     use crate::model::by_dataset;
-    use crate::sinks::warehouse::{write_tables, Contents};
     use crate::test_support::MappingRowBuilder;
+
+    /// What the warehouse's tables are made of (its mappings dataset is the table: [`write_mappings`]).
+    #[derive(Clone, Copy)]
+    struct Contents<'a> {
+        /// The table's rows, for the dimension tables.
+        rows: &'a [MappingRow],
+        gaps: &'a [Gap],
+        /// `--carry-to`'s review list: empty without one.
+        review: &'a [ReviewTechnique],
+    }
+
+    /// The oracle of the tests: writes the dimension tables, the gaps and the review list into `dir`, replacing what an earlier
+    /// build left there. The mappings dataset is [`write_mappings`]'s; the change feed is not touched.
+    fn write_tables(contents: Contents, attack: &AttackCatalog, dir: &Path) -> Result<Vec<WarehouseFile>> {
+        let writer = TablesWriter::new(attack, dir)?;
+        let mut datasets: BTreeMap<DatasetKey, (Vec<&MappingRow>, Vec<&Gap>)> = by_dataset(contents.rows)
+            .into_iter()
+            .map(|(dataset, rows)| (dataset, (rows, Vec::new())))
+            .collect();
+        for gap in contents.gaps {
+            datasets.entry(gap.dataset.clone()).or_default().1.push(gap);
+        }
+        for (dataset, (rows, gaps)) in &datasets {
+            writer.add_dataset(dataset, rows, gaps)?;
+        }
+        writer.finish(contents.review)
+    }
 
     /// The fixture ATT&CK 17.1 Enterprise bundle (18 techniques).
     fn attack() -> AttackCatalog {
