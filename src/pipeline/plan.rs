@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::identifiers;
 use crate::model::{DatasetKey, MappingRow, SourceKind};
 use crate::sinks::report::SkippedInput;
-use crate::sources::attack_stix::AttackCatalog;
+use crate::sources::attack_stix::{AttackBundle, AttackCatalog};
 use crate::sources::{
     self, mapping_file, Cut, InputFile, NotAnInput, Outcome, ParsedInput, RejectedRow, SupersededRows,
 };
@@ -23,6 +23,8 @@ pub struct Plan {
     pub files: Vec<InputFile>,
     /// The mapping files of each dataset (indexes into `files`), read when the dataset is built.
     pub deferred: BTreeMap<DatasetKey, Vec<usize>>,
+    /// How many bytes the mapping files of each dataset hold.
+    pub deferred_bytes: BTreeMap<DatasetKey, usize>,
     /// The rows the other inputs hold, by dataset.
     pub parts: BTreeMap<DatasetKey, Vec<InputPart>>,
     /// The ATT&CK bundles found among the inputs.
@@ -61,29 +63,21 @@ impl Plan {
 /// the mapping files supply let every page of them be reduced to its cross-check as it is read, so
 /// that pages never pile up in memory (on the whole site, every page).
 pub fn first_pass(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> Result<Plan> {
-    let peeked: Vec<Option<DatasetKey>> = timed("peek", || {
-        files
-            .par_iter()
-            .map(|file| {
-                if file.is_link || !file.name.ends_with(".json") || NotAnInput::of_name(&file.name).is_some() {
-                    return Ok(None);
-                }
-                let bytes = std::fs::read(&file.path).map_err(|source| Error::ReadInput {
-                    path: file.path.clone(),
-                    source,
-                })?;
-                Ok(mapping_file::peek_dataset(&bytes))
-            })
-            .collect::<Result<_>>()
-    })?;
+    let (json, others): (Vec<usize>, Vec<usize>) = (0..files.len()).partition(|&index| {
+        let file = &files[index];
+        !file.is_link && file.name.ends_with(".json") && NotAnInput::of_name(&file.name).is_none()
+    });
+    let json_read = timed("json inputs", || read_json(&files, json, progress))?;
     let mut deferred: BTreeMap<DatasetKey, Vec<usize>> = BTreeMap::new();
-    let mut json = Vec::new();
-    let mut others = Vec::new();
-    for (index, (file, peeked)) in files.iter().zip(peeked).enumerate() {
-        match peeked {
-            Some(dataset) => deferred.entry(dataset).or_default().push(index),
-            None if file.name.ends_with(".json") => json.push(index),
-            None => others.push(index),
+    let mut deferred_bytes: BTreeMap<DatasetKey, usize> = BTreeMap::new();
+    let mut read_whole = Vec::new();
+    for (index, read) in json_read {
+        match read {
+            JsonRead::Peeked { dataset, bytes } => {
+                *deferred_bytes.entry(dataset.clone()).or_default() += bytes;
+                deferred.entry(dataset).or_default().push(index);
+            }
+            JsonRead::Whole(outcome) => read_whole.push((index, outcome)),
         }
     }
     progress.inc_length(deferred.values().map(Vec::len).sum::<usize>() as u64);
@@ -98,19 +92,18 @@ pub fn first_pass(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> R
             }
         }
     };
-    let json_read = read(&files, json, progress, &sources::NothingSuperseded)?;
     // The best kind of source of each dataset: mapping files, whether peeked or read.
     let mut best: BTreeMap<DatasetKey, SourceKind> = deferred
         .keys()
         .filter(|dataset| identifiers::check_dataset(dataset).is_ok())
         .map(|dataset| (dataset.clone(), SourceKind::MappingFile))
         .collect();
-    for (dataset, kind) in select::best_kinds(json_read.iter().map(|(_, outcome)| outcome)) {
+    for (dataset, kind) in select::best_kinds(read_whole.iter().map(|(_, outcome)| outcome)) {
         let best = best.entry(dataset).or_insert(kind);
         *best = (*best).min(kind);
     }
     let others_read = read(&files, others, progress, &best)?;
-    let mut read: Vec<(usize, Outcome)> = json_read.into_iter().chain(others_read).collect();
+    let mut read: Vec<(usize, Outcome)> = read_whole.into_iter().chain(others_read).collect();
     read.sort_by_key(|(index, _)| *index);
     for (index, outcome) in read {
         take(index, outcome, &mut tally);
@@ -124,11 +117,52 @@ pub fn first_pass(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> R
     Ok(Plan {
         files,
         deferred,
+        deferred_bytes,
         parts,
         attack_bundles: attack.bundles.len(),
         attack,
         tally,
     })
+}
+
+/// A JSON input as the first pass leaves it.
+enum JsonRead {
+    /// A mapping file of `dataset` (`bytes` long), read again when its dataset is built.
+    Peeked { dataset: DatasetKey, bytes: usize },
+    /// Any other JSON input (an ATT&CK bundle, a file that is no mapping file), read whole.
+    Whole(Outcome),
+}
+
+/// Reads the JSON inputs at `indexes` once each, largest first (an ATT&CK bundle is tens of megabytes,
+/// started before the mapping files): a mapping file is only peeked at for its dataset, any other
+/// input read whole from the same bytes. Bytes that may be an ATT&CK bundle are not peeked at, so
+/// that a bundle is scanned once.
+fn read_json(
+    files: &[InputFile],
+    mut indexes: Vec<usize>,
+    progress: &indicatif::ProgressBar,
+) -> Result<Vec<(usize, JsonRead)>> {
+    indexes.sort_by_cached_key(|&i| std::cmp::Reverse(std::fs::metadata(&files[i].path).map_or(0, |m| m.len())));
+    indexes
+        .into_par_iter()
+        .map(|index| {
+            let file = &files[index];
+            let bytes = std::fs::read(&file.path).map_err(|source| Error::ReadInput {
+                path: file.path.clone(),
+                source,
+            })?;
+            if !AttackBundle::may_be(&bytes) {
+                if let Some(dataset) = mapping_file::peek_dataset(&bytes) {
+                    let bytes = bytes.len();
+                    return Ok((index, JsonRead::Peeked { dataset, bytes }));
+                }
+            }
+            progress.inc_length(1);
+            progress.inc(1);
+            let outcome = sources::read_bytes(&file.path, &file.name, bytes, &sources::NothingSuperseded)?;
+            Ok((index, JsonRead::Whole(outcome)))
+        })
+        .collect()
 }
 
 /// Reads the inputs at `indexes`, largest first, so that no large file is left for one core at the

@@ -54,3 +54,24 @@ fn a_score_conflict_keeps_every_value_and_the_report_names_the_mapping() {
         "joined by a line break in CSV"
     );
 }
+
+#[test]
+fn a_mapping_file_that_names_attack_bundle_types_in_its_text_is_still_read_as_a_mapping_file() {
+    // ATT&CK bundles are told from mapping files by their markers' type names: a mapping file may
+    // name them too, and it is then read whole in the first pass rather than peeked at.
+    let plain = build(&[fixture(ACME)]);
+    let mut file: Value = serde_json::from_slice(&std::fs::read(fixture(ACME)).unwrap()).unwrap();
+    file["metadata"]["organization"] = json!("readers of the x-mitre-matrix and the x-mitre-collection");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("acme.json");
+    std::fs::write(&path, file.to_string()).unwrap();
+    let marked = build(&[path]);
+    marked.assert_succeeded();
+    assert_eq!(marked.report()["totals"], plain.report()["totals"]);
+    assert_eq!(marked.report()["inputs"], plain.report()["inputs"]);
+    assert_eq!(marked.table().height(), plain.table().height());
+    assert_eq!(
+        strings(&marked.table(), "capability_id"),
+        strings(&plain.table(), "capability_id")
+    );
+}

@@ -87,14 +87,20 @@ impl AttackBundle {
         index::object(&self.text, self.ranges.get(stix_id)?)
     }
 
+    /// Whether `bytes` may be an ATT&CK bundle: without either marker's type name anywhere in them,
+    /// no bytes are ATT&CK's.
+    pub fn may_be(bytes: &[u8]) -> bool {
+        memchr::memmem::find(bytes, b"x-mitre-collection").is_some()
+            || memchr::memmem::find(bytes, b"x-mitre-matrix").is_some()
+    }
+
     /// Reads `text` (the file at `path`) when it is an ATT&CK bundle: a STIX bundle holding ATT&CK's
     /// collection or matrix object (the ICS bundle has no collection; attackmap's own STIX exports
     /// carry ATT&CK's attack-patterns but neither, so they are not taken for a catalogue). Any other
     /// text is handed back; an error for an ATT&CK bundle that names no domain of ATT&CK's.
     pub fn recognize(path: &Path, text: String) -> Result<Recognized> {
-        // Without either marker's type name anywhere in it, no text is ATT&CK's: a mapping file is
-        // not scanned twice.
-        if !text.contains("x-mitre-collection") && !text.contains("x-mitre-matrix") {
+        // A mapping file is not scanned twice.
+        if !Self::may_be(text.as_bytes()) {
             return Ok(Recognized::Other(text));
         }
         match index::read(path, text) {
