@@ -80,6 +80,24 @@ impl Datasets<'_> {
         units
     }
 
+    /// About how much work building `unit` is: the bytes of its mapping files, or of rows read from
+    /// other inputs (a derived dataset builds its official one again).
+    pub fn weight(&self, unit: Unit) -> usize {
+        const BYTES_PER_ROW: usize = 400;
+        let key = match unit {
+            Unit::Official(key) => key,
+            Unit::Derived(index, _) => {
+                &self.carry.expect("derived units come from a carry plan").1.derivations[index].source
+            }
+        };
+        let rows: usize = self
+            .plan
+            .parts
+            .get(key)
+            .map_or(0, |parts| parts.iter().map(|p| p.rows.len()).sum());
+        self.plan.deferred_bytes.get(key).copied().unwrap_or(0) + rows * BYTES_PER_ROW
+    }
+
     pub fn build(&self, unit: Unit) -> Result<Built> {
         match unit {
             Unit::Official(key) => self.official(key),
