@@ -68,12 +68,20 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
         Err(e) => return Err(e.into()),
     };
     let progress = progress_bar();
-    let mut build = pipeline::build(
-        &inputs,
-        AttackCatalog::load(&attack_stix)?,
-        carry_to.as_ref(),
-        &progress,
-    )?;
+    // The previous ledger is read beside the inputs (it is a file of its own); the build's error, if
+    // both fail, is the one told.
+    let (build, versioning) = std::thread::scope(|scope| {
+        let versioning = scope.spawn(|| Versioning::from_published(&out, None));
+        let build = AttackCatalog::load(&attack_stix)
+            .and_then(|explicit| pipeline::build(&inputs, explicit, carry_to.as_ref(), &progress));
+        (
+            build,
+            versioning
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    let mut build = build?;
     let attack = std::mem::take(&mut build.attack);
     let csv = CsvOptions {
         excel_safe: csv.csv_excel_safe.unwrap_or(false),
@@ -82,7 +90,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
         formats: &formats,
         attack: &attack,
         csv,
-        versioning: Versioning::from_published(&out, None)?,
+        versioning: versioning?,
     };
     pipeline::publish_outputs(&mut build, options, &out)?;
     progress.finish_and_clear();

@@ -333,7 +333,10 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
     build.table_rows = table_rows;
     build.tactic_charts = charts.draw(attack);
 
-    let stix = timed("stix ledger and revoked.json", || {
+    // What needs every dataset, side by side: the ledger and revoked.json, the layers across
+    // frameworks and their heatmaps, the warehouse's dimension tables.
+    let review = &build.review;
+    let finish_stix = || {
         stix.map(|stix| -> Result<_> {
             let written = stix.finish()?;
             let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
@@ -346,52 +349,59 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
             Ok(bundles)
         })
         .transpose()
-    })?;
-    // The previous ledger (an entry per object ever published) is done with.
-    drop(versioning);
-    timed("outputs across datasets", || {
-        let navigator = navigator.map(|navigator| -> Result<_> {
-            let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
-                navigator.finish(&build.review)?.into_iter().unzip();
-            remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
-            remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
-            Ok((layers, heatmaps))
-        });
-        let warehouse = match (warehouse_mappings, tables) {
+    };
+    let finish_navigator = || {
+        navigator
+            .map(|navigator| -> Result<_> {
+                let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
+                    navigator.finish(review)?.into_iter().unzip();
+                remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
+                remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
+                Ok((layers, heatmaps))
+            })
+            .transpose()
+    };
+    let finish_warehouse = || -> Result<Vec<WarehouseFile>> {
+        Ok(match (warehouse_mappings, tables) {
             (Some(mut files), Some(tables)) => {
                 // The warehouse's files as it lists them: the mappings dataset's partitions, then its tables.
-                files.extend(tables.finish(&build.review)?);
+                files.extend(tables.finish(review)?);
                 files
             }
             _ => Vec::new(),
-        };
+        })
+    };
+    let (stix, (navigator, warehouse)) = timed("outputs across datasets", || {
+        rayon::join(finish_stix, || rayon::join(finish_navigator, finish_warehouse))
+    });
+    // The previous ledger (an entry per object ever published) is done with.
+    drop(versioning);
+    let (stix, navigator, warehouse) = (stix?, navigator?, warehouse?);
+    if build.carries() {
+        remove_others(&derived_dir, "json", derived_files.iter().map(String::as_str))?;
+    } else if derived_dir.is_dir() {
+        remove_others(&derived_dir, "json", std::iter::empty())?;
+    }
+    if wanted(Format::Csv) {
+        let review = out.join(REVIEW_FILE);
         if build.carries() {
-            remove_others(&derived_dir, "json", derived_files.iter().map(String::as_str))?;
-        } else if derived_dir.is_dir() {
-            remove_others(&derived_dir, "json", std::iter::empty())?;
+            sinks::csv::write(&carry::review_frame(&build.review)?, &review, csv)?;
+        } else if review.exists() {
+            // A review list of an earlier run with --carry-to: this run derived nothing.
+            std::fs::remove_file(&review).map_err(|e| Error::WriteOutput {
+                path: review.clone(),
+                reason: format!("removing a stale export: {e}"),
+            })?;
         }
-        if wanted(Format::Csv) {
-            let review = out.join(REVIEW_FILE);
-            if build.carries() {
-                sinks::csv::write(&carry::review_frame(&build.review)?, &review, csv)?;
-            } else if review.exists() {
-                // A review list of an earlier run with --carry-to: this run derived nothing.
-                std::fs::remove_file(&review).map_err(|e| Error::WriteOutput {
-                    path: review.clone(),
-                    reason: format!("removing a stale export: {e}"),
-                })?;
-            }
-        }
-        let (layers, heatmaps) = navigator.transpose()?.unwrap_or_default();
-        build.report.exports = Exports {
-            attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
-            stix: stix.unwrap_or_default(),
-            navigator: layers,
-            heatmaps,
-            warehouse,
-        };
-        Ok::<_, Error>(())
-    })?;
+    }
+    let (layers, heatmaps) = navigator.unwrap_or_default();
+    build.report.exports = Exports {
+        attack_bundles: attack.bundles.iter().map(|b| b.path.display().to_string()).collect(),
+        stix: stix.unwrap_or_default(),
+        navigator: layers,
+        heatmaps,
+        warehouse,
+    };
     timed("report", || build.report.write(&out.join(REPORT_FILE)))
 }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use super::across::{Across, Summary};
@@ -91,19 +92,27 @@ impl<'a, T: Send> Writer<'a, T> {
                 .or_default()
                 .push((dataset, summary));
         }
-        for ((attack_version, domain), datasets) in by_attack {
-            for across in [Across::AnyFramework, Across::Coverage] {
-                if let Some((layer, counts)) = across.layer(attack_version, domain, &datasets) {
-                    written.push(write(
-                        &self.dir,
-                        across.file(attack_version, domain),
-                        &layer,
-                        counts,
-                        self.also,
-                    )?);
-                }
-            }
-        }
+        // Each layer across frameworks (and its heatmap) on a core of its own.
+        let layers: Vec<_> = by_attack
+            .iter()
+            .flat_map(|(attack, datasets)| {
+                [Across::AnyFramework, Across::Coverage].map(|across| (attack, datasets, across))
+            })
+            .collect();
+        let across = layers
+            .into_par_iter()
+            .filter_map(|(&(attack_version, domain), datasets, across)| {
+                let (layer, counts) = across.layer(attack_version, domain, datasets)?;
+                Some(write(
+                    &self.dir,
+                    across.file(attack_version, domain),
+                    &layer,
+                    counts,
+                    self.also,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        written.extend(across);
         written.sort_by(|a, b| a.0.file.cmp(&b.0.file));
         Ok(written)
     }
@@ -132,7 +141,6 @@ mod tests {
     use crate::model::by_dataset;
     use crate::model::{Carry, CarryKind, TechniqueStatus};
     use crate::test_support::{files, MappingRowBuilder};
-    use rayon::prelude::*;
 
     /// The oracle of the tests: writes every layer into `dir`, datasets in parallel, and the review layer of each derived
     /// dataset (`review`: `--carry-to`'s review list); counts in file order, each with what `also` made
