@@ -49,41 +49,28 @@ impl Grid {
     /// The matrix of `bundle`, colored as `layer` colors it.
     pub(super) fn of_matrix(layer: &Value, bundle: &AttackBundle) -> Grid {
         let colored = colored_entries(layer);
-        let live: BTreeMap<&str, &crate::sources::attack_stix::Technique> =
-            bundle.techniques().filter(|(_, t)| !t.retired).collect();
-        let tactics = bundle.tactics();
+        let name_of = |id: &str| bundle.technique(id).map_or("", |t| t.name.as_str());
         let mut in_matrix = BTreeSet::new();
-        let columns = tactics
+        let columns = bundle
+            .matrix()
             .iter()
-            .map(|tactic| {
-                let of_tactic = |id: &&str| live[*id].tactics.contains(&tactic.short_name);
-                let mut parents: Vec<&str> = live
-                    .keys()
-                    .copied()
-                    .filter(|id| !id.contains('.'))
-                    .filter(of_tactic)
-                    .collect();
-                sort_as_the_layer_does(&mut parents, layer, &colored, |id| live[id].name.as_str());
+            .map(|column| {
+                let mut parents: Vec<&(String, Vec<String>)> = column.techniques.iter().collect();
+                sort_as_the_layer_does(&mut parents, layer, &colored, |(id, _)| id, name_of);
                 let mut cells = Vec::new();
-                for parent in parents {
-                    in_matrix.insert(parent);
-                    cells.push(cell(parent, &live[parent].name, false, &colored));
-                    let prefix = format!("{parent}.");
-                    let subs = live
-                        .keys()
-                        .copied()
-                        .filter(|id| id.starts_with(&prefix))
-                        .filter(of_tactic);
+                for (parent, subs) in parents {
+                    in_matrix.insert(parent.as_str());
+                    cells.push(cell(parent, name_of(parent), false, &colored));
                     for sub in subs {
-                        in_matrix.insert(sub);
-                        if colored.contains_key(sub) {
-                            cells.push(cell(sub, &live[sub].name, true, &colored));
+                        in_matrix.insert(sub.as_str());
+                        if colored.contains_key(sub.as_str()) {
+                            cells.push(cell(sub, name_of(sub), true, &colored));
                         }
                     }
                 }
                 Column {
-                    title: tactic.name.clone(),
-                    key: tactic.short_name.clone(),
+                    title: column.tactic.name.clone(),
+                    key: column.tactic.short_name.clone(),
                     cells,
                 }
             })
@@ -197,19 +184,23 @@ fn colored_entries(layer: &Value) -> BTreeMap<&str, Colored> {
     colored
 }
 
-/// Orders a column's techniques as the layer's `sorting` asks Navigator to: 0 by name, 1 by name
-/// descending, 2 by score, 3 by score descending (unscored last, ties by name).
-fn sort_as_the_layer_does<'a>(
-    ids: &mut [&'a str],
+/// Orders a column's techniques (`id_of` each) as the layer's `sorting` asks Navigator to: 0 by
+/// name, 1 by name descending, 2 by score, 3 by score descending (unscored last, ties by name).
+fn sort_as_the_layer_does<'a, T>(
+    techniques: &mut [T],
     layer: &Value,
     colored: &BTreeMap<&str, Colored>,
-    name_of: impl Fn(&'a str) -> &'a str,
+    id_of: impl Fn(&T) -> &str,
+    name_of: impl Fn(&str) -> &'a str,
 ) {
-    let score = |id: &str| colored.get(id).and_then(|c| c.score);
-    let by_name = |a: &&'a str, b: &&'a str| name_of(a).cmp(name_of(b)).then(a.cmp(b));
+    let score = |t: &T| colored.get(id_of(t)).and_then(|c| c.score);
+    let by_name = |a: &T, b: &T| {
+        let (a, b) = (id_of(a), id_of(b));
+        name_of(a).cmp(name_of(b)).then(a.cmp(b))
+    };
     match layer["sorting"].as_u64().unwrap_or(0) {
-        1 => ids.sort_by(|a, b| by_name(b, a)),
-        sorting @ (2 | 3) => ids.sort_by(|a, b| {
+        1 => techniques.sort_by(|a, b| by_name(b, a)),
+        sorting @ (2 | 3) => techniques.sort_by(|a, b| {
             let (sa, sb) = (score(a), score(b));
             let by_score = match (sa, sb) {
                 (Some(x), Some(y)) if sorting == 2 => x.total_cmp(&y),
@@ -220,6 +211,6 @@ fn sort_as_the_layer_does<'a>(
             };
             by_score.then(by_name(a, b))
         }),
-        _ => ids.sort_by(by_name),
+        _ => techniques.sort_by(by_name),
     }
 }

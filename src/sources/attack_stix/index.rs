@@ -111,6 +111,7 @@ pub(super) fn read(path: &Path, text: String) -> Result<Read, String> {
         ranges: indexed.ranges,
         matrices: indexed.matrices,
         tactics: indexed.tactics,
+        matrix: std::sync::OnceLock::new(),
     };
     Ok(Read::Bundle {
         bundle: Box::new(bundle),

@@ -54,6 +54,15 @@ pub struct AttackBundle {
     matrices: Vec<Matrix>,
     /// The `x-mitre-tactic` objects, by STIX id.
     tactics: HashMap<String, Tactic>,
+    /// [`AttackBundle::matrix`], made the first time it is asked for.
+    matrix: std::sync::OnceLock<Vec<MatrixColumn>>,
+}
+
+/// A column of the ATT&CK matrix: a tactic, and its live techniques in id order, each with its live
+/// sub-techniques under that tactic, in id order.
+pub struct MatrixColumn {
+    pub tactic: Tactic,
+    pub techniques: Vec<(String, Vec<String>)>,
 }
 
 /// An `x-mitre-matrix`: its tactics in order.
@@ -115,6 +124,33 @@ impl AttackBundle {
                 reason,
             }),
         }
+    }
+
+    /// The matrix: a column per tactic of [`AttackBundle::tactics`], made once for every heatmap
+    /// drawn of this bundle. A sub-technique is in a column when it and its parent are.
+    pub fn matrix(&self) -> &[MatrixColumn] {
+        self.matrix.get_or_init(|| {
+            let mut live: Vec<(&str, &Technique)> = self.techniques().filter(|(_, t)| !t.retired).collect();
+            // A parent's sub-techniques follow it in id order ('.' sorts before any digit).
+            live.sort_unstable_by_key(|(id, _)| *id);
+            self.tactics()
+                .into_iter()
+                .map(|tactic| {
+                    let mut techniques: Vec<(String, Vec<String>)> = Vec::new();
+                    for (id, _) in live.iter().filter(|(_, t)| t.tactics.contains(&tactic.short_name)) {
+                        match id.split_once('.') {
+                            None => techniques.push((id.to_string(), Vec::new())),
+                            Some((parent, _)) => {
+                                if let Some((_, subs)) = techniques.last_mut().filter(|(last, _)| last == parent) {
+                                    subs.push(id.to_string());
+                                }
+                            }
+                        }
+                    }
+                    MatrixColumn { tactic, techniques }
+                })
+                .collect()
+        })
     }
 
     /// The matrix's tactics in ATT&CK's order: its `tactic_refs`. A bundle whose matrix lists none (a
