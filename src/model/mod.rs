@@ -158,13 +158,25 @@ pub fn fingerprint(raw_parts: &[&str]) -> u64 {
     hasher.finish()
 }
 
-/// The fingerprint of a JSON record: its compact JSON streamed into the hash, never written out
-/// (stable within a run).
+/// The fingerprint of a JSON record: the hash of its compact JSON, never written out (stable within
+/// a run).
 pub fn json_fingerprint(record: &impl Serialize) -> u64 {
     use std::hash::Hasher;
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    serialize_into(record, |bytes| hasher.write(bytes));
-    hasher.finish()
+    thread_local! {
+        // The JSON hashed, in one piece: the hash reads it in one call, not a call per token.
+        static JSON: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    JSON.with_borrow_mut(|json| {
+        json.clear();
+        serde_json::to_writer(&mut *json, record).expect("records of ours always serialize");
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        hasher.write(json);
+        if json.capacity() > 1 << 20 {
+            // An outsized record's buffer is not kept for the thread's life.
+            *json = Vec::new();
+        }
+        hasher.finish()
+    })
 }
 
 /// Serializes `record` as compact JSON into `feed`, piece by piece, never whole in memory: what a
