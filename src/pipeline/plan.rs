@@ -142,7 +142,7 @@ fn read_json(
     mut indexes: Vec<usize>,
     progress: &indicatif::ProgressBar,
 ) -> Result<Vec<(usize, JsonRead)>> {
-    indexes.sort_by_cached_key(|&i| std::cmp::Reverse(std::fs::metadata(&files[i].path).map_or(0, |m| m.len())));
+    largest_first(files, &mut indexes);
     indexes
         .into_par_iter()
         .map(|index| {
@@ -173,14 +173,20 @@ fn read(
     progress: &indicatif::ProgressBar,
     supersession: &dyn sources::Supersession,
 ) -> Result<Vec<(usize, Outcome)>> {
-    indexes
-        .sort_by_cached_key(|&i| std::cmp::Reverse(std::fs::symlink_metadata(&files[i].path).map_or(0, |m| m.len())));
+    largest_first(files, &mut indexes);
     let chosen: Vec<InputFile> = indexes.iter().map(|&i| files[i].clone()).collect();
     let read = sources::read_all(&chosen, progress, supersession)?;
     Ok(indexes
         .into_iter()
         .zip(read.into_iter().map(|input| input.outcome))
         .collect())
+}
+
+/// Orders `indexes` (into `files`) by the size of their files, largest first: no large file is left
+/// for one core at the end.
+fn largest_first(files: &[InputFile], indexes: &mut [usize]) {
+    indexes
+        .sort_by_cached_key(|&i| std::cmp::Reverse(std::fs::symlink_metadata(&files[i].path).map_or(0, |m| m.len())));
 }
 
 /// One input's rows and superseded tallies, by dataset, in the input's order.

@@ -18,7 +18,9 @@ use crate::pipeline::{
 use crate::sinks::heatmap::HeatmapCounts;
 use crate::sinks::navigator::LayerCounts;
 use crate::sinks::stix::BundleCounts;
+use crate::sinks::warehouse::WarehouseFile;
 use crate::sinks::{self, report::Exports};
+use crate::transforms::carry::ReviewTechnique;
 use crate::transforms::{carry, gaps};
 
 /// Writes every output into `out`, each file atomically, as the datasets are made one at a time
@@ -44,14 +46,12 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
         create_dir(&dir)?;
         Ok(dir)
     };
-    let stix_dir = out.join(STIX_DIR);
     let stix = match wanted(Format::Stix) {
         true => Some(sinks::stix::Writer::new(attack, &dir(STIX_DIR)?, &versioning)),
         false => None,
     };
     let heatmaps_dir = out.join(HEATMAPS_DIR);
     let draw = |file: &str, layer: &serde_json::Value| sinks::heatmap::write(file, layer, attack, &heatmaps_dir);
-    let navigator_dir = out.join(NAVIGATOR_DIR);
     let navigator = match wanted(Format::Navigator) {
         true => {
             dir(HEATMAPS_DIR)?;
@@ -165,32 +165,8 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
             mappings.map(close),
         );
         let across = made.is_ok().then(|| {
-            let review = &build.review;
-            let finish_stix = || {
-                stix.map(|stix| -> Result<_> {
-                    let written = stix.finish()?;
-                    let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
-                    let files = bundles.iter().map(|b| b.file.as_str()).chain(revoked);
-                    remove_others(&stix_dir, "json", files)?;
-                    sinks::stix::ledger::write(&written.ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
-                    Ok(bundles)
-                })
-                .transpose()
-            };
-            let finish_navigator = || {
-                navigator
-                    .map(|navigator| -> Result<_> {
-                        let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
-                            navigator.finish(review)?.into_iter().unzip();
-                        remove_others(&navigator_dir, "json", layers.iter().map(|l| l.file.as_str()))?;
-                        remove_others(&heatmaps_dir, "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
-                        Ok((layers, heatmaps))
-                    })
-                    .transpose()
-            };
-            let finish_tables = || tables.map(|tables| tables.finish(review)).transpose();
             timed("outputs across datasets", || {
-                rayon::join(finish_stix, || rayon::join(finish_navigator, finish_tables))
+                write_across(out, &build.review, stix, bundles, navigator, tables)
             })
         });
         // Every table finishes whatever came before, so that a table's own error, not a closed
@@ -211,10 +187,9 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
     })?;
     build.table_rows = table_rows;
     build.tactic_charts = charts.draw(attack);
-    let (stix, (navigator, tables)) = across;
     // The previous ledger (an entry per object ever published) is done with.
     drop(versioning);
-    let (stix, navigator, tables) = (stix?, navigator?, tables?);
+    let (stix, navigator, tables) = (across.bundles?, across.layers?, across.tables?);
     // The warehouse's files as it lists them: the mappings dataset's partitions, then its tables.
     let warehouse = match (warehouse_mappings, tables) {
         (Some(mut files), Some(tables)) => {
@@ -249,6 +224,59 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
         warehouse,
     };
     timed("report", || build.report.write(&out.join(REPORT_FILE)))
+}
+
+/// What [`write_across`] wrote, each part's outcome: the caller tells their errors in its order.
+struct Across {
+    /// The dataset bundles (STIX asked for).
+    bundles: Result<Option<Vec<BundleCounts>>>,
+    /// Every layer and its heatmap (Navigator asked for).
+    layers: Result<Option<(Vec<LayerCounts>, Vec<HeatmapCounts>)>>,
+    /// The warehouse's dimension tables (the warehouse asked for).
+    tables: Result<Option<Vec<WarehouseFile>>>,
+}
+
+/// Writes into `out` what needs every dataset, side by side: the ledger and `revoked.json` (of the
+/// dataset bundles written, `bundles`), the layers across frameworks and their heatmaps, the
+/// warehouse's dimension tables; and removes the bundles and layers of earlier runs that this one
+/// did not write.
+fn write_across(
+    out: &Path,
+    review: &[ReviewTechnique],
+    stix: Option<sinks::stix::Writer>,
+    bundles: Vec<BundleCounts>,
+    navigator: Option<sinks::navigator::Writer<HeatmapCounts>>,
+    tables: Option<sinks::warehouse::TablesWriter>,
+) -> Across {
+    let finish_stix = || {
+        stix.map(|stix| -> Result<_> {
+            let written = stix.finish()?;
+            let revoked = (written.revoked_bundle_objects > 0).then_some(sinks::stix::revoked::REVOKED_BUNDLE);
+            let files = bundles.iter().map(|b| b.file.as_str()).chain(revoked);
+            remove_others(&out.join(STIX_DIR), "json", files)?;
+            sinks::stix::ledger::write(&written.ledger, &out.join(sinks::stix::ledger::LEDGER_FILE))?;
+            Ok(bundles)
+        })
+        .transpose()
+    };
+    let finish_navigator = || {
+        navigator
+            .map(|navigator| -> Result<_> {
+                let (layers, heatmaps): (Vec<LayerCounts>, Vec<HeatmapCounts>) =
+                    navigator.finish(review)?.into_iter().unzip();
+                remove_others(&out.join(NAVIGATOR_DIR), "json", layers.iter().map(|l| l.file.as_str()))?;
+                remove_others(&out.join(HEATMAPS_DIR), "svg", heatmaps.iter().map(|h| h.file.as_str()))?;
+                Ok((layers, heatmaps))
+            })
+            .transpose()
+    };
+    let finish_tables = || tables.map(|tables| tables.finish(review)).transpose();
+    let (bundles, (layers, tables)) = rayon::join(finish_stix, || rayon::join(finish_navigator, finish_tables));
+    Across {
+        bundles,
+        layers,
+        tables,
+    }
 }
 
 /// Removes the `.{extension}` files of `dir` that are not in `keep`: exports of datasets no longer built.
