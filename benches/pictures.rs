@@ -41,7 +41,7 @@ fn main() {
     let layers_dir = out.join("navigator");
     let heatmaps_dir = out.join("heatmaps-again");
     std::fs::create_dir_all(&heatmaps_dir).unwrap();
-    let mut layers: Vec<(String, serde_json::Value)> = std::fs::read_dir(&layers_dir)
+    let mut layers: Vec<(String, attackmap::sinks::navigator::Layer)> = std::fs::read_dir(&layers_dir)
         .expect("the layers")
         .map(|entry| {
             let path = entry.expect("a layer").path();

@@ -51,7 +51,7 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
         false => None,
     };
     let heatmaps_dir = out.join(HEATMAPS_DIR);
-    let draw = |file: &str, layer: &serde_json::Value| sinks::heatmap::write(file, layer, attack, &heatmaps_dir);
+    let draw = |file: &str, layer: &sinks::navigator::Layer| sinks::heatmap::write(file, layer, attack, &heatmaps_dir);
     let navigator = match wanted(Format::Navigator) {
         true => {
             dir(HEATMAPS_DIR)?;

@@ -3,38 +3,40 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use super::svg::navigator_color;
+use crate::sinks::navigator::Layer;
 use crate::sources::attack_stix::AttackBundle;
 
-pub(super) struct Grid {
-    pub(super) columns: Vec<Column>,
+pub(super) struct Grid<'a> {
+    pub(super) columns: Vec<Column<'a>>,
+    /// What the layer says of each technique it colors.
+    colored: BTreeMap<&'a str, Colored>,
     /// The live techniques of the matrix; `None` for a plain grid.
     pub(super) techniques_in_matrix: Option<usize>,
     /// Said under the title: why the picture is not the matrix.
     pub(super) note: Option<String>,
 }
 
-pub(super) struct Column {
+pub(super) struct Column<'a> {
     pub(super) title: String,
     /// A stable name for the column's cells' ids: the tactic's short name, or `grid-<n>`.
     pub(super) key: String,
-    pub(super) cells: Vec<Cell>,
+    pub(super) cells: Vec<Cell<'a>>,
 }
 
-pub(super) struct Cell {
-    pub(super) technique: String,
-    pub(super) name: String,
+pub(super) struct Cell<'a> {
+    pub(super) technique: &'a str,
+    pub(super) name: &'a str,
     pub(super) sub_technique: bool,
-    pub(super) colored: Option<Colored>,
+    /// Whether the layer colors it ([`Grid::colored`] says how).
+    pub(super) colored: bool,
 }
 
 /// A technique the layer colors: the color Navigator shows, its score, comment and metadata (the
 /// capabilities and their mapping types, as `name: value` lines).
 pub(super) struct Colored {
     pub(super) color: String,
-    pub(super) score: Option<f64>,
+    pub(super) score: f64,
     pub(super) comment: String,
     pub(super) metadata: Vec<String>,
 }
@@ -45,9 +47,9 @@ const METADATA_LINES: usize = 40;
 /// Rows of a plain grid's columns.
 const GRID_ROWS: usize = 30;
 
-impl Grid {
+impl<'a> Grid<'a> {
     /// The matrix of `bundle`, colored as `layer` colors it.
-    pub(super) fn of_matrix(layer: &Value, bundle: &AttackBundle) -> Grid {
+    pub(super) fn of_matrix(layer: &'a Layer, bundle: &'a AttackBundle) -> Grid<'a> {
         let colored = colored_entries(layer);
         let name_of = |id: &str| bundle.technique(id).map_or("", |t| t.name.as_str());
         let mut in_matrix = BTreeSet::new();
@@ -55,7 +57,7 @@ impl Grid {
             .matrix()
             .iter()
             .map(|column| {
-                let mut parents: Vec<&(String, Vec<String>)> = column.techniques.iter().collect();
+                let mut parents: Vec<&'a (String, Vec<String>)> = column.techniques.iter().collect();
                 sort_as_the_layer_does(&mut parents, layer, &colored, |(id, _)| id, name_of);
                 let mut cells = Vec::new();
                 for (parent, subs) in parents {
@@ -77,15 +79,16 @@ impl Grid {
             .collect();
         Grid {
             columns,
+            colored,
             techniques_in_matrix: Some(in_matrix.len()),
             note: None,
         }
     }
 
     /// Without a catalogue: the layer's techniques by id, in columns of [`GRID_ROWS`].
-    pub(super) fn of_layer(layer: &Value) -> Grid {
+    pub(super) fn of_layer(layer: &'a Layer) -> Grid<'a> {
         let colored = colored_entries(layer);
-        let ids: Vec<&str> = colored.keys().copied().collect();
+        let ids: Vec<&'a str> = colored.keys().copied().collect();
         let columns = ids
             .chunks(GRID_ROWS)
             .enumerate()
@@ -100,6 +103,7 @@ impl Grid {
             .collect();
         Grid {
             columns,
+            colored,
             techniques_in_matrix: None,
             note: Some(
                 "No ATT&CK catalogue for this version and domain: a grid of the layer's techniques by id, not the matrix."
@@ -113,59 +117,48 @@ impl Grid {
         self.columns
             .iter()
             .flat_map(|c| &c.cells)
-            .filter(|c| c.colored.is_some())
-            .map(|c| c.technique.as_str())
+            .filter(|c| c.colored)
+            .map(|c| c.technique)
             .collect::<BTreeSet<_>>()
             .len()
     }
+
+    /// How the layer colors `cell`: `None` when it does not.
+    pub(super) fn colored(&self, cell: &Cell) -> Option<&Colored> {
+        self.colored.get(cell.technique)
+    }
 }
 
-fn cell(id: &str, name: &str, sub_technique: bool, colored: &BTreeMap<&str, Colored>) -> Cell {
+fn cell<'a>(id: &'a str, name: &'a str, sub_technique: bool, colored: &BTreeMap<&str, Colored>) -> Cell<'a> {
     Cell {
-        technique: id.to_string(),
-        name: name.to_string(),
+        technique: id,
+        name,
         sub_technique,
-        colored: colored.get(id).map(|c| Colored {
-            color: c.color.clone(),
-            score: c.score,
-            comment: c.comment.clone(),
-            metadata: c.metadata.clone(),
-        }),
+        colored: colored.contains_key(id),
     }
 }
 
 /// The layer's enabled entries that Navigator colors (a `color`, or a `score` on the gradient), by
 /// technique; the first entry of a technique wins, as in Navigator.
-fn colored_entries(layer: &Value) -> BTreeMap<&str, Colored> {
-    let gradient: Vec<&str> = layer["gradient"]["colors"]
-        .as_array()
-        .map(|colors| colors.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let low = layer["gradient"]["minValue"].as_f64().unwrap_or(0.0);
-    let high = layer["gradient"]["maxValue"].as_f64().unwrap_or(100.0);
+fn colored_entries(layer: &Layer) -> BTreeMap<&str, Colored> {
+    let gradient = &layer.gradient;
+    let (low, high) = (gradient.min_value as f64, gradient.max_value as f64);
     let mut colored = BTreeMap::new();
-    for entry in layer["techniques"].as_array().into_iter().flatten() {
-        let Some(id) = entry["techniqueID"].as_str() else {
-            continue;
-        };
-        if entry["enabled"] == false || colored.contains_key(id) {
+    for entry in &layer.techniques {
+        let id = entry.technique_id.as_str();
+        if !entry.enabled || colored.contains_key(id) {
             continue;
         }
-        let score = entry["score"].as_f64();
-        let color = match (entry["color"].as_str().filter(|c| !c.is_empty()), score) {
-            (Some(color), _) => color.to_string(),
-            (None, Some(score)) => navigator_color(&gradient, low, high, score),
-            (None, None) => continue,
+        let score = entry.score as f64;
+        let color = match entry.color.as_deref().filter(|c| !c.is_empty()) {
+            Some(color) => color.to_string(),
+            None => navigator_color(&gradient.colors, low, high, score),
         };
-        let mut lines = entry["metadata"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| Some((m["name"].as_str()?, m["value"].as_str()?)));
+        let mut lines = entry.metadata.iter();
         let mut metadata: Vec<String> = lines
             .by_ref()
             .take(METADATA_LINES)
-            .map(|(name, value)| format!("{name}: {value}"))
+            .map(|line| format!("{}: {}", line.name, line.value))
             .collect();
         let more = lines.count();
         if more > 0 {
@@ -176,7 +169,7 @@ fn colored_entries(layer: &Value) -> BTreeMap<&str, Colored> {
             Colored {
                 color,
                 score,
-                comment: entry["comment"].as_str().unwrap_or_default().to_string(),
+                comment: entry.comment.clone(),
                 metadata,
             },
         );
@@ -188,17 +181,17 @@ fn colored_entries(layer: &Value) -> BTreeMap<&str, Colored> {
 /// name, 1 by name descending, 2 by score, 3 by score descending (unscored last, ties by name).
 fn sort_as_the_layer_does<'a, T>(
     techniques: &mut [T],
-    layer: &Value,
+    layer: &Layer,
     colored: &BTreeMap<&str, Colored>,
     id_of: impl Fn(&T) -> &str,
     name_of: impl Fn(&str) -> &'a str,
 ) {
-    let score = |t: &T| colored.get(id_of(t)).and_then(|c| c.score);
+    let score = |t: &T| colored.get(id_of(t)).map(|c| c.score);
     let by_name = |a: &T, b: &T| {
         let (a, b) = (id_of(a), id_of(b));
         name_of(a).cmp(name_of(b)).then(a.cmp(b))
     };
-    match layer["sorting"].as_u64().unwrap_or(0) {
+    match layer.sorting {
         1 => techniques.sort_by(|a, b| by_name(b, a)),
         sorting @ (2 | 3) => techniques.sort_by(|a, b| {
             let (sa, sb) = (score(a), score(b));

@@ -14,9 +14,9 @@ mod svg;
 use std::path::Path;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::error::Result;
+use crate::sinks::navigator::Layer;
 use crate::sinks::write_staged;
 use crate::sources::attack_stix::AttackCatalog;
 pub use svg::navigator_color;
@@ -37,7 +37,7 @@ pub struct HeatmapCounts {
 
 /// Draws the heatmap of the layer `document`, written as `layer_file`, into `dir`: called by the
 /// Navigator sink with each layer it writes, so no layer is read back from disk.
-pub fn write(layer_file: &str, document: &Value, attack: &AttackCatalog, dir: &Path) -> Result<HeatmapCounts> {
+pub fn write(layer_file: &str, document: &Layer, attack: &AttackCatalog, dir: &Path) -> Result<HeatmapCounts> {
     let file = format!("{}.svg", layer_file.trim_end_matches(".json"));
     let bundle = attack_of(layer_file).and_then(|(version, domain)| attack.own_bundles(version, domain).next());
     let grid = match bundle {

@@ -5,9 +5,9 @@
 
 use std::fmt::Write;
 
-use serde_json::Value;
+use crate::sinks::navigator::Layer;
 
-use super::matrix::{Cell, Grid};
+use super::matrix::{Cell, Colored, Grid};
 use crate::escape::xml;
 use crate::sinks::{count_of, cut_to};
 
@@ -26,8 +26,8 @@ const LINE: &str = "#c8c8c8";
 
 /// The color Navigator shows for `score` on a layer's gradient: the colors spread evenly from
 /// `low` to `high`, interpolated linearly in RGB, scores outside the range clamped to its ends.
-pub fn navigator_color(colors: &[&str], low: f64, high: f64, score: f64) -> String {
-    let stops: Vec<[f64; 3]> = colors.iter().filter_map(|c| rgb(c)).collect();
+pub fn navigator_color(colors: &[impl AsRef<str>], low: f64, high: f64, score: f64) -> String {
+    let stops: Vec<[f64; 3]> = colors.iter().filter_map(|c| rgb(c.as_ref())).collect();
     match stops.len() {
         0 => return UNCOLORED.to_string(),
         1 => return hex(stops[0]),
@@ -69,12 +69,12 @@ fn fitted(text: &str, width: usize) -> String {
     cut_to(text, width * 10 / CHAR_WIDTH_TENTHS)
 }
 
-pub(super) fn draw(layer: &Value, grid: &Grid) -> String {
+pub(super) fn draw(layer: &Layer, grid: &Grid) -> String {
     let columns = grid.columns.len().max(1);
     let width = (2 * MARGIN + columns * COLUMN_WIDTH + (columns - 1) * COLUMN_GAP).max(640);
     let tallest = grid.columns.iter().map(|c| c.cells.len()).max().unwrap_or(0);
     let height = HEADER_HEIGHT + COLUMN_TITLE_HEIGHT + tallest * CELL_HEIGHT + 2 * MARGIN;
-    let name = layer["name"].as_str().unwrap_or("ATT&CK Navigator layer");
+    let name = layer.name.as_str();
     let mut svg = String::with_capacity(64 * 1024);
     let _ = writeln!(svg, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
     let _ = writeln!(
@@ -118,7 +118,7 @@ pub(super) fn draw(layer: &Value, grid: &Grid) -> String {
             xml(&fitted(&column.title, COLUMN_WIDTH - 4))
         );
         let techniques_in_column = column.cells.iter().filter(|c| !c.sub_technique).count();
-        let colored = column.cells.iter().filter(|c| c.colored.is_some()).count();
+        let colored = column.cells.iter().filter(|c| c.colored).count();
         let _ = writeln!(
             svg,
             r##"<text x="{}" y="{}" fill="#555555">{}, {colored} cells colored</text>"##,
@@ -130,6 +130,7 @@ pub(super) fn draw(layer: &Value, grid: &Grid) -> String {
             draw_cell(
                 &mut svg,
                 cell,
+                grid.colored(cell),
                 &column.key,
                 x,
                 y + COLUMN_TITLE_HEIGHT + row * CELL_HEIGHT,
@@ -141,18 +142,17 @@ pub(super) fn draw(layer: &Value, grid: &Grid) -> String {
     svg
 }
 
-fn draw_cell(svg: &mut String, cell: &Cell, column: &str, x: usize, y: usize) {
+fn draw_cell(svg: &mut String, cell: &Cell, colored: Option<&Colored>, column: &str, x: usize, y: usize) {
     let indent = if cell.sub_technique { SUB_INDENT } else { 0 };
     let width = COLUMN_WIDTH - indent;
     let label = if cell.name.is_empty() {
-        cell.technique.clone()
+        cell.technique.to_string()
     } else {
         format!("{} {}", cell.technique, cell.name)
     };
-    let (class, fill, hover) = match &cell.colored {
+    let (class, fill, hover) = match colored {
         Some(colored) => {
-            let score = colored.score.map(|s| format!(" — score {s}")).unwrap_or_default();
-            let mut hover = format!("{label}{score}");
+            let mut hover = format!("{label} — score {}", colored.score);
             for line in std::iter::once(&colored.comment).chain(&colored.metadata) {
                 if !line.is_empty() {
                     hover.push('\n');
@@ -166,7 +166,7 @@ fn draw_cell(svg: &mut String, cell: &Cell, column: &str, x: usize, y: usize) {
     let _ = writeln!(
         svg,
         r#"<g class="{class}" id="cell-{}-{}"><title>{}</title><rect x="{}" y="{y}" width="{width}" height="{}" fill="{}" stroke="{LINE}"/><text x="{}" y="{}">{}</text></g>"#,
-        xml(&cell.technique),
+        xml(cell.technique),
         xml(column),
         xml(&hover),
         x + indent,
@@ -180,12 +180,9 @@ fn draw_cell(svg: &mut String, cell: &Cell, column: &str, x: usize, y: usize) {
 
 /// The layer's legend items as swatches, and its gradient as a bar from `minValue` to `maxValue`
 /// when it has two or more different colors.
-fn draw_legend(svg: &mut String, layer: &Value, y: usize) {
+fn draw_legend(svg: &mut String, layer: &Layer, y: usize) {
     let mut x = MARGIN;
-    let gradient: Vec<&str> = layer["gradient"]["colors"]
-        .as_array()
-        .map(|colors| colors.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let gradient = &layer.gradient.colors;
     if gradient.windows(2).any(|pair| pair[0] != pair[1]) {
         let _ = writeln!(
             svg,
@@ -196,27 +193,21 @@ fn draw_legend(svg: &mut String, layer: &Value, y: usize) {
             let _ = writeln!(svg, r#"<stop offset="{offset}%" stop-color="{}"/>"#, xml(color));
         }
         let _ = writeln!(svg, "</linearGradient></defs>");
-        let number = |key: &str| {
-            layer["gradient"][key]
-                .as_f64()
-                .map(|v| v.to_string())
-                .unwrap_or_default()
-        };
         let _ = writeln!(
             svg,
             r#"<g class="gradient"><text x="{x}" y="{}">{}</text><rect x="{}" y="{y}" width="120" height="14" fill="url(#gradient)" stroke="{LINE}"/><text x="{}" y="{}">{}</text></g>"#,
             y + 11,
-            xml(&number("minValue")),
+            layer.gradient.min_value,
             x + 24,
             x + 148,
             y + 11,
-            xml(&number("maxValue")),
+            layer.gradient.max_value,
         );
         x += 190;
     }
-    for item in layer["legendItems"].as_array().into_iter().flatten() {
-        let color = item["color"].as_str().unwrap_or(UNCOLORED);
-        let label = fitted(item["label"].as_str().unwrap_or_default(), 110);
+    for item in &layer.legend_items {
+        let color = &item.color;
+        let label = fitted(&item.label, 110);
         let _ = writeln!(
             svg,
             r#"<g class="legend"><rect x="{x}" y="{y}" width="14" height="14" fill="{}" stroke="{LINE}"/><text x="{}" y="{}">{}</text></g>"#,

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use serde_json::{json, Value};
+use std::borrow::Cow;
 
-use super::document::{attack_title, finish, named, Header};
+use super::document::{attack_title, finish, named, Header, Layer, LegendItem, Link, Named, TechniqueEntry};
 use super::{by_technique, technique_entry, LayerCounts};
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::{DatasetKey, Interner, MappingRow, Text};
@@ -105,7 +105,7 @@ impl Across {
         attack_version: &str,
         domain: &str,
         datasets: &[(&DatasetKey, &Summary)],
-    ) -> Option<(Value, LayerCounts)> {
+    ) -> Option<(Layer, LayerCounts)> {
         let datasets: Vec<&(&DatasetKey, &Summary)> =
             datasets.iter().filter(|(d, _)| self.counts(&d.framework)).collect();
         let first = datasets.first()?.0;
@@ -123,7 +123,7 @@ impl Across {
             .iter()
             .filter_map(|(dataset, summary)| Some((*dataset, summary.derived_from.as_deref()?)))
             .collect();
-        let entries: Vec<Value> = covered
+        let entries: Vec<TechniqueEntry> = covered
             .iter()
             .map(|(technique, by_dataset)| entry(technique, by_dataset, &derived))
             .collect();
@@ -133,7 +133,10 @@ impl Across {
             attack_version: attack_version.to_string(),
             domain: domain.to_string(),
             metadata: vec![named("ATT&CK version", attack_version), named("domain", domain)],
-            links: vec![json!({"label": "Mappings Explorer", "url": site::LIVE_BASE_URL})],
+            links: vec![Link {
+                label: "Mappings Explorer".to_string(),
+                url: site::LIVE_BASE_URL.to_string(),
+            }],
         };
         if !derived.is_empty() {
             let listed: Vec<String> = derived
@@ -145,23 +148,24 @@ impl Across {
                 listed.join(", ")
             ));
             for (dataset, from) in &derived {
-                header.metadata.push(named(
-                    &format!("derived: {}", dataset_label(dataset)),
-                    &format!("from ATT&CK {from}"),
-                ));
+                header.metadata.push(Named {
+                    name: Cow::Owned(format!("derived: {}", dataset_label(dataset))),
+                    value: format!("from ATT&CK {from}"),
+                });
             }
         }
         let (mut layer, counts) = finish(header, entries, "framework", non_mappable_rows, &left_out);
-        if let Some(legend) = layer["legendItems"].as_array_mut() {
-            // Navigator clips a legend label at about 15 characters: the description names each.
-            legend.extend(
-                derived
-                    .values()
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .map(|from| json!({"label": format!("derived ← {from}"), "color": DERIVED_COLOR})),
-            );
-        }
+        // Navigator clips a legend label at about 15 characters: the description names each.
+        layer.legend_items.extend(
+            derived
+                .values()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .map(|from| LegendItem {
+                    label: format!("derived ← {from}"),
+                    color: DERIVED_COLOR.into(),
+                }),
+        );
         Some((layer, counts))
     }
 }
@@ -180,16 +184,23 @@ fn dataset_label(dataset: &DatasetKey) -> String {
 
 /// A technique's entry: the frameworks mapping it, with each one's capability count in metadata
 /// (and the release a derived dataset comes from).
-fn entry(technique: &str, by_dataset: &BTreeMap<&DatasetKey, usize>, derived: &BTreeMap<&DatasetKey, &str>) -> Value {
+fn entry(
+    technique: &str,
+    by_dataset: &BTreeMap<&DatasetKey, usize>,
+    derived: &BTreeMap<&DatasetKey, &str>,
+) -> TechniqueEntry {
     let frameworks_covering: BTreeSet<&str> = by_dataset.keys().map(|d| d.framework.as_str()).collect();
-    let metadata: Vec<Value> = by_dataset
+    let metadata: Vec<Named> = by_dataset
         .iter()
         .map(|(dataset, capabilities)| {
             let name = match derived.get(dataset) {
                 Some(from) => format!("{} (derived from {from})", dataset_label(dataset)),
                 None => dataset_label(dataset),
             };
-            named(&name, &count_of(*capabilities, "capability", "capabilities"))
+            Named {
+                name: Cow::Owned(name),
+                value: count_of(*capabilities, "capability", "capabilities"),
+            }
         })
         .collect();
     let labels: Vec<&str> = frameworks_covering.iter().map(|f| frameworks::label(f)).collect();

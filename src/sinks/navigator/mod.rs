@@ -13,7 +13,6 @@ mod writer;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::{DatasetKey, MappingRow};
@@ -21,7 +20,7 @@ use crate::sinks::count_of;
 use crate::site;
 use crate::transforms::normalize::score_rank;
 use document::{finish, named, Header, HIGH_COLOR, LOW_COLOR};
-pub use document::{LAYER_VERSION, NAVIGATOR_VERSION};
+pub use document::{Gradient, Layer, LegendItem, Link, Named, TechniqueEntry, LAYER_VERSION, NAVIGATOR_VERSION};
 pub use writer::{Also, Writer};
 
 /// Score-layer colors, by the category of a technique's highest score.
@@ -97,14 +96,14 @@ fn left_out_note(left_out: &BTreeMap<&str, String>) -> String {
 }
 
 /// The heatmap of one dataset: score = number of distinct capabilities mapped to the technique.
-pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Value, LayerCounts) {
+pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Layer, LayerCounts) {
     let Grouped {
         techniques,
         non_mappable: non_mappable_rows,
         left_out,
     } = by_technique(rows);
     let stack = frameworks::kind(&dataset.framework) == FrameworkKind::SecurityStack;
-    let entries: Vec<Value> = techniques
+    let entries: Vec<TechniqueEntry> = techniques
         .iter()
         .map(|(technique, capabilities)| {
             let names: Vec<&str> = capabilities.keys().copied().collect();
@@ -148,7 +147,7 @@ pub fn dataset_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> (Value, Laye
 
 /// A security stack's scores: significant 3, partial 2, minimal 1; the highest wins and colors the
 /// technique by its category (protect, then detect, then respond on a tie). `None` without scores.
-pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value, LayerCounts)> {
+pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Layer, LayerCounts)> {
     let Grouped {
         techniques,
         non_mappable: non_mappable_rows,
@@ -186,7 +185,7 @@ pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value,
             .iter()
             .find(|(c, _)| *c == category)
             .map(|(_, color)| *color);
-        entry["color"] = color.unwrap_or(HIGH_COLOR).into();
+        entry.color = Some(color.unwrap_or(HIGH_COLOR).into());
         entries.push(entry);
     }
     if entries.is_empty() {
@@ -201,11 +200,18 @@ pub fn score_layer(dataset: &DatasetKey, rows: &[&MappingRow]) -> Option<(Value,
         review::mark_derived(&mut header, from);
     }
     let (mut layer, mut counts) = finish(header, entries, "score", non_mappable_rows, &left_out);
-    layer["gradient"] = json!({"colors": [LOW_COLOR, HIGH_COLOR], "minValue": 1, "maxValue": 3});
-    layer["legendItems"] = CATEGORY_COLORS
+    layer.gradient = Gradient {
+        colors: vec![LOW_COLOR.into(), HIGH_COLOR.into()],
+        min_value: 1,
+        max_value: 3,
+    };
+    layer.legend_items = CATEGORY_COLORS
         .iter()
         // Short labels: Navigator clips a legend label at about 15 characters.
-        .map(|(category, color)| json!({"label": category, "color": color}))
+        .map(|(category, color)| LegendItem {
+            label: category.to_string(),
+            color: (*color).into(),
+        })
         .collect();
     counts.min_score = 1;
     counts.max_score = 3;
@@ -217,25 +223,21 @@ fn technique_entry(
     technique: &str,
     score: usize,
     comment: String,
-    metadata: Vec<Value>,
-) -> Value {
-    // `json!` serializes each value it is given (a deep copy): the comment and the metadata, built
-    // here for this entry alone, are moved in afterwards (same keys, same order).
-    let mut entry = json!({
-        "techniqueID": technique,
-        "score": score,
-        "comment": Value::Null,
-        "enabled": true,
-        "showSubtechniques": false,
-        "metadata": Value::Null,
-        "links": [{
-            "label": format!("Mappings Explorer: {technique}"),
-            "url": site::technique_url(&dataset.attack_version, &dataset.domain, technique),
+    metadata: Vec<Named>,
+) -> TechniqueEntry {
+    TechniqueEntry {
+        technique_id: technique.to_string(),
+        score,
+        color: None,
+        comment,
+        enabled: true,
+        show_subtechniques: false,
+        metadata,
+        links: vec![Link {
+            label: format!("Mappings Explorer: {technique}"),
+            url: site::technique_url(&dataset.attack_version, &dataset.domain, technique),
         }],
-    });
-    entry["comment"] = Value::String(comment);
-    entry["metadata"] = Value::Array(metadata);
-    entry
+    }
 }
 
 fn capability_title(capability: &str, rows: &[&MappingRow]) -> String {

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
-use super::document::{finish, named, Header};
+use super::document::{finish, named, Header, Layer, TechniqueEntry};
 use super::{technique_entry, LayerCounts};
 use crate::model::DatasetKey;
 use crate::transforms::carry::ReviewTechnique;
@@ -22,7 +20,7 @@ pub fn mark_derived(header: &mut Header, from: &str) {
 }
 
 /// The review layer of each derived dataset, by dataset.
-pub fn review_layers(review: &[ReviewTechnique]) -> Vec<(String, Value, LayerCounts)> {
+pub fn review_layers(review: &[ReviewTechnique]) -> Vec<(String, Layer, LayerCounts)> {
     let mut by_dataset: BTreeMap<&DatasetKey, Vec<&ReviewTechnique>> = BTreeMap::new();
     for technique in review {
         by_dataset.entry(&technique.dataset).or_default().push(technique);
@@ -31,7 +29,7 @@ pub fn review_layers(review: &[ReviewTechnique]) -> Vec<(String, Value, LayerCou
         .into_iter()
         .map(|(dataset, techniques)| {
             let from = &techniques[0].derived_from;
-            let entries: Vec<Value> = techniques
+            let entries: Vec<TechniqueEntry> = techniques
                 .iter()
                 .map(|t| {
                     technique_entry(

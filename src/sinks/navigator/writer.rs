@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
-use serde_json::Value;
 
 use super::across::{Across, Summary};
-use super::{dataset_layer, review, score_layer, LayerCounts};
+use super::{dataset_layer, review, score_layer, Layer, LayerCounts};
 use crate::error::Result;
 use crate::frameworks::{self, FrameworkKind};
 use crate::model::{DatasetKey, Interner, MappingRow};
@@ -19,7 +18,7 @@ use crate::transforms::carry::ReviewTechnique;
 
 /// What is made of each layer as it is written: its file name and document in, anything out (the
 /// build draws its heatmap).
-pub type Also<'a, T> = &'a (dyn Fn(&str, &Value) -> Result<T> + Sync);
+pub type Also<'a, T> = &'a (dyn Fn(&str, &Layer) -> Result<T> + Sync);
 
 /// Writes into `dir` the layers of each dataset it is given ([`Writer::add_dataset`], from any
 /// number of threads at once, in any order), and at the end ([`Writer::finish`]) the review layers
@@ -117,7 +116,7 @@ impl<'a, T: Send> Writer<'a, T> {
         Ok(written)
     }
 
-    fn write(&self, file: String, layer: &Value, counts: LayerCounts) -> Result<(LayerCounts, T)> {
+    fn write(&self, file: String, layer: &Layer, counts: LayerCounts) -> Result<(LayerCounts, T)> {
         write(&self.dir, file, layer, counts, self.also)
     }
 }
@@ -125,7 +124,7 @@ impl<'a, T: Send> Writer<'a, T> {
 fn write<T>(
     dir: &Path,
     file: String,
-    layer: &Value,
+    layer: &Layer,
     mut counts: LayerCounts,
     also: Also<'_, T>,
 ) -> Result<(LayerCounts, T)> {
@@ -223,8 +222,8 @@ mod tests {
     }
 
     /// What the build makes of a layer in place of a heatmap: something of its document.
-    fn named(file: &str, layer: &Value) -> Result<String> {
-        Ok(format!("{file}: {}", layer["name"]))
+    fn named(file: &str, layer: &Layer) -> Result<String> {
+        Ok(format!("{file}: {}", layer.name))
     }
 
     fn datasets(rows: &[MappingRow]) -> Vec<(DatasetKey, Vec<&MappingRow>)> {
