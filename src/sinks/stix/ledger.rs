@@ -77,10 +77,8 @@ impl Versioning {
             path: path.clone(),
             reason,
         };
-        // Parsed as it is read: the file (340 MB at 100 times the mapping files) is never held whole.
         let mut previous: Ledger = match std::fs::File::open(&path) {
-            Ok(file) => serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file))
-                .map_err(|e| fail(format!("not a ledger: {e}")))?,
+            Ok(file) => read_ledger(file).map_err(fail)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ledger::default(),
             Err(e) => return Err(fail(e.to_string())),
         };
@@ -143,6 +141,25 @@ pub(super) fn content_hash(object: &impl Serialize) -> Sha256 {
     let mut sha256 = sha2::Sha256::new();
     crate::model::serialize_into(object, |bytes| sha256.update(bytes));
     Sha256(sha256.finalize().into())
+}
+
+/// A ledger up to this size is read whole and parsed from memory (several times faster than from a
+/// reader); a larger one (340 MB at 100 times the mapping files) is parsed as it is read, never held
+/// whole.
+const LEDGER_READ_WHOLE_UP_TO: u64 = 64 << 20;
+
+/// The ledger in `file`, or why it is not one.
+fn read_ledger(mut file: std::fs::File) -> std::result::Result<Ledger, String> {
+    use std::io::Read;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let parsed = if size <= LEDGER_READ_WHOLE_UP_TO {
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&bytes)
+    } else {
+        serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file))
+    };
+    parsed.map_err(|e| format!("not a ledger: {e}"))
 }
 
 /// `candidate` when it is later than `previous`, else 1 ms after `previous`: a new version is always
