@@ -59,16 +59,23 @@ pub enum Status {
     Locked,
 }
 
-impl From<Status> for ExitCode {
-    fn from(status: Status) -> ExitCode {
-        ExitCode::from(match status {
+impl Status {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        match self {
             Status::Success => 0,
             Status::Failure => 1,
             Status::Usage => 2,
             Status::Warnings => 3,
             Status::NoChanges => 4,
             Status::Locked => 5,
-        })
+        }
+    }
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status.code())
     }
 }
 

@@ -102,7 +102,7 @@ pub fn swap_into_place(staging: &Path, out: &Path) -> Result<()> {
         std::fs::write(staging.join(".gitkeep"), b"").map_err(|e| failed(e.to_string()))?;
     }
     exchange(staging, out).map_err(|e| failed(format!("exchanging {} with it: {e}", staging.display())))?;
-    if let Err(e) = std::fs::remove_dir_all(staging) {
+    if let Err(e) = crate::fs::remove_tree(staging) {
         tracing::warn!(
             path = %staging.display(),
             error = %e,

@@ -80,7 +80,7 @@ pub fn publish_outputs(build: &mut Build, options: OutputOptions, out: &Path) ->
                 reason: format!("removing the table read for the changes: {e}"),
             })?;
         }
-        publish::swap_into_place(&staging, out)
+        timed("published", || publish::swap_into_place(&staging, out))
     })();
     if written.is_err() {
         let _ = std::fs::remove_dir_all(&staging);
