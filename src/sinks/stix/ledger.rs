@@ -78,7 +78,7 @@ impl Versioning {
             reason,
         };
         let mut previous: Ledger = match std::fs::File::open(&path) {
-            Ok(file) => read_ledger(file).map_err(fail)?,
+            Ok(file) => read_ledger(file, LEDGER_READ_WHOLE_UP_TO).map_err(fail)?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ledger::default(),
             Err(e) => return Err(fail(e.to_string())),
         };
@@ -148,11 +148,11 @@ pub(super) fn content_hash(object: &impl Serialize) -> Sha256 {
 /// whole.
 const LEDGER_READ_WHOLE_UP_TO: u64 = 64 << 20;
 
-/// The ledger in `file`, or why it is not one.
-fn read_ledger(mut file: std::fs::File) -> std::result::Result<Ledger, String> {
+/// The ledger in `file` (read whole up to `read_whole_up_to` bytes), or why it is not one.
+fn read_ledger(mut file: std::fs::File, read_whole_up_to: u64) -> std::result::Result<Ledger, String> {
     use std::io::Read;
     let size = file.metadata().map_err(|e| e.to_string())?.len();
-    let parsed = if size <= LEDGER_READ_WHOLE_UP_TO {
+    let parsed = if size <= read_whole_up_to {
         let mut bytes = Vec::with_capacity(size as usize);
         file.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
         serde_json::from_slice(&bytes)
@@ -212,6 +212,28 @@ mod tests {
     /// The bundle item of `object` as it stands.
     fn item_of(object: &StixObject) -> String {
         String::from_utf8(bundle_item(object)).unwrap()
+    }
+
+    #[test]
+    fn a_ledger_reads_the_same_whole_or_as_it_is_read_and_a_broken_one_says_so() {
+        let (_, entry) = versioned(&Versioning::default(), object("SC-08", "2025-01-02T00:00:00.000Z"));
+        let ledger = Ledger {
+            objects: [("course-of-action--1".to_string(), entry)].into(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LEDGER_FILE);
+        write(&ledger, &path).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        for read_whole_up_to in [size, size - 1] {
+            let file = std::fs::File::open(&path).unwrap();
+            assert_eq!(read_ledger(file, read_whole_up_to).unwrap(), ledger);
+        }
+        std::fs::write(&path, b"{\"objects\": [").unwrap();
+        for read_whole_up_to in [u64::MAX, 0] {
+            let file = std::fs::File::open(&path).unwrap();
+            let error = read_ledger(file, read_whole_up_to).unwrap_err();
+            assert!(error.starts_with("not a ledger: "), "{error}");
+        }
     }
 
     #[test]
