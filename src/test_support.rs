@@ -83,6 +83,17 @@ impl MappingRowBuilder {
         self
     }
 
+    /// A row of AWS 12.12.2024 (a security stack): `capability` scores `technique` `value` in
+    /// `category`.
+    pub(crate) fn aws_score(capability: &str, technique: &str, category: &str, value: &str) -> MappingRow {
+        MappingRowBuilder::new("aws", "12.12.2024")
+            .capability(capability)
+            .technique(technique)
+            .mapping_type("technique_scores")
+            .score(category, value)
+            .build()
+    }
+
     pub(crate) fn build(self) -> MappingRow {
         let record = format!("{:?}", self.row);
         MappingRow {

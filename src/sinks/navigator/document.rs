@@ -284,17 +284,9 @@ mod tests {
     use crate::test_support::MappingRowBuilder;
 
     fn security_stack() -> Vec<MappingRow> {
-        let scored = |capability: &str, technique: &str, category: &str, value: &str| {
-            MappingRowBuilder::new("aws", "12.12.2024")
-                .capability(capability)
-                .technique(technique)
-                .mapping_type("technique_scores")
-                .score(category, value)
-                .build()
-        };
         vec![
-            scored("guardduty", "T1562", "detect", "partial"),
-            scored("config", "T1059", "protect", "significant"),
+            MappingRowBuilder::aws_score("guardduty", "T1562", "detect", "partial"),
+            MappingRowBuilder::aws_score("config", "T1059", "protect", "significant"),
         ]
     }
 

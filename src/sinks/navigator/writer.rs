@@ -180,14 +180,7 @@ mod tests {
             original_technique: Some("T1562".into()),
             attack_changes: Vec::new(),
         }));
-        let scored = |capability: &str, technique: &str, category: &str, value: &str| {
-            MappingRowBuilder::new("aws", "12.12.2024")
-                .capability(capability)
-                .technique(technique)
-                .mapping_type("technique_scores")
-                .score(category, value)
-                .build()
-        };
+        let scored = MappingRowBuilder::aws_score;
         let mut rows = vec![
             control("rev5", "AC-02", "T1562"),
             control("rev5", "AC-03", "T1562"),

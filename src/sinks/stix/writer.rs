@@ -133,12 +133,7 @@ mod tests {
             MappingRowBuilder::new("nist_800_53", "rev5")
                 .capability("PM-01")
                 .build(),
-            MappingRowBuilder::new("aws", "12.12.2024")
-                .capability("guardduty")
-                .technique("T1562")
-                .mapping_type("technique_scores")
-                .score("detect", "partial")
-                .build(),
+            MappingRowBuilder::aws_score("guardduty", "T1562", "detect", "partial"),
             MappingRowBuilder::new("aws", "12.12.2024")
                 .capability("config")
                 .technique("T1999")
