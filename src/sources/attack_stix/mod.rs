@@ -97,10 +97,14 @@ impl AttackBundle {
     }
 
     /// Whether `bytes` may be an ATT&CK bundle: without either marker's type name anywhere in them,
-    /// no bytes are ATT&CK's.
+    /// no bytes are ATT&CK's. One pass over them, to the first marker (a scan per marker read the
+    /// 28.6 MB enterprise bundle twice when its matrix comes last and it has no collection).
     pub fn may_be(bytes: &[u8]) -> bool {
-        memchr::memmem::find(bytes, b"x-mitre-collection").is_some()
-            || memchr::memmem::find(bytes, b"x-mitre-matrix").is_some()
+        const PREFIX: &[u8] = b"x-mitre-";
+        memchr::memmem::find_iter(bytes, PREFIX).any(|at| {
+            let rest = &bytes[at + PREFIX.len()..];
+            rest.starts_with(b"collection") || rest.starts_with(b"matrix")
+        })
     }
 
     /// Reads `text` (the file at `path`) when it is an ATT&CK bundle: a STIX bundle holding ATT&CK's
@@ -368,6 +372,18 @@ mod tests {
             Some("16.1")
         );
         assert_eq!(version_from_file_name(Path::new("enterprise-attack.json")), None);
+    }
+
+    #[test]
+    fn bytes_may_be_attack_s_when_a_marker_type_is_anywhere_in_them() {
+        let object = |kind: &str| format!(r#"{{"type": "bundle", "objects": [{{"type": "{kind}"}}]}}"#);
+        assert!(AttackBundle::may_be(object("x-mitre-matrix").as_bytes()));
+        assert!(AttackBundle::may_be(object("x-mitre-collection").as_bytes()));
+        let after_other_types = format!("{} {}", object("x-mitre-tactic"), object("x-mitre-matrix"));
+        assert!(AttackBundle::may_be(after_other_types.as_bytes()));
+        assert!(!AttackBundle::may_be(object("x-mitre-tactic").as_bytes()));
+        assert!(!AttackBundle::may_be(b"x-mitre-"), "the prefix at the very end");
+        assert!(!AttackBundle::may_be(b""));
     }
 
     #[test]
