@@ -5,7 +5,6 @@ mod settings;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -70,12 +69,6 @@ impl Status {
             Status::NoChanges => 4,
             Status::Locked => 5,
         }
-    }
-}
-
-impl From<Status> for ExitCode {
-    fn from(status: Status) -> ExitCode {
-        ExitCode::from(status.code())
     }
 }
 

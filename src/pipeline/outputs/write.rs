@@ -103,22 +103,20 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
             ))
         };
 
-        let table_csv = wanted(Format::Csv).then(|| {
-            on_its_own_thread(
-                scope,
-                || sinks::csv::Appender::new(&out.join(CSV_FILE), &schema, csv),
-                sinks::csv::Appender::append,
-                sinks::csv::Appender::finish,
-            )
-        });
-        let gaps_csv = wanted(Format::Csv).then(|| {
-            on_its_own_thread(
-                scope,
-                || sinks::csv::Appender::new(&out.join(GAPS_FILE), &gaps_schema, csv),
-                sinks::csv::Appender::append,
-                sinks::csv::Appender::finish,
-            )
-        });
+        // mappings.csv and gaps.csv, each appended on its own thread.
+        let csv_table = |file: &str, schema: polars::prelude::SchemaRef| {
+            let path = out.join(file);
+            wanted(Format::Csv).then(|| {
+                on_its_own_thread(
+                    scope,
+                    move || sinks::csv::Appender::new(&path, &schema, csv),
+                    sinks::csv::Appender::append,
+                    sinks::csv::Appender::finish,
+                )
+            })
+        };
+        let table_csv = csv_table(CSV_FILE, schema.clone());
+        let gaps_csv = csv_table(GAPS_FILE, gaps_schema);
         let parquet = on_its_own_thread(
             scope,
             || sinks::parquet::Appender::new(&table_file, &schema),
