@@ -1,145 +1,16 @@
-//! File-system helpers: writes that are whole or not at all.
+//! File-system helpers: whole writes ([`whole`]), a tree synced or removed at once, process checks,
+//! digests and instants.
+
+mod compared;
+mod whole;
+
+pub use whole::{temporary_writer, write_atomically, write_staged, Buffered, StagedFile};
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-
-/// Writes a file through a temporary sibling and a rename, so a reader never sees half of it and a
-/// failed write leaves the previous file in place; the file is on disk (fsync) before it is renamed.
-pub fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>) -> Result<()> {
-    write_through_temporary(path, write, Durability::OnDisk)
-}
-
-/// Like [`write_atomically`], for a file of a staging tree that [`sync_tree`] puts on disk whole
-/// before it is published: one sync of the file system instead of one per file (72 fsyncs were a
-/// fifth of the wall time of a build of the 11 mapping files). The rename stays: a staging tree is
-/// seeded with hard links to the published files, which must never be written through.
-pub fn write_staged(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>) -> Result<()> {
-    write_through_temporary(path, write, Durability::WithTheTree)
-}
-
-/// When a written file reaches the disk.
-#[derive(Clone, Copy, PartialEq)]
-enum Durability {
-    /// Before it is renamed into place.
-    OnDisk,
-    /// With its whole tree ([`sync_tree`]).
-    WithTheTree,
-}
-
-fn write_through_temporary(
-    path: &Path,
-    write: impl FnOnce(&mut BufWriter<File>) -> Result<(), String>,
-    durability: Durability,
-) -> Result<()> {
-    let mut file = TemporaryFile::create(path, durability)?;
-    write(file.buffered()).map_err(|reason| file.failed(reason))?;
-    file.put_in_place()
-}
-
-/// A file written a piece at a time, through a temporary sibling that becomes the file at
-/// [`StagedFile::put_in_place`], as [`write_staged`] writes it; dropped before that (an error, a
-/// panic, a writer given up), it is removed and the file at `path` is left as it was.
-pub struct StagedFile(TemporaryFile);
-
-impl StagedFile {
-    /// Creates the temporary sibling of `path`.
-    pub fn create(path: &Path) -> Result<StagedFile> {
-        TemporaryFile::create(path, Durability::WithTheTree).map(StagedFile)
-    }
-
-    /// A failure to write this file, for `reason`.
-    pub fn failed(&self, reason: impl std::fmt::Display) -> Error {
-        self.0.failed(reason.to_string())
-    }
-
-    /// Flushes what is written and renames the temporary sibling to the file's path.
-    pub fn put_in_place(self) -> Result<()> {
-        self.0.put_in_place()
-    }
-}
-
-impl Write for StagedFile {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.buffered().write(bytes)
-    }
-
-    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.0.buffered().write_all(bytes)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.buffered().flush()
-    }
-}
-
-/// The temporary sibling a file is written into, removed when dropped before it is put in place.
-struct TemporaryFile {
-    path: PathBuf,
-    temporary: PathBuf,
-    /// `None` once put in place.
-    buffered: Option<BufWriter<File>>,
-    durability: Durability,
-    /// Renamed to `path`: nothing is left to remove.
-    in_place: bool,
-}
-
-impl TemporaryFile {
-    fn create(path: &Path, durability: Durability) -> Result<TemporaryFile> {
-        let temporary = temporary_sibling(path);
-        let file = File::create(&temporary).map_err(|e| Error::WriteOutput {
-            path: path.to_path_buf(),
-            reason: format!("creating {}: {e}", temporary.display()),
-        })?;
-        Ok(TemporaryFile {
-            path: path.to_path_buf(),
-            temporary,
-            buffered: Some(BufWriter::with_capacity(1 << 20, file)),
-            durability,
-            in_place: false,
-        })
-    }
-
-    fn buffered(&mut self) -> &mut BufWriter<File> {
-        self.buffered
-            .as_mut()
-            .expect("a temporary file is written only before it is put in place")
-    }
-
-    fn failed(&self, reason: String) -> Error {
-        Error::WriteOutput {
-            path: self.path.clone(),
-            reason,
-        }
-    }
-
-    fn put_in_place(mut self) -> Result<()> {
-        let buffered = self.buffered.take().expect("a temporary file is put in place once");
-        let file = buffered.into_inner().map_err(|e| self.failed(e.error().to_string()))?;
-        if self.durability == Durability::OnDisk {
-            file.sync_all().map_err(|e| self.failed(e.to_string()))?;
-        }
-        drop(file);
-        std::fs::rename(&self.temporary, &self.path)
-            .map_err(|e| self.failed(format!("renaming {} into place: {e}", self.temporary.display())))?;
-        self.in_place = true;
-        Ok(())
-    }
-}
-
-impl Drop for TemporaryFile {
-    fn drop(&mut self) {
-        // What is still buffered is dropped unwritten, the file closed, then removed.
-        if let Some(buffered) = self.buffered.take() {
-            drop(buffered.into_parts());
-        }
-        if !self.in_place {
-            let _ = std::fs::remove_file(&self.temporary);
-        }
-    }
-}
 
 /// Puts every file written into the tree at `dir` ([`write_staged`]) on disk: `syncfs` of its file
 /// system on Linux (one call however many files), elsewhere an fsync of each file.
@@ -201,26 +72,6 @@ pub fn create_dir(dir: &Path) -> Result<()> {
         path: dir.to_path_buf(),
         reason: e.to_string(),
     })
-}
-
-fn temporary_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}{TEMPORARY_MARK}{}", std::process::id()))
-}
-
-/// What a temporary sibling's name holds between the file's name and the writer's process id.
-const TEMPORARY_MARK: &str = ".tmp-";
-
-/// The process that writes the temporary sibling of this name (`.mappings.csv.tmp-4242` → 4242),
-/// or `None` when the name is not one of [`write_atomically`]'s temporaries.
-pub fn temporary_writer(file_name: &str) -> Option<u32> {
-    let rest = file_name.strip_prefix('.')?;
-    let (name, pid) = rest.rsplit_once(TEMPORARY_MARK)?;
-    let is_number = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
-    (!name.is_empty() && is_number).then(|| pid.parse().ok()).flatten()
 }
 
 /// Whether a process of this id runs (on this system's process table). Where that cannot be told,
@@ -352,24 +203,6 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         assert_eq!(sha256_of_file(&path).unwrap(), sha256_hex(&bytes));
         assert!(sha256_of_file(&dir.path().join("absent")).is_err());
-    }
-
-    #[test]
-    fn a_temporary_names_its_writer_and_only_a_temporary_does() {
-        let temporary = temporary_sibling(Path::new("raw/a/index.html"));
-        let name = temporary.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(temporary_writer(&name), Some(std::process::id()));
-        assert_eq!(temporary_writer(".x.json.tmp-12"), Some(12));
-        for other in [
-            "index.html",
-            ".index.html.fetch.json",
-            ".x.tmp-",
-            ".x.tmp-12a",
-            "x.tmp-12",
-            "..tmp-1",
-        ] {
-            assert_eq!(temporary_writer(other), None, "{other}");
-        }
     }
 
     #[cfg(unix)]
