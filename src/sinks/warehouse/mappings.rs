@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 
 use super::{
-    partition_dir, portable, replace_dir, write_table, WarehouseFile, MAPPINGS_TABLE, PARTITION_COLUMNS, PART_FILE,
+    keep_only, partition_dir, portable, write_table, WarehouseFile, MAPPINGS_TABLE, PARTITION_COLUMNS, PART_FILE,
 };
 use crate::error::{Error, Result};
+use crate::fs::create_dir;
 use crate::model::DatasetKey;
 
 /// A partition's values: framework, ATT&CK version, domain.
@@ -33,10 +34,10 @@ struct Partition {
 }
 
 impl MappingsAppender {
-    /// Empties (or creates) the mappings dataset's directory under `dir`, the warehouse's, for a table
-    /// of `datasets`, each of which is appended whole, in one chunk.
+    /// The mappings dataset under `dir`, the warehouse's, for a table of `datasets`, each of which
+    /// is appended whole, in one chunk.
     pub fn new<'a>(dir: &Path, datasets: impl IntoIterator<Item = &'a DatasetKey>) -> Result<MappingsAppender> {
-        replace_dir(&dir.join(MAPPINGS_TABLE))?;
+        create_dir(&dir.join(MAPPINGS_TABLE))?;
         let mut waiting: BTreeMap<PartitionKey, Partition> = BTreeMap::new();
         for dataset in datasets {
             let key = [&dataset.framework, &dataset.attack_version, &dataset.domain].map(String::clone);
@@ -68,8 +69,9 @@ impl MappingsAppender {
         self.write(complete)
     }
 
-    /// Writes the partitions still held (a dataset announced but without rows never came) and returns
-    /// every partition's file, in the order of their (framework, ATT&CK version, domain).
+    /// Writes the partitions still held (a dataset announced but without rows never came), removes
+    /// the partitions of earlier builds not written now, and returns every partition's file, in the
+    /// order of their (framework, ATT&CK version, domain).
     pub fn finish(mut self) -> Result<Vec<WarehouseFile>> {
         let held = self
             .waiting
@@ -78,6 +80,15 @@ impl MappingsAppender {
             .map(|(key, _)| key.clone())
             .collect();
         self.write(held)?;
+        let table = Path::new(MAPPINGS_TABLE);
+        let written = self.written.iter().map(|(_, file)| file.path.as_str());
+        let written = written.map(|path| {
+            Path::new(path)
+                .strip_prefix(table)
+                .unwrap_or(Path::new(path))
+                .to_path_buf()
+        });
+        keep_only(&self.dir.join(MAPPINGS_TABLE), &written.collect())?;
         self.written.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(self.written.into_iter().map(|(_, file)| file).collect())
     }

@@ -137,19 +137,35 @@ pub fn write_mappings(frame: &DataFrame, dir: &Path) -> Result<Vec<WarehouseFile
     appender.finish()
 }
 
-/// Empties a table's directory (or creates it).
-fn replace_dir(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(Error::WriteOutput {
-                path: dir.to_path_buf(),
-                reason: format!("removing the previous table: {e}"),
-            })
+/// Removes what a table's directory holds besides the files `written` (paths relative to `dir`):
+/// what an earlier build left (a partition no longer built), links removed, never followed. Written
+/// first and pruned after, a table's unchanged files are kept as they are ([`crate::fs::write_staged`]).
+fn keep_only(dir: &Path, written: &std::collections::BTreeSet<PathBuf>) -> Result<()> {
+    fn prune(root: &Path, dir: &Path, written: &std::collections::BTreeSet<PathBuf>) -> std::io::Result<bool> {
+        let mut empty = true;
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            let kept = if entry.file_type()?.is_dir() {
+                let emptied = prune(root, &path, written)?;
+                if emptied {
+                    std::fs::remove_dir(&path)?;
+                }
+                !emptied
+            } else if written.contains(path.strip_prefix(root).unwrap_or(&path)) {
+                true
+            } else {
+                std::fs::remove_file(&path)?;
+                false
+            };
+            empty &= !kept;
         }
+        Ok(empty)
     }
-    create_dir(dir)
+    prune(dir, dir, written).map(drop).map_err(|e| Error::WriteOutput {
+        path: dir.to_path_buf(),
+        reason: format!("removing what an earlier build left: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -170,5 +186,39 @@ mod tests {
             partition_dir(&[("domain", "")]),
             Path::new("domain=__HIVE_DEFAULT_PARTITION__")
         );
+    }
+
+    #[test]
+    fn a_table_keeps_the_files_written_and_loses_what_an_earlier_build_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = dir.path().join("mappings");
+        let written = Path::new("framework=aws/attack_version=16.1/part-0.parquet");
+        for file in [
+            written,
+            Path::new("framework=aws/attack_version=15.1/part-0.parquet"),
+            Path::new("framework=old/attack_version=16.1/part-0.parquet"),
+            Path::new("framework=aws/stray.txt"),
+        ] {
+            std::fs::create_dir_all(table.join(file).parent().unwrap()).unwrap();
+            std::fs::write(table.join(file), "rows").unwrap();
+        }
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&outside, table.join("framework=link")).unwrap();
+        keep_only(&table, &[written.to_path_buf()].into()).unwrap();
+        let mut left: Vec<PathBuf> = walkdir::WalkDir::new(&table)
+            .min_depth(1)
+            .into_iter()
+            .map(|e| e.unwrap().path().strip_prefix(&table).unwrap().to_path_buf())
+            .collect();
+        left.sort();
+        let expected = [
+            "framework=aws",
+            "framework=aws/attack_version=16.1",
+            written.to_str().unwrap(),
+        ];
+        assert_eq!(left, expected.map(PathBuf::from));
+        assert!(outside.is_dir(), "a link is removed, what it points to stays");
     }
 }

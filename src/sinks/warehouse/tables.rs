@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use polars::prelude::*;
 
 use super::dimensions::{self, DimensionIndex};
-use super::{replace_dir, write_table, WarehouseFile, GAPS, PART_FILE, REVIEW};
+use super::{keep_only, write_table, WarehouseFile, GAPS, PART_FILE, REVIEW};
 use crate::error::{Error, Result};
 use crate::fs::create_dir;
 use crate::model::{DatasetKey, MappingRow};
@@ -91,9 +91,9 @@ impl<'a> TablesWriter<'a> {
         tables.push((REVIEW, carry::review_frame(review)?));
         let mut files = Vec::new();
         for (table, frame) in tables {
-            replace_dir(&self.dir.join(table))?;
             let path = format!("{table}/{PART_FILE}");
             write_table(&frame, &self.dir.join(&path), table)?;
+            keep_only(&self.dir.join(table), &[PathBuf::from(PART_FILE)].into())?;
             files.push(WarehouseFile {
                 table: table.to_string(),
                 path,
