@@ -1,7 +1,8 @@
 //! Indexes a bundle's text without building a JSON tree of it: the objects array is read as raw JSON
 //! slices, and each object only for the few properties attackmap uses (typed, borrowed, every other
-//! property skipped). The text is kept, moved in, never copied (33 MB for ATT&CK 16.1's three
-//! bundles); an object is parsed whole only when an export asks for it.
+//! property skipped). The text is moved in, never copied while indexed; then only the objects an
+//! export can ask for are kept (`reachable`: 3.9 of the 33 MB of ATT&CK 16.1's three bundles), each
+//! parsed whole only when an export asks for it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -10,6 +10,7 @@
 //! itself does not say. A bundle whose name carries no version serves every version of its domain.
 
 mod index;
+mod reachable;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -48,7 +49,8 @@ pub struct AttackBundle {
     pub domain: String,
     pub version: Option<String>,
     techniques: HashMap<String, Technique>,
-    /// The bundle's text, and where in it each object is, by STIX id.
+    /// The text of the objects an export can ask for (the rest is let go once indexed: [`reachable`]),
+    /// and where in it each is, by STIX id.
     text: String,
     ranges: HashMap<String, Range<usize>>,
     matrices: Vec<Matrix>,
@@ -118,9 +120,12 @@ impl AttackBundle {
         }
         match index::read(path, text) {
             Ok(index::Read::Bundle {
-                bundle,
+                mut bundle,
                 attack_markers: true,
-            }) => Ok(Recognized::Attack(bundle)),
+            }) => {
+                bundle.keep_what_exports_reach();
+                Ok(Recognized::Attack(bundle))
+            }
             Ok(index::Read::Bundle { bundle, .. }) => Ok(Recognized::Other(bundle.text)),
             Ok(index::Read::NotABundle(text)) => Ok(Recognized::Other(text)),
             Err(reason) => Err(Error::AttackBundle {
@@ -333,7 +338,10 @@ fn load_bundle(path: &Path) -> Result<AttackBundle> {
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
     match index::read(path, text).map_err(fail)? {
-        index::Read::Bundle { bundle, .. } => Ok(*bundle),
+        index::Read::Bundle { mut bundle, .. } => {
+            bundle.keep_what_exports_reach();
+            Ok(*bundle)
+        }
         index::Read::NotABundle(text) => {
             Err(fail(not_json(&text).unwrap_or_else(|| {
                 "expected a STIX bundle (\"type\": \"bundle\" and an \"objects\" array)".into()
