@@ -66,6 +66,24 @@ pub fn remove_tree(dir: &Path) -> std::io::Result<()> {
     dirs.iter().rev().try_for_each(std::fs::remove_dir)
 }
 
+/// Whether two paths name the same file (a hard link of it): never for a path that is absent, nor
+/// where the system cannot tell.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (a, b);
+        false
+    }
+}
+
 /// Creates a directory and any missing parents (nothing when it exists).
 pub fn create_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::WriteOutput {

@@ -133,3 +133,47 @@ fn refresh_prints_and_counts_the_export_warnings_build_prints() {
     assert_eq!(manifest["export_warnings"].as_array().unwrap().len(), 1);
     assert_eq!(build.status.code(), refresh.status.code(), "the same exit code");
 }
+
+/// Every file under `dir` with its identity on disk (device, inode) and modification time.
+#[cfg(unix)]
+fn identities(dir: &Path) -> Vec<(std::path::PathBuf, (u64, u64, i64))> {
+    use std::os::unix::fs::MetadataExt;
+    files_under(dir)
+        .into_iter()
+        .map(|f| {
+            let metadata = std::fs::metadata(dir.join(&f)).unwrap();
+            (f, (metadata.dev(), metadata.ino(), metadata.mtime_nsec()))
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_build_that_changes_nothing_keeps_every_published_file_and_a_changed_one_lists_its_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // The first publish lists every row as added; the second lists none, and so does every next one.
+    for _ in 0..2 {
+        assert_eq!(build_into(&out, &["site"], &[]).status.code(), Some(0));
+    }
+    let (published, bytes) = (identities(&out), every_file(&out));
+    assert_eq!(build_into(&out, &["site"], &[]).status.code(), Some(0));
+    assert_eq!(every_file(&out), bytes, "the same bytes");
+    assert_eq!(identities(&out), published, "not one file written again");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("<p>0 added, 0 removed, 0 changed.</p>"), "{page}");
+
+    assert_eq!(build_into(&out, &["site", "mapping-files"], &[]).status.code(), Some(0));
+    let now = identities(&out);
+    let table = |files: &[(std::path::PathBuf, (u64, u64, i64))]| {
+        files
+            .iter()
+            .find(|(f, _)| f.as_os_str() == "mappings.parquet")
+            .unwrap()
+            .1
+    };
+    assert_ne!(table(&now), table(&published), "the table is written anew");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!page.contains("<p>0 added, 0 removed, 0 changed.</p>"), "{page}");
+    assert!(page.contains("<h3>added: first"), "the new rows are listed");
+}

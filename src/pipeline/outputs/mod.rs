@@ -47,21 +47,28 @@ pub fn publish_outputs(build: &mut Build, options: OutputOptions, out: &Path) ->
             publish::link_tree(out, &staging)?;
         }
         write_outputs(build, options, &staging)?;
-        let table = build.stored_table(&staging, formats)?;
-        // A build only lists its changes in report.html: an unreadable previous table is said, and
-        // the build goes on (it replaces that table).
-        let previous = published_table(out).unwrap_or_else(|e| {
-            tracing::warn!("{e}: report.html lists no changes since it");
-            None
-        });
-        let changes = timed("changes since the last publish", || {
-            crate::refresh::compare_listing(
-                previous.as_ref().map(|p| p as &dyn crate::table::Columns),
-                &table,
-                sinks::report_html::LISTED_CHANGES,
-            )
-        })?;
-        drop(previous);
+        // A table kept as it was published (its staging link untouched: the same file) holds the
+        // previous publish's bytes: nothing changed, and neither table is read.
+        let kept = crate::fs::same_file(&build.table_file(&staging, formats), &out.join(PARQUET_FILE));
+        let table = (!kept).then(|| build.stored_table(&staging, formats)).transpose()?;
+        let changes = match &table {
+            None => Changes::default(),
+            Some(table) => {
+                // A build only lists its changes in report.html: an unreadable previous table is
+                // said, and the build goes on (it replaces that table).
+                let previous = published_table(out).unwrap_or_else(|e| {
+                    tracing::warn!("{e}: report.html lists no changes since it");
+                    None
+                });
+                timed("changes since the last publish", || {
+                    crate::refresh::compare_listing(
+                        previous.as_ref().map(|p| p as &dyn crate::table::Columns),
+                        table,
+                        sinks::report_html::LISTED_CHANGES,
+                    )
+                })?
+            }
+        };
         let warnings = build.report.has_warnings();
         let run = RunFacts {
             command: "build",
@@ -69,8 +76,14 @@ pub fn publish_outputs(build: &mut Build, options: OutputOptions, out: &Path) ->
             warnings: build.report.warnings(),
             refresh: None,
         };
+        // Without changes no row is looked up: a kept table is not read for the page either.
+        let unread = DataFrame::empty();
+        let rows: &dyn crate::table::Columns = match &table {
+            Some(table) => table,
+            None => &unread,
+        };
         timed("report page", || {
-            sinks::report_html::write(&build.report_page(&run, &changes, &table, attack), &staging)
+            sinks::report_html::write(&build.report_page(&run, &changes, rows, attack), &staging)
         })?;
         drop(table);
         let scratch = staging.join(SCRATCH_TABLE);
