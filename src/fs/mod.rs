@@ -149,24 +149,46 @@ impl Sha256 {
 }
 
 impl std::fmt::Display for Sha256 {
+    /// Written whole, not a formatted byte at a time (a ledger writes one per object).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 64];
+        for (pair, byte) in hex.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(byte >> 4)];
+            pair[1] = DIGITS[usize::from(byte & 0xf)];
+        }
+        f.write_str(std::str::from_utf8(&hex).expect("hex digits are ASCII"))
     }
 }
 
 impl std::str::FromStr for Sha256 {
     type Err = String;
 
+    /// Read a digit at a time (a ledger holds one per object ever published).
     fn from_str(hex: &str) -> Result<Sha256, String> {
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("expected a SHA-256 as 64 hex digits, found {hex:?}"));
-        }
+        let digit = |b: u8| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        };
         let mut digest = [0u8; 32];
-        for (byte, pair) in digest.iter_mut().zip(hex.as_bytes().chunks(2)) {
-            let pair = std::str::from_utf8(pair).expect("hex digits are ASCII");
-            *byte = u8::from_str_radix(pair, 16).expect("two hex digits are a byte");
+        let pairs = hex.as_bytes().chunks_exact(2);
+        let read = hex.len() == 64
+            && digest
+                .iter_mut()
+                .zip(pairs)
+                .all(|(byte, pair)| match (digit(pair[0]), digit(pair[1])) {
+                    (Some(high), Some(low)) => {
+                        *byte = high << 4 | low;
+                        true
+                    }
+                    _ => false,
+                });
+        match read {
+            true => Ok(Sha256(digest)),
+            false => Err(format!("expected a SHA-256 as 64 hex digits, found {hex:?}")),
         }
-        Ok(Sha256(digest))
     }
 }
 
@@ -221,6 +243,26 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         assert_eq!(sha256_of_file(&path).unwrap(), sha256_hex(&bytes));
         assert!(sha256_of_file(&dir.path().join("absent")).is_err());
+    }
+
+    #[test]
+    fn a_digest_reads_back_as_it_is_written_and_nothing_but_64_hex_digits_reads() {
+        let digest = Sha256::of(b"attackmap");
+        let hex = digest.to_string();
+        assert_eq!(hex, "c1b609f93f25f89367243fa1d33b1ed816e91c7b33f5f1681be6c49312fc7b07");
+        assert_eq!(hex.parse::<Sha256>(), Ok(digest));
+        assert_eq!(hex.to_uppercase().parse::<Sha256>(), Ok(digest));
+        let mut shifted = hex.clone();
+        shifted.insert(0, '0');
+        for bad in [
+            &hex[..63],
+            shifted.as_str(),
+            &format!("{}g", &hex[..63]),
+            &format!("{}é", &hex[..62]),
+            "",
+        ] {
+            assert!(bad.parse::<Sha256>().is_err(), "{bad:?}");
+        }
     }
 
     #[cfg(unix)]
