@@ -148,6 +148,15 @@ fn attack_changes(rows: &[MappingRow]) -> PolarsResult<Series> {
     Ok(builder.finish().into_series())
 }
 
+/// The schema of a frame of `columns`, from their definitions: no frame is built (polars builds an
+/// empty column of some types from 8 MiB of zeroes it allocates and fills on first use).
+pub fn schema_of(columns: &[Column]) -> SchemaRef {
+    let fields = columns
+        .iter()
+        .map(|column| Field::new(column.name.into(), column.column_type.polars_dtype()));
+    SchemaRef::new(fields.collect())
+}
+
 /// A frame whose columns are named and typed by their definitions: `values[i]` becomes `columns[i]`.
 pub fn frame_of(columns: &[Column], values: Vec<Series>) -> PolarsResult<DataFrame> {
     assert_eq!(columns.len(), values.len(), "one series per column");
@@ -169,10 +178,11 @@ pub fn to_dataframe(rows: &[MappingRow]) -> PolarsResult<DataFrame> {
     let text = |name: &str, get: &dyn Fn(&MappingRow) -> Option<&str>| -> polars::prelude::Column {
         TextColumn::of_shared(name, rows.iter().map(get))
     };
+    // Made a date column as it is, not cast from integers: polars casts a column of nulls (a dataset
+    // without dates) through 8 MiB of zeroes it allocates and fills on first use.
     let date = |name: &str, get: &dyn Fn(&MappingRow) -> Option<i32>| -> PolarsResult<polars::prelude::Column> {
-        Ok(Series::new(name.into(), rows.iter().map(get).collect::<Vec<_>>())
-            .cast(&DataType::Date)?
-            .into())
+        let days: Int32Chunked = rows.iter().map(get).collect();
+        Ok(days.with_name(name.into()).into_date().into_series().into())
     };
     let references = string_lists("references", rows.iter().map(|r| r.references.as_slice()))?;
     // A row's one comment is its shared text; only several are joined into a text of the row's own.
@@ -263,6 +273,8 @@ mod tests {
         let names: Vec<&str> = frame.get_column_names().iter().map(|n| n.as_str()).collect();
         let documented: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
         assert_eq!(names, documented);
+        assert_eq!(frame.schema(), &schema_of(COLUMNS));
+        assert_eq!(to_dataframe(&[]).unwrap().schema(), &schema_of(COLUMNS));
         for (column, documented) in frame.columns().iter().zip(COLUMNS) {
             assert_eq!(
                 column.dtype(),

@@ -81,3 +81,28 @@ pub fn frame(gaps: &[Gap]) -> PolarsResult<DataFrame> {
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gaps_table_has_the_documented_columns_and_types_with_or_without_gaps() {
+        let gap = Gap {
+            dataset: DatasetKey {
+                framework: "kev".into(),
+                framework_version: "07.28.2025".into(),
+                attack_version: "16.1".into(),
+                domain: "mobile".into(),
+            },
+            technique_id: "T1404".into(),
+            technique_name: "Exploitation for Privilege Escalation".into(),
+            tactics: vec!["privilege-escalation".into()],
+        };
+        for gaps in [vec![gap], Vec::new()] {
+            let table = frame(&gaps).unwrap();
+            assert_eq!(table.schema(), &crate::table::schema_of(GAP_COLUMNS));
+            assert_eq!(table.height(), gaps.len());
+        }
+    }
+}

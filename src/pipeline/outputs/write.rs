@@ -70,8 +70,8 @@ pub fn write_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> R
     }
 
     // The tables, appended in the table's order, each by its own thread.
-    let schema = crate::table::to_dataframe(&[])?.schema().clone();
-    let gaps_schema = gaps::frame(&[])?.schema().clone();
+    let schema = crate::table::schema_of(crate::table::COLUMNS);
+    let gaps_schema = crate::table::schema_of(gaps::GAP_COLUMNS);
     let table_file = build.table_file(out, formats);
     let datasets_made = build.datasets_made();
     let mut bundles: Vec<BundleCounts> = Vec::new();
