@@ -68,18 +68,14 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
         Err(e) => return Err(e.into()),
     };
     let progress = progress_bar();
-    // The previous ledger is read beside the inputs (it is a file of its own); the build's error, if
-    // both fail, is the one told.
-    let (build, versioning) = std::thread::scope(|scope| {
+    // The previous ledger is read and the staging directory seeded beside the inputs (neither
+    // needs them); the build's error, if several fail, is the one told.
+    let (build, versioning, staging) = std::thread::scope(|scope| {
         let versioning = scope.spawn(|| Versioning::from_published(&out, None));
+        let staging = scope.spawn(|| publish::Staging::seed(&out));
         let build = AttackCatalog::load(&attack_stix)
             .and_then(|explicit| pipeline::build(&inputs, explicit, carry_to.as_ref(), &progress));
-        (
-            build,
-            versioning
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        )
+        (build, joined(versioning), joined(staging))
     });
     let mut build = build?;
     let attack = std::mem::take(&mut build.attack);
@@ -92,7 +88,7 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
         csv,
         versioning: versioning?,
     };
-    pipeline::publish_outputs(&mut build, options, &out)?;
+    pipeline::publish_outputs(&mut build, options, staging?)?;
     progress.finish_and_clear();
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         print!("{}", escape::terminal(&build.report.summary()));
@@ -111,4 +107,9 @@ pub(super) fn run(args: BuildArgs) -> anyhow::Result<Status> {
     // the catalogue object by object took a tenth of a build's wall time.
     std::mem::forget((build, attack));
     Ok(status)
+}
+
+/// What a thread gave; its panic raised again here.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }

@@ -2,11 +2,13 @@
 //! attackmap made is ever replaced, and a lock keeps two runs from publishing into one `out/`.
 
 mod lock;
+mod staging;
 
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 pub use lock::{Lock, LockError};
+pub use staging::Staging;
 
 /// The file beside `out/` whose lock keeps runs from overlapping (`out.lock`).
 pub fn lock_path(out: &Path) -> PathBuf {

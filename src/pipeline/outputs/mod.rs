@@ -33,72 +33,60 @@ pub struct OutputOptions<'a> {
     pub versioning: Versioning,
 }
 
-/// Writes the outputs as a whole: into a staging directory beside `out`, seeded with the previous
-/// outputs (so the formats not asked for and the change feed stay), then swapped into place. A
-/// failure midway leaves `out` exactly as it was. The caller holds the lock ([`publish::Lock`]).
-pub fn publish_outputs(build: &mut Build, options: OutputOptions, out: &Path) -> Result<()> {
+/// Writes the outputs as a whole into `staging` (seeded with the previous outputs, so the formats
+/// not asked for and the change feed stay), then swaps it into place. A failure midway leaves `out`
+/// exactly as it was. The caller holds the lock ([`publish::Lock`]).
+pub fn publish_outputs(build: &mut Build, options: OutputOptions, staging: publish::Staging) -> Result<()> {
     let (formats, attack) = (options.formats, options.attack);
-    publish::check_out_is_ours(out)?;
-    publish::remove_stale_staging(out);
-    let staging = publish::staging_for(out);
-    let _ = std::fs::remove_dir_all(&staging);
-    let written = (|| {
-        if out.is_dir() {
-            publish::link_tree(out, &staging)?;
+    let (out, dir) = (staging.out(), staging.dir());
+    write_outputs(build, options, dir)?;
+    // A table kept as it was published (its staging link untouched: the same file) holds the
+    // previous publish's bytes: nothing changed, and neither table is read.
+    let kept = crate::fs::same_file(&build.table_file(dir, formats), &out.join(PARQUET_FILE));
+    let table = (!kept).then(|| build.stored_table(dir, formats)).transpose()?;
+    let changes = match &table {
+        None => Changes::default(),
+        Some(table) => {
+            // A build only lists its changes in report.html: an unreadable previous table is said,
+            // and the build goes on (it replaces that table).
+            let previous = published_table(out).unwrap_or_else(|e| {
+                tracing::warn!("{e}: report.html lists no changes since it");
+                None
+            });
+            timed("changes since the last publish", || {
+                crate::refresh::compare_listing(
+                    previous.as_ref().map(|p| p as &dyn crate::table::Columns),
+                    table,
+                    sinks::report_html::LISTED_CHANGES,
+                )
+            })?
         }
-        write_outputs(build, options, &staging)?;
-        // A table kept as it was published (its staging link untouched: the same file) holds the
-        // previous publish's bytes: nothing changed, and neither table is read.
-        let kept = crate::fs::same_file(&build.table_file(&staging, formats), &out.join(PARQUET_FILE));
-        let table = (!kept).then(|| build.stored_table(&staging, formats)).transpose()?;
-        let changes = match &table {
-            None => Changes::default(),
-            Some(table) => {
-                // A build only lists its changes in report.html: an unreadable previous table is
-                // said, and the build goes on (it replaces that table).
-                let previous = published_table(out).unwrap_or_else(|e| {
-                    tracing::warn!("{e}: report.html lists no changes since it");
-                    None
-                });
-                timed("changes since the last publish", || {
-                    crate::refresh::compare_listing(
-                        previous.as_ref().map(|p| p as &dyn crate::table::Columns),
-                        table,
-                        sinks::report_html::LISTED_CHANGES,
-                    )
-                })?
-            }
-        };
-        let warnings = build.report.has_warnings();
-        let run = RunFacts {
-            command: "build",
-            exit_status: if warnings { 3 } else { 0 },
-            warnings: build.report.warnings(),
-            refresh: None,
-        };
-        // Without changes no row is looked up: a kept table is not read for the page either.
-        let unread = DataFrame::empty();
-        let rows: &dyn crate::table::Columns = match &table {
-            Some(table) => table,
-            None => &unread,
-        };
-        timed("report page", || {
-            sinks::report_html::write(&build.report_page(&run, &changes, rows, attack), &staging)
+    };
+    let warnings = build.report.has_warnings();
+    let run = RunFacts {
+        command: "build",
+        exit_status: if warnings { 3 } else { 0 },
+        warnings: build.report.warnings(),
+        refresh: None,
+    };
+    // Without changes no row is looked up: a kept table is not read for the page either.
+    let unread = DataFrame::empty();
+    let rows: &dyn crate::table::Columns = match &table {
+        Some(table) => table,
+        None => &unread,
+    };
+    timed("report page", || {
+        sinks::report_html::write(&build.report_page(&run, &changes, rows, attack), dir)
+    })?;
+    drop(table);
+    let scratch = dir.join(SCRATCH_TABLE);
+    if scratch.exists() {
+        std::fs::remove_file(&scratch).map_err(|e| Error::WriteOutput {
+            path: scratch,
+            reason: format!("removing the table read for the changes: {e}"),
         })?;
-        drop(table);
-        let scratch = staging.join(SCRATCH_TABLE);
-        if scratch.exists() {
-            std::fs::remove_file(&scratch).map_err(|e| Error::WriteOutput {
-                path: scratch,
-                reason: format!("removing the table read for the changes: {e}"),
-            })?;
-        }
-        timed("published", || publish::swap_into_place(&staging, out))
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
     }
-    written
+    timed("published", || staging.publish())
 }
 
 impl Build {
