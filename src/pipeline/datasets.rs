@@ -226,7 +226,16 @@ impl Datasets<'_> {
         let mut parts: Vec<InputPart> = plan.parts.get(key).cloned().unwrap_or_default();
         for &index in plan.deferred.get(key).map(Vec::as_slice).unwrap_or_default() {
             let file = &plan.files[index];
-            let outcome = match sources::read_one(&file.path, &file.name, &sources::NothingSuperseded)? {
+            let read_ahead = plan
+                .read_ahead
+                .lock()
+                .expect("no thread panics holding it")
+                .remove(&index);
+            let read = match read_ahead {
+                Some(read) => read,
+                None => sources::read_one(&file.path, &file.name, &sources::NothingSuperseded),
+            };
+            let outcome = match read? {
                 Outcome::AttackBundle(_) => {
                     Outcome::Skipped("an ATT&CK bundle that also reads as a mapping file: taken as neither".into())
                 }

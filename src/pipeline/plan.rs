@@ -1,5 +1,7 @@
 //! A build's first pass: the ATT&CK bundles and the pages read, each mapping file only peeked at for
 //! its dataset, so that the datasets can then be built and written one at a time ([`super::datasets`]).
+//! When the JSON inputs are few, the mapping files are read now too, on the cores an ATT&CK bundle
+//! leaves free.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +27,9 @@ pub struct Plan {
     pub deferred: BTreeMap<DatasetKey, Vec<usize>>,
     /// How many bytes the mapping files of each dataset hold.
     pub deferred_bytes: BTreeMap<DatasetKey, usize>,
+    /// The mapping files already read ([`READ_AHEAD_UP_TO`]), by index: what reading each gave,
+    /// taken when its dataset is built.
+    pub read_ahead: std::sync::Mutex<BTreeMap<usize, Result<Outcome>>>,
     /// The rows the other inputs hold, by dataset.
     pub parts: BTreeMap<DatasetKey, Vec<InputPart>>,
     /// The ATT&CK bundles found among the inputs.
@@ -63,19 +68,33 @@ impl Plan {
 /// the mapping files supply let every page of them be reduced to its cross-check as it is read, so
 /// that pages never pile up in memory (on the whole site, every page).
 pub fn first_pass(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> Result<Plan> {
+    first_pass_reading_ahead(files, progress, READ_AHEAD_UP_TO)
+}
+
+/// [`first_pass`], the mapping files read too when the JSON inputs hold `read_ahead_up_to` bytes or
+/// fewer.
+fn first_pass_reading_ahead(
+    files: Vec<InputFile>,
+    progress: &indicatif::ProgressBar,
+    read_ahead_up_to: u64,
+) -> Result<Plan> {
     let (json, others): (Vec<usize>, Vec<usize>) = (0..files.len()).partition(|&index| {
         let file = &files[index];
         !file.is_link && file.name.ends_with(".json") && NotAnInput::of_name(&file.name).is_none()
     });
-    let json_read = timed("json inputs", || read_json(&files, json, progress))?;
+    let json_read = timed("json inputs", || read_json(&files, json, progress, read_ahead_up_to))?;
     let mut deferred: BTreeMap<DatasetKey, Vec<usize>> = BTreeMap::new();
     let mut deferred_bytes: BTreeMap<DatasetKey, usize> = BTreeMap::new();
+    let mut read_ahead = BTreeMap::new();
     let mut read_whole = Vec::new();
     for (index, read) in json_read {
         match read {
-            JsonRead::Peeked { dataset, bytes } => {
+            JsonRead::Peeked { dataset, bytes, read } => {
                 *deferred_bytes.entry(dataset.clone()).or_default() += bytes;
                 deferred.entry(dataset).or_default().push(index);
+                if let Some(read) = read {
+                    read_ahead.insert(index, read);
+                }
             }
             JsonRead::Whole(outcome) => read_whole.push((index, outcome)),
         }
@@ -118,6 +137,7 @@ pub fn first_pass(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> R
         files,
         deferred,
         deferred_bytes,
+        read_ahead: std::sync::Mutex::new(read_ahead),
         parts,
         attack_bundles: attack.bundles.len(),
         attack,
@@ -125,24 +145,35 @@ pub fn first_pass(files: Vec<InputFile>, progress: &indicatif::ProgressBar) -> R
     })
 }
 
+/// Up to this many bytes of JSON inputs in all, the mapping files are read in the first pass, not
+/// only peeked at: their rows are held until their datasets are built (the 11 files of ATT&CK 16.1
+/// hold 8 MB, the bundles 33 MB), and the cores an ATT&CK bundle leaves free read them meanwhile.
+const READ_AHEAD_UP_TO: u64 = 64 << 20;
+
 /// A JSON input as the first pass leaves it.
 enum JsonRead {
-    /// A mapping file of `dataset` (`bytes` long), read again when its dataset is built.
-    Peeked { dataset: DatasetKey, bytes: usize },
+    /// A mapping file of `dataset` (`bytes` long), read again when its dataset is built unless `read`
+    /// already holds what reading it gave.
+    Peeked {
+        dataset: DatasetKey,
+        bytes: usize,
+        read: Option<Result<Outcome>>,
+    },
     /// Any other JSON input (an ATT&CK bundle, a file that is no mapping file), read whole.
     Whole(Outcome),
 }
 
 /// Reads the JSON inputs at `indexes` once each, largest first (an ATT&CK bundle is tens of megabytes,
-/// started before the mapping files): a mapping file is only peeked at for its dataset, any other
-/// input read whole from the same bytes. Bytes that may be an ATT&CK bundle are not peeked at, so
-/// that a bundle is scanned once.
+/// started before the mapping files): a mapping file is peeked at for its dataset (and read when the
+/// inputs hold `read_ahead_up_to` bytes or fewer), any other input read whole from the same bytes.
+/// Bytes that may be an ATT&CK bundle are not peeked at, so that a bundle is scanned once.
 fn read_json(
     files: &[InputFile],
     mut indexes: Vec<usize>,
     progress: &indicatif::ProgressBar,
+    read_ahead_up_to: u64,
 ) -> Result<Vec<(usize, JsonRead)>> {
-    largest_first(files, &mut indexes);
+    let read_ahead = largest_first(files, &mut indexes) <= read_ahead_up_to;
     indexes
         .into_par_iter()
         .map(|index| {
@@ -153,8 +184,17 @@ fn read_json(
             })?;
             if !AttackBundle::may_be(&bytes) {
                 if let Some(dataset) = mapping_file::peek_dataset(&bytes) {
-                    let bytes = bytes.len();
-                    return Ok((index, JsonRead::Peeked { dataset, bytes }));
+                    let length = bytes.len();
+                    let read = read_ahead
+                        .then(|| sources::read_bytes(&file.path, &file.name, bytes, &sources::NothingSuperseded));
+                    return Ok((
+                        index,
+                        JsonRead::Peeked {
+                            dataset,
+                            bytes: length,
+                            read,
+                        },
+                    ));
                 }
             }
             progress.inc_length(1);
@@ -182,11 +222,14 @@ fn read(
         .collect())
 }
 
-/// Orders `indexes` (into `files`) by the size of their files, largest first: no large file is left
-/// for one core at the end.
-fn largest_first(files: &[InputFile], indexes: &mut [usize]) {
-    indexes
-        .sort_by_cached_key(|&i| std::cmp::Reverse(std::fs::symlink_metadata(&files[i].path).map_or(0, |m| m.len())));
+/// Orders `indexes` (into `files`) by the size of their files, largest first (no large file is left
+/// for one core at the end); returns their size in all.
+fn largest_first(files: &[InputFile], indexes: &mut Vec<usize>) -> u64 {
+    let size = |i: usize| std::fs::symlink_metadata(&files[i].path).map_or(0, |m| m.len());
+    let mut sized: Vec<(u64, usize)> = indexes.iter().map(|&i| (size(i), i)).collect();
+    sized.sort_by_key(|&(size, _)| std::cmp::Reverse(size));
+    *indexes = sized.iter().map(|&(_, i)| i).collect();
+    sized.iter().map(|&(size, _)| size).sum()
 }
 
 /// One input's rows and superseded tallies, by dataset, in the input's order.
@@ -321,4 +364,43 @@ fn rows_with_bad_identifiers(source: &str, kind: SourceKind, rows: &[MappingRow]
 /// The paths of the inputs, for the report.
 pub fn paths(files: &[InputFile]) -> Vec<String> {
     files.iter().map(|f| f.path.display().to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mapping_file_read_ahead_gives_what_reading_it_when_its_dataset_is_built_gives() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        // A mapping file whose rows do not read is an error either way, told when its dataset is built.
+        let inputs = [
+            "mapping-files",
+            "site",
+            "traps",
+            "bad/missing-field.json",
+            "bad/wrong-type.json",
+        ]
+        .map(|input| fixtures.join(input));
+        let plan = |read_ahead_up_to| {
+            let files = sources::discover(&inputs).unwrap();
+            first_pass_reading_ahead(files, &indicatif::ProgressBar::hidden(), read_ahead_up_to).unwrap()
+        };
+        let (ahead, later) = (plan(u64::MAX), plan(0));
+        assert_eq!(ahead.deferred, later.deferred);
+        assert_eq!(ahead.deferred_bytes, later.deferred_bytes);
+        assert!(later.read_ahead.lock().unwrap().is_empty());
+        let read_ahead = ahead.read_ahead.into_inner().unwrap();
+        let deferred: Vec<usize> = ahead.deferred.values().flatten().copied().collect();
+        assert_eq!(
+            read_ahead.keys().copied().collect::<BTreeSet<_>>(),
+            deferred.iter().copied().collect()
+        );
+        assert!(read_ahead.values().any(Result::is_err) && read_ahead.values().any(Result::is_ok));
+        for (index, read) in read_ahead {
+            let file = &ahead.files[index];
+            let now = sources::read_one(&file.path, &file.name, &sources::NothingSuperseded);
+            assert_eq!(format!("{read:?}"), format!("{now:?}"), "{}", file.name);
+        }
+    }
 }
