@@ -27,18 +27,17 @@ struct Previous {
 }
 
 impl Previous {
-    /// The regular file at `path`, to compare with; `None` when there is none (a link is never read).
-    fn open(path: &Path) -> std::io::Result<Option<Previous>> {
-        match std::fs::symlink_metadata(path) {
-            Ok(metadata) if metadata.is_file() => Ok(Some(Previous {
-                file: File::open(path)?,
-                matched: 0,
-                read: vec![0; PIECE].into_boxed_slice(),
-            })),
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+    /// The regular file at `path`, to compare with; `None` when there is none or it cannot be opened
+    /// (it is then replaced, as any file is). A link is never read.
+    fn open(path: &Path) -> Option<Previous> {
+        if !std::fs::symlink_metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+            return None;
         }
+        Some(Previous {
+            file: File::open(path).ok()?,
+            matched: 0,
+            read: vec![0; PIECE].into_boxed_slice(),
+        })
     }
 
     /// Whether its next bytes are `bytes` (then they count as matched, all or none of them), read
@@ -62,10 +61,7 @@ impl Target {
     /// Bytes for `temporary`, compared first with the regular file at `compared_with` when there is
     /// one; else the temporary sibling is created now.
     pub(super) fn new(temporary: PathBuf, compared_with: Option<&Path>) -> std::io::Result<Target> {
-        let previous = match compared_with {
-            Some(path) => Previous::open(path)?,
-            None => None,
-        };
+        let previous = compared_with.and_then(Previous::open);
         let mut target = Target {
             temporary,
             previous,
@@ -216,6 +212,26 @@ mod tests {
             assert_eq!(std::fs::read(&path).unwrap(), old);
             assert!(leftovers(dir.path()).is_empty());
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn what_is_not_a_regular_file_is_replaced_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (fifo, link) = (dir.path().join("fifo.json"), dir.path().join("link.json"));
+        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates the FIFO.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let target = dir.path().join("target.json");
+        std::fs::write(&target, b"{}").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        for path in [&fifo, &link] {
+            // A FIFO opened to be compared would wait for a writer forever.
+            write_staged(path, |file| file.write_all(b"{}").map_err(|e| e.to_string())).unwrap();
+            assert!(std::fs::symlink_metadata(path).unwrap().is_file(), "{path:?}");
+            assert_eq!(std::fs::read(path).unwrap(), b"{}");
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), b"{}", "a link's target is left alone");
     }
 
     #[test]
