@@ -69,7 +69,7 @@ pub fn staging_for(out: &Path) -> PathBuf {
 
 /// Hard-links (or copies, across file systems) every file of `from` into `to`, keeping the tree:
 /// a build that writes some formats starts from the previous outputs and changes only those.
-pub fn link_tree(from: &Path, to: &Path) -> Result<()> {
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
     let failed = |path: &Path, e: std::io::Error| Error::WriteOutput {
         path: path.to_path_buf(),
         reason: format!("carrying the previous outputs of {} over: {e}", from.display()),

@@ -80,15 +80,12 @@ impl MappingsAppender {
             .map(|(key, _)| key.clone())
             .collect();
         self.write(held)?;
-        let table = Path::new(MAPPINGS_TABLE);
-        let written = self.written.iter().map(|(_, file)| file.path.as_str());
-        let written = written.map(|path| {
-            Path::new(path)
-                .strip_prefix(table)
-                .unwrap_or(Path::new(path))
-                .to_path_buf()
-        });
-        keep_only(&self.dir.join(MAPPINGS_TABLE), &written.collect())?;
+        let in_the_table = |file: &WarehouseFile| {
+            let path = Path::new(&file.path).strip_prefix(MAPPINGS_TABLE);
+            path.expect("a partition's file is under its table").to_path_buf()
+        };
+        let written = self.written.iter().map(|(_, file)| in_the_table(file)).collect();
+        keep_only(&self.dir.join(MAPPINGS_TABLE), &written)?;
         self.written.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(self.written.into_iter().map(|(_, file)| file).collect())
     }
