@@ -1,9 +1,11 @@
-//! File-system helpers: whole writes ([`whole`]), a tree synced or removed at once, process checks,
-//! digests and instants.
+//! File-system helpers: whole writes ([`whole`]), large inputs mapped ([`Mapped`]), a tree synced or
+//! removed at once, process checks, digests and instants.
 
 mod compared;
+mod mapped;
 mod whole;
 
+pub use mapped::Mapped;
 pub use whole::{temporary_writer, write_atomically, write_staged, Buffered, StagedFile};
 
 use std::fs::File;

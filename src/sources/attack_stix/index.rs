@@ -1,28 +1,18 @@
-//! Indexes a bundle's text without building a JSON tree of it: the objects array is read as raw JSON
-//! slices, and each object only for the few properties attackmap uses (typed, borrowed, every other
-//! property skipped). The text is moved in, never copied while indexed; then only the objects an
-//! export can ask for are kept (`reachable`: 3.9 of the 33 MB of ATT&CK 16.1's three bundles), each
-//! parsed whole only when an export asks for it.
+//! Indexes a bundle's text without building a JSON tree of it: each object of its array is read
+//! where it stands ([`walk`]), only for the few properties attackmap uses (typed, borrowed, every
+//! other property skipped), and its place in the text noted. The text is borrowed (a file's mapped pages, or a text read), never copied
+//! while indexed; then only the objects an export can ask for are copied out to be kept
+//! (`reachable`: 3.9 of the 33 MB of ATT&CK 16.1's three bundles), each parsed whole only when an
+//! export asks for it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use super::{AttackBundle, Matrix, Tactic, Technique};
-
-/// The outside of a bundle: its type and its objects, each left as raw JSON.
-#[derive(Deserialize)]
-struct Shape<'a> {
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    objects: Option<Vec<&'a RawValue>>,
-}
+use super::{reachable, walk, AttackBundle, Matrix, Tactic, Technique};
 
 /// The properties of an object that attackmap reads; the others are skipped unparsed.
 #[derive(Deserialize)]
@@ -87,8 +77,8 @@ impl Header<'_> {
 
 /// What reading a text as a bundle found.
 pub(super) enum Read {
-    /// Not a STIX bundle (or not JSON): another kind of input. The text, handed back.
-    NotABundle(String),
+    /// Not a STIX bundle (or not JSON): another kind of input.
+    NotABundle,
     /// A STIX bundle, indexed; `attack_markers` when it holds ATT&CK's collection or matrix object
     /// (the ICS bundle has no collection; attackmap's own exports have neither).
     Bundle {
@@ -97,26 +87,37 @@ pub(super) enum Read {
     },
 }
 
-/// Reads `text` (the file at `path`) as a STIX bundle, keeping the text when it is one. An error
-/// only for a bundle that cannot serve as a catalogue (its domain is missing or not ATT&CK's).
-pub(super) fn read(path: &Path, text: String) -> Result<Read, String> {
-    let Some(indexed) = index(&text)? else {
-        return Ok(Read::NotABundle(text));
+/// Reads `text` (the file at `path`) as a STIX bundle, keeping a copy of what an export can reach of
+/// it when it is one. An error only for a bundle that cannot serve as a catalogue (its domain is
+/// missing or not ATT&CK's).
+pub(super) fn read(path: &Path, text: &str) -> Result<Read, String> {
+    let Some(Indexed {
+        domain,
+        attack_markers,
+        techniques,
+        ranges,
+        matrices,
+        tactics,
+    }) = index(text)?
+    else {
+        return Ok(Read::NotABundle);
     };
+    let starts = techniques.values().map(|technique| technique.stix_id.as_str());
+    let (text, ranges) = reachable::kept_text(text, ranges, starts);
     let bundle = AttackBundle {
         path: path.to_path_buf(),
-        domain: indexed.domain,
+        domain,
         version: super::version_from_file_name(path),
-        techniques: indexed.techniques,
+        techniques,
         text,
-        ranges: indexed.ranges,
-        matrices: indexed.matrices,
-        tactics: indexed.tactics,
+        ranges,
+        matrices,
+        tactics,
         matrix: std::sync::OnceLock::new(),
     };
     Ok(Read::Bundle {
         bundle: Box::new(bundle),
-        attack_markers: indexed.attack_markers,
+        attack_markers,
     })
 }
 
@@ -132,39 +133,26 @@ struct Indexed {
 
 /// Indexes `text` when it is a STIX bundle; `None` when it is not one.
 fn index(text: &str) -> Result<Option<Indexed>, String> {
-    let Ok(shape) = serde_json::from_str::<Shape>(text) else {
-        return Ok(None);
-    };
-    let (Some("bundle"), Some(objects)) = (shape.kind.as_deref(), shape.objects) else {
-        return Ok(None);
-    };
-    let base = text.as_ptr() as usize;
     let mut domain = None;
     let mut attack_markers = false;
     let mut techniques: HashMap<String, Technique> = HashMap::new();
-    let mut ranges = HashMap::with_capacity(objects.len());
+    let mut ranges = HashMap::new();
     let mut attack_ids: HashMap<String, String> = HashMap::new();
     let mut revoked_by: HashMap<String, String> = HashMap::new();
     let mut matrices = Vec::new();
     let mut tactics = HashMap::new();
-    // Each object's properties are parsed on every core (most of the time a bundle takes to read),
-    // then indexed in the bundle's order.
-    let headers: Vec<(&RawValue, Option<Header>)> = objects
-        .par_iter()
-        .map(|raw| (*raw, serde_json::from_str::<Header>(raw.get()).ok()))
-        .collect();
-    for (raw, header) in headers {
+    let is_bundle = walk::bundle_items(text, |range, header: Option<Header>| {
         let Some(header) = header else {
-            continue;
+            return;
         };
         let Some(id) = header.id.as_deref().map(String::from) else {
-            continue;
+            return;
         };
         match header.kind.as_deref() {
             Some("x-mitre-collection") => attack_markers = true,
             Some("x-mitre-matrix") => {
                 attack_markers = true;
-                domain = domain.or_else(|| header.mitre_attack_id());
+                domain = domain.take().or_else(|| header.mitre_attack_id());
                 matrices.push(Matrix {
                     id: id.clone(),
                     retired: header.retired(),
@@ -199,8 +187,10 @@ fn index(text: &str) -> Result<Option<Indexed>, String> {
             }
             _ => {}
         }
-        let start = raw.get().as_ptr() as usize - base;
-        ranges.insert(id, start..start + raw.get().len());
+        ranges.insert(id, range);
+    });
+    if !is_bundle {
+        return Ok(None);
     }
     for technique in techniques.values_mut().filter(|t| t.revoked) {
         technique.revoked_by = revoked_by

@@ -11,6 +11,7 @@
 
 mod index;
 mod reachable;
+mod walk;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -99,14 +100,17 @@ impl AttackBundle {
     }
 
     /// Whether `bytes` may be an ATT&CK bundle: without either marker's type name anywhere in them,
-    /// no bytes are ATT&CK's. One pass over them, to the first marker (a scan per marker read the
-    /// 28.6 MB enterprise bundle twice when its matrix comes last and it has no collection).
+    /// no bytes are ATT&CK's. ATT&CK's releases hold their collection first and their matrices
+    /// last (the matrix of Enterprise 16.1 ends 17 KB before its 28.6 MB do), so the first and last
+    /// 64 KiB are looked at before the whole, which bytes holding neither (a mapping file) are then
+    /// scanned through.
     pub fn may_be(bytes: &[u8]) -> bool {
-        const PREFIX: &[u8] = b"x-mitre-";
-        memchr::memmem::find_iter(bytes, PREFIX).any(|at| {
-            let rest = &bytes[at + PREFIX.len()..];
-            rest.starts_with(b"collection") || rest.starts_with(b"matrix")
-        })
+        const ENDS: usize = 64 << 10;
+        let (head, tail) = (
+            &bytes[..bytes.len().min(ENDS)],
+            &bytes[bytes.len().saturating_sub(ENDS)..],
+        );
+        [head, tail, bytes].into_iter().any(names_a_marker)
     }
 
     /// Reads `text` (the file at `path`) when it is an ATT&CK bundle: a STIX bundle holding ATT&CK's
@@ -114,25 +118,43 @@ impl AttackBundle {
     /// carry ATT&CK's attack-patterns but neither, so they are not taken for a catalogue). Any other
     /// text is handed back; an error for an ATT&CK bundle that names no domain of ATT&CK's.
     pub fn recognize(path: &Path, text: String) -> Result<Recognized> {
+        Ok(match Self::from_text(path, &text)? {
+            Some(bundle) => Recognized::Attack(bundle),
+            None => Recognized::Other(text),
+        })
+    }
+
+    /// [`AttackBundle::recognize`] of a text only borrowed: the bundle keeps a copy of the part an
+    /// export can reach. `None` for any other text.
+    pub fn from_text(path: &Path, text: &str) -> Result<Option<Box<AttackBundle>>> {
         // A mapping file is not scanned twice.
         if !Self::may_be(text.as_bytes()) {
-            return Ok(Recognized::Other(text));
+            return Ok(None);
         }
         match index::read(path, text) {
             Ok(index::Read::Bundle {
-                mut bundle,
+                bundle,
                 attack_markers: true,
-            }) => {
-                bundle.keep_what_exports_reach();
-                Ok(Recognized::Attack(bundle))
-            }
-            Ok(index::Read::Bundle { bundle, .. }) => Ok(Recognized::Other(bundle.text)),
-            Ok(index::Read::NotABundle(text)) => Ok(Recognized::Other(text)),
+            }) => Ok(Some(bundle)),
+            Ok(_) => Ok(None),
             Err(reason) => Err(Error::AttackBundle {
                 path: path.to_path_buf(),
                 reason,
             }),
         }
+    }
+
+    /// [`AttackBundle::from_text`] of a file's bytes (mapped, not read: `crate::fs::Mapped`), as
+    /// [`crate::sources::read_bytes`] would take them: UTF-8, after any byte order mark and white
+    /// space. `None` when they are no ATT&CK bundle, to be read as any input is.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Option<Box<AttackBundle>>> {
+        if !Self::may_be(bytes) {
+            return Ok(None);
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Ok(None);
+        };
+        Self::from_text(path, text.trim_start_matches('\u{feff}').trim_start())
     }
 
     /// The matrix: a column per tactic of [`AttackBundle::tactics`], made once for every heatmap
@@ -337,17 +359,21 @@ fn load_bundle(path: &Path) -> Result<AttackBundle> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-    match index::read(path, text).map_err(fail)? {
-        index::Read::Bundle { mut bundle, .. } => {
-            bundle.keep_what_exports_reach();
-            Ok(*bundle)
-        }
-        index::Read::NotABundle(text) => {
-            Err(fail(not_json(&text).unwrap_or_else(|| {
-                "expected a STIX bundle (\"type\": \"bundle\" and an \"objects\" array)".into()
-            })))
-        }
+    match index::read(path, &text).map_err(fail)? {
+        index::Read::Bundle { bundle, .. } => Ok(*bundle),
+        index::Read::NotABundle => Err(fail(not_json(&text).unwrap_or_else(|| {
+            "expected a STIX bundle (\"type\": \"bundle\" and an \"objects\" array)".into()
+        }))),
     }
+}
+
+/// Whether `bytes` hold `x-mitre-collection` or `x-mitre-matrix`, in one pass to the first.
+fn names_a_marker(bytes: &[u8]) -> bool {
+    const PREFIX: &[u8] = b"x-mitre-";
+    memchr::memmem::find_iter(bytes, PREFIX).any(|at| {
+        let rest = &bytes[at + PREFIX.len()..];
+        rest.starts_with(b"collection") || rest.starts_with(b"matrix")
+    })
 }
 
 /// Why a text that is no bundle is not even JSON (`not valid JSON: … at line 1 column 5`), or
@@ -392,6 +418,43 @@ mod tests {
         assert!(!AttackBundle::may_be(object("x-mitre-tactic").as_bytes()));
         assert!(!AttackBundle::may_be(b"x-mitre-"), "the prefix at the very end");
         assert!(!AttackBundle::may_be(b""));
+    }
+
+    #[test]
+    fn a_file_s_bytes_read_as_a_bundle_as_its_text_is_read() {
+        let bundle = serde_json::json!({"type": "bundle", "objects": [
+            {"type": "x-mitre-matrix", "id": "x-mitre-matrix--1", "tactic_refs": [],
+             "external_references": [{"source_name": "mitre-attack", "external_id": "enterprise-attack"}]},
+            {"type": "attack-pattern", "id": "attack-pattern--1", "name": "Impair Defenses",
+             "created_by_ref": "identity--1",
+             "external_references": [{"source_name": "mitre-attack", "external_id": "T1562"}]},
+            {"type": "identity", "id": "identity--1", "name": "The MITRE Corporation"},
+            {"type": "relationship", "id": "relationship--1", "relationship_type": "uses"},
+        ]})
+        .to_string();
+        let path = Path::new("enterprise-attack-16.1.json");
+        let Recognized::Attack(read) = AttackBundle::recognize(path, bundle.clone()).unwrap() else {
+            panic!("a bundle with a matrix is ATT&CK's");
+        };
+        let led = format!("\u{feff} \n{bundle}");
+        let from_bytes = AttackBundle::from_bytes(path, led.as_bytes())
+            .unwrap()
+            .expect("ATT&CK's");
+        assert_eq!(
+            (&from_bytes.domain, &from_bytes.text, &from_bytes.ranges),
+            (&read.domain, &read.text, &read.ranges)
+        );
+        assert_eq!(from_bytes.technique("T1562").unwrap().name, "Impair Defenses");
+        assert!(from_bytes.object("identity--1").is_some() && from_bytes.object("relationship--1").is_none());
+        let not_utf8 = [b"\xff".as_slice(), bundle.as_bytes()].concat();
+        assert!(AttackBundle::from_bytes(path, &not_utf8).unwrap().is_none());
+        assert!(
+            AttackBundle::from_bytes(path, br#"{"metadata": {}, "mapping_objects": []}"#)
+                .unwrap()
+                .is_none()
+        );
+        let no_domain = r#"{"type": "bundle", "objects": [{"type": "x-mitre-matrix", "id": "x-mitre-matrix--1"}]}"#;
+        assert!(AttackBundle::from_bytes(path, no_domain.as_bytes()).is_err());
     }
 
     #[test]

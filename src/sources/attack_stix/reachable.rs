@@ -9,38 +9,38 @@ use std::ops::Range;
 use rayon::prelude::*;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::AttackBundle;
-
-impl AttackBundle {
-    /// Keeps the text of the objects an export can ask for ([`AttackBundle::object`]: the
-    /// techniques' and what they name, [`reachable`]), copied out, and lets the rest go.
-    pub(super) fn keep_what_exports_reach(&mut self) {
-        let starts = self.techniques.values().map(|technique| technique.stix_id.as_str());
-        let Some(kept) = reachable(&self.text, &self.ranges, starts) else {
-            return;
-        };
-        let mut text = String::with_capacity(kept.iter().map(|(_, range)| range.len()).sum());
-        let mut ranges = HashMap::with_capacity(kept.len());
-        for (id, range) in kept {
-            let start = text.len();
-            text.push_str(&self.text[range.clone()]);
-            ranges.insert(id.to_string(), start..text.len());
-        }
-        self.text = text;
-        self.ranges = ranges;
+/// The text of the objects an export can ask for ([`super::AttackBundle::object`]: the techniques'
+/// (`starts`) and what they name, [`reachable`]), copied out of `text` in its order, and where in
+/// the copy each is, by STIX id. When an object's names cannot be read, nothing may be let go: the
+/// whole text is copied, `ranges` unchanged.
+pub(super) fn kept_text<'s>(
+    text: &str,
+    ranges: HashMap<String, Range<usize>>,
+    starts: impl Iterator<Item = &'s str>,
+) -> (String, HashMap<String, Range<usize>>) {
+    let Some(kept) = reachable(text, &ranges, starts) else {
+        return (text.to_string(), ranges);
+    };
+    let mut copy = String::with_capacity(kept.iter().map(|(_, range)| range.len()).sum());
+    let mut copied = HashMap::with_capacity(kept.len());
+    for (id, range) in kept {
+        let start = copy.len();
+        copy.push_str(&text[range.clone()]);
+        copied.insert(id.to_string(), start..copy.len());
     }
+    (copy, copied)
 }
 
 /// The objects reachable from `starts` (by id, through `ranges` into `text`), in the text's order;
 /// `None` when an object's names cannot be read (then nothing may be let go).
-pub(super) fn reachable<'a>(
+pub(super) fn reachable<'r, 's>(
     text: &str,
-    ranges: &'a HashMap<String, Range<usize>>,
-    starts: impl Iterator<Item = &'a str>,
-) -> Option<Vec<(&'a str, &'a Range<usize>)>> {
+    ranges: &'r HashMap<String, Range<usize>>,
+    starts: impl Iterator<Item = &'s str>,
+) -> Option<Vec<(&'r str, &'r Range<usize>)>> {
     let mut kept: HashSet<&str> = HashSet::new();
     let mut frontier: Vec<&str> = Vec::new();
-    let reach = |id: &str, kept: &mut HashSet<&'a str>, frontier: &mut Vec<&'a str>| {
+    let reach = |id: &str, kept: &mut HashSet<&'r str>, frontier: &mut Vec<&'r str>| {
         if let Some((id, _)) = ranges.get_key_value(id) {
             if kept.insert(id.as_str()) {
                 frontier.push(id.as_str());

@@ -53,11 +53,9 @@ pub fn check(site_path: &str, body: &[u8]) -> Result<(), String> {
     let promise = Promise::of(site_path);
     if matches!(promise, Promise::AttackBundle | Promise::MappingFile) {
         if promise == Promise::AttackBundle {
-            return match attack_stix::AttackBundle::recognize(path, text.to_string()) {
-                Ok(attack_stix::Recognized::Attack(_)) => Ok(()),
-                Ok(attack_stix::Recognized::Other(_)) => {
-                    Err(attack_stix::not_json(text).unwrap_or_else(|| "JSON, but not an ATT&CK bundle".into()))
-                }
+            return match attack_stix::AttackBundle::from_text(path, text) {
+                Ok(Some(_)) => Ok(()),
+                Ok(None) => Err(attack_stix::not_json(text).unwrap_or_else(|| "JSON, but not an ATT&CK bundle".into())),
                 Err(e) => Err(e.to_string()),
             };
         }
