@@ -19,9 +19,11 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use polars_parquet::write::{
-    get_dtype_encoding, row_group_iter, schema_to_metadata_key, CompressionOptions, Encoding, FileWriter, KeyValue,
-    ParquetType, StatisticsOptions, Version, WriteOptions,
+    array_to_columns, compress, get_dtype_encoding, schema_to_metadata_key, CompressedPage, CompressionOptions,
+    DynIter, DynStreamingIterator, Encoding, FallibleStreamingIterator, FileWriter, KeyValue, ParquetType,
+    RowGroupIterColumns, StatisticsOptions, Version, WriteOptions,
 };
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::fs::StagedFile;
@@ -198,7 +200,8 @@ impl Appender {
             if rows == 0 {
                 continue;
             }
-            let columns = row_group_iter(batch, self.encodings.clone().into(), self.columns.clone(), options);
+            let columns = encoded_on_every_core(batch.into_arrays(), &self.encodings, &self.columns, options)
+                .map_err(|e| self.failed(e))?;
             self.writer.write(rows, columns).map_err(|e| self.failed(e))?;
         }
         Ok(())
@@ -206,6 +209,59 @@ impl Appender {
 
     fn failed(&self, reason: impl std::fmt::Display) -> Error {
         failed(&self.path, reason)
+    }
+}
+
+/// Each of `arrays` encoded and compressed into its pages, the columns side by side on the worker
+/// pool: the pages Polars' `row_group_iter` makes, in its order, where it makes them one column
+/// after the other as they are written (the table's one row group, 20-30 ms at the end of a build
+/// on one core).
+fn encoded_on_every_core(
+    arrays: Vec<ArrayRef>,
+    encodings: &[Vec<Encoding>],
+    fields: &[ParquetType],
+    options: WriteOptions,
+) -> PolarsResult<RowGroupIterColumns<'static, PolarsError>> {
+    let columns: Vec<Vec<Vec<CompressedPage>>> = arrays
+        .into_par_iter()
+        .zip(fields.par_iter().zip(encodings))
+        .map(|(array, (field, encoding))| {
+            array_to_columns(array, field.clone(), options, encoding)?
+                .into_iter()
+                .map(|pages| {
+                    pages
+                        .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                        .collect::<PolarsResult<Vec<CompressedPage>>>()
+                })
+                .collect()
+        })
+        .collect::<PolarsResult<_>>()?;
+    let leaves = columns.into_iter().flatten().map(|pages| {
+        Ok(DynStreamingIterator::new(Made {
+            pages: pages.into_iter(),
+            current: None,
+        }))
+    });
+    Ok(DynIter::new(leaves))
+}
+
+/// The pages of a column already made, given to the file writer one at a time.
+struct Made {
+    pages: std::vec::IntoIter<CompressedPage>,
+    current: Option<CompressedPage>,
+}
+
+impl FallibleStreamingIterator for Made {
+    type Item = CompressedPage;
+    type Error = PolarsError;
+
+    fn advance(&mut self) -> PolarsResult<()> {
+        self.current = self.pages.next();
+        Ok(())
+    }
+
+    fn get(&self) -> Option<&CompressedPage> {
+        self.current.as_ref()
     }
 }
 
