@@ -21,29 +21,53 @@ pub fn xml(text: &str) -> Cow<'_, str> {
 }
 
 fn markup(text: &str) -> Cow<'_, str> {
-    let needs = |c: char| matches!(c, '&' | '<' | '>' | '"' | '\'') || is_forbidden_in_markup(c);
-    if !text.chars().any(needs) {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    // The bytes of `text` before `copied` are in `out` (escaped; `out` is empty until something is
+    // replaced). A replaced character starts at a byte of its own (ASCII, or the lead byte of its
+    // UTF-8), so every cut is at a character boundary.
+    let (mut copied, mut at) = (0, 0);
+    while at < bytes.len() {
+        let Some((replacement, length)) = markup_replacement(bytes, at) else {
+            at += 1;
+            continue;
+        };
+        if out.is_empty() {
+            out.reserve(text.len() + 16);
+        }
+        out.push_str(&text[copied..at]);
+        out.push_str(replacement);
+        at += length;
+        copied = at;
+    }
+    if out.is_empty() {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if is_forbidden_in_markup(c) => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
+    out.push_str(&text[copied..]);
     Cow::Owned(out)
 }
 
-/// Characters XML 1.0 does not allow, and HTML reports as parse errors: C0 controls but tab, line
-/// feed and carriage return; C1 controls and DEL; the non-characters U+FFFE and U+FFFF.
-fn is_forbidden_in_markup(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+/// What replaces the character whose UTF-8 starts at `bytes[at]`, and its length in bytes; `None`
+/// for one shown as it is. Read from the bytes, not decoded: most texts need nothing replaced.
+fn markup_replacement(bytes: &[u8], at: usize) -> Option<(&'static str, usize)> {
+    const FORBIDDEN: &str = "\u{FFFD}";
+    match bytes[at] {
+        b'&' => Some(("&amp;", 1)),
+        b'<' => Some(("&lt;", 1)),
+        b'>' => Some(("&gt;", 1)),
+        b'"' => Some(("&quot;", 1)),
+        b'\'' => Some(("&#39;", 1)),
+        b'\t' | b'\n' | b'\r' => None,
+        // C0 controls and DEL.
+        0x00..=0x1F | 0x7F => Some((FORBIDDEN, 1)),
+        // C1 controls: U+0080 to U+009F.
+        0xC2 if matches!(bytes.get(at + 1), Some(0x80..=0x9F)) => Some((FORBIDDEN, 2)),
+        // U+FFFE and U+FFFF.
+        0xEF if bytes.get(at + 1) == Some(&0xBF) && matches!(bytes.get(at + 2), Some(0xBE | 0xBF)) => {
+            Some((FORBIDDEN, 3))
+        }
+        _ => None,
+    }
 }
 
 /// Text for a terminal: control characters (ESC of an ANSI sequence, carriage return, backspace, NUL,
@@ -120,6 +144,70 @@ mod tests {
     use super::*;
 
     const HOSTILE: &str = "<script>alert(1)</script> \"><img src=x onerror=alert(1)> ]]> & \0 \u{1b}[31m";
+
+    /// Characters XML 1.0 does not allow, and HTML reports as parse errors: C0 controls but tab, line
+    /// feed and carriage return; C1 controls and DEL; the non-characters U+FFFE and U+FFFF.
+    fn is_forbidden_in_markup(c: char) -> bool {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    }
+
+    /// Markup escaping a character at a time, as the rules say it: the oracle of the byte scan.
+    fn markup_by_characters(text: &str) -> String {
+        text.chars()
+            .map(|c| match c {
+                '&' => "&amp;".to_string(),
+                '<' => "&lt;".to_string(),
+                '>' => "&gt;".to_string(),
+                '"' => "&quot;".to_string(),
+                '\'' => "&#39;".to_string(),
+                c if is_forbidden_in_markup(c) => '\u{FFFD}'.to_string(),
+                c => c.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn markup_read_from_the_bytes_escapes_what_each_character_calls_for() {
+        let around = [
+            '\0',
+            '\t',
+            '\n',
+            '\r',
+            '\u{1b}',
+            '\u{1f}',
+            ' ',
+            '&',
+            '<',
+            '>',
+            '"',
+            '\'',
+            'a',
+            '\u{7e}',
+            '\u{7f}',
+            '\u{80}',
+            '\u{85}',
+            '\u{9f}',
+            '\u{a0}',
+            '\u{ff}',
+            'é',
+            '\u{202e}',
+            '\u{fffd}',
+            '\u{fffe}',
+            '\u{ffff}',
+            '\u{10000}',
+            '\u{10fffe}',
+        ];
+        let mut texts = vec![String::new(), HOSTILE.to_string()];
+        for a in around {
+            for b in around {
+                texts.push(format!("{a}{b}"));
+                texts.push(format!("x{a}y{b}z"));
+            }
+        }
+        for text in &texts {
+            assert_eq!(markup(text), markup_by_characters(text), "{text:?}");
+        }
+    }
 
     #[test]
     fn markup_shows_hostile_text_literally() {

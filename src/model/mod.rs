@@ -10,7 +10,7 @@ mod text;
 pub use carry::{AttackChange, Carry, CarryKind};
 pub use date::Date;
 use grain::mapping_id_of;
-pub use grain::{GrainKey, PROJECT_NAMESPACE};
+pub use grain::{uuid_v5, GrainKey, PROJECT_NAMESPACE};
 pub use text::{Interner, Text};
 
 /// Where a row was read from, ranked from most to least complete for its dataset.

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use crate::frameworks::{self, FrameworkKind};
-use crate::model::{DatasetKey, MappingRow, PROJECT_NAMESPACE};
+use crate::model::{DatasetKey, MappingRow};
 use crate::site;
 
 use super::object::{Extension, ExternalReference, Properties, Score, StixObject};
@@ -16,7 +16,7 @@ pub const UNDATED: &str = "2000-01-01T00:00:00.000Z";
 /// A STIX id: `type--` + UUIDv5 in the project namespace over the natural key written as a JSON array.
 pub fn stix_id(object_type: &str, natural_key: &[&str]) -> String {
     let key = serde_json::to_vec(natural_key).expect("strings always serialize");
-    let uuid = uuid::Uuid::new_v5(&PROJECT_NAMESPACE, &key);
+    let uuid = crate::model::uuid_v5(&key);
     let mut id = String::with_capacity(object_type.len() + 2 + uuid::fmt::Hyphenated::LENGTH);
     id.push_str(object_type);
     id.push_str("--");
