@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use polars_parquet::write::{
-    array_to_columns, compress, get_dtype_encoding, schema_to_metadata_key, CompressedPage, CompressionOptions,
-    DynIter, DynStreamingIterator, Encoding, FallibleStreamingIterator, FileWriter, KeyValue, ParquetType,
-    RowGroupIterColumns, StatisticsOptions, Version, WriteOptions,
+    array_to_columns, compress, get_dtype_encoding, row_group_iter, schema_to_metadata_key, CompressedPage,
+    CompressionOptions, DynIter, DynStreamingIterator, Encoding, FallibleStreamingIterator, FileWriter, KeyValue,
+    ParquetType, RowGroupIterColumns, StatisticsOptions, Version, WriteOptions,
 };
 use rayon::prelude::*;
 
@@ -70,7 +70,7 @@ pub fn write_by_row_group(
             )));
         }
         row_group.rechunk_mut();
-        appender.write_row_group(&row_group)?;
+        appender.write_row_group(&row_group, Encoded::Streamed)?;
         start += count;
     }
     appender.finish()
@@ -159,7 +159,7 @@ impl Appender {
         while self.pending_rows + rest.height() >= ROW_GROUP_ROWS {
             let (filling, after) = rest.split_at((ROW_GROUP_ROWS - self.pending_rows) as i64);
             self.pending.push(filling);
-            self.write_pending()?;
+            self.write_pending(Encoded::Streamed)?;
             rest = after;
         }
         if rest.height() > 0 {
@@ -172,14 +172,14 @@ impl Appender {
     /// Writes the rows still pending as the last row group, then the footer, and puts the file at
     /// its path.
     pub fn finish(mut self) -> Result<()> {
-        self.write_pending()?;
+        self.write_pending(Encoded::OnEveryCore)?;
         let footer = std::mem::take(&mut self.footer);
         self.writer.end(Some(footer)).map_err(|e| self.failed(e))?;
         self.writer.into_inner().put_in_place()
     }
 
     /// Writes the pending rows as one row group (nothing when none are pending).
-    fn write_pending(&mut self) -> Result<()> {
+    fn write_pending(&mut self, encoded: Encoded) -> Result<()> {
         let mut pieces = std::mem::take(&mut self.pending).into_iter();
         self.pending_rows = 0;
         let Some(mut row_group) = pieces.next() else {
@@ -189,19 +189,26 @@ impl Appender {
             row_group.vstack_mut_owned(piece).map_err(|e| self.failed(e))?;
         }
         row_group.rechunk_mut();
-        self.write_row_group(&row_group)
+        self.write_row_group(&row_group, encoded)
     }
 
     /// Writes `frame`, of one chunk, as one row group, encoded as Polars' `ParquetWriter` encodes it.
-    fn write_row_group(&mut self, frame: &DataFrame) -> Result<()> {
+    fn write_row_group(&mut self, frame: &DataFrame, encoded: Encoded) -> Result<()> {
         let options = self.writer.options();
         for batch in frame.iter_chunks(CompatLevel::newest(), false) {
             let rows = batch.len() as u64;
             if rows == 0 {
                 continue;
             }
-            let columns = encoded_on_every_core(batch.into_arrays(), &self.encodings, &self.columns, options)
-                .map_err(|e| self.failed(e))?;
+            let columns = match encoded {
+                Encoded::Streamed => {
+                    row_group_iter(batch, self.encodings.clone().into(), self.columns.clone(), options)
+                }
+                Encoded::OnEveryCore => {
+                    encoded_on_every_core(batch.into_arrays(), &self.encodings, &self.columns, options)
+                        .map_err(|e| self.failed(e))?
+                }
+            };
             self.writer.write(rows, columns).map_err(|e| self.failed(e))?;
         }
         Ok(())
@@ -212,10 +219,21 @@ impl Appender {
     }
 }
 
+/// How a row group's columns are encoded: the same pages either way.
+#[derive(Clone, Copy)]
+enum Encoded {
+    /// One column after the other as the file takes them, on the appender's thread: while datasets
+    /// are still being made, and the worker pool is busy with them (a 100x build was 1-6 % slower
+    /// with every row group encoded on the pool, and held 20 MB more).
+    Streamed,
+    /// A column per core ([`encoded_on_every_core`]): the last row group, at the end of a build.
+    OnEveryCore,
+}
+
 /// Each of `arrays` encoded and compressed into its pages, the columns side by side on the worker
 /// pool: the pages Polars' `row_group_iter` makes, in its order, where it makes them one column
-/// after the other as they are written (the table's one row group, 20-30 ms at the end of a build
-/// on one core).
+/// after the other as they are written (the 11 mapping files' table is one row group, 20-30 ms at
+/// the end of a build on one core).
 fn encoded_on_every_core(
     arrays: Vec<ArrayRef>,
     encodings: &[Vec<Encoding>],
