@@ -192,10 +192,14 @@ fn read_json(
                     return Ok((index, JsonRead::Whole(Outcome::AttackBundle(bundle))));
                 }
             }
-            let bytes = std::fs::read(&file.path).map_err(|source| Error::ReadInput {
-                path: file.path.clone(),
-                source,
-            })?;
+            // Bytes mapped are taken from the map: the file is not opened and read a second time.
+            let bytes = match &mapped {
+                Some(mapped) => mapped.bytes().to_vec(),
+                None => std::fs::read(&file.path).map_err(|source| Error::ReadInput {
+                    path: file.path.clone(),
+                    source,
+                })?,
+            };
             // Bytes mapped were found no ATT&CK bundle: not scanned for its markers again.
             if mapped.is_some() || !AttackBundle::may_be(&bytes) {
                 if let Some(dataset) = mapping_file::peek_dataset(&bytes) {
@@ -384,6 +388,51 @@ pub fn paths(files: &[InputFile]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_input_mapped_gives_what_reading_it_gives_however_hostile() {
+        let description = "d".repeat(2 * MAP_FROM as usize);
+        let bundle = serde_json::json!({"type": "bundle", "objects": [
+            {"type": "x-mitre-matrix", "id": "x-mitre-matrix--1", "tactic_refs": [],
+             "external_references": [{"source_name": "mitre-attack", "external_id": "enterprise-attack"}]},
+            {"type": "attack-pattern", "id": "attack-pattern--1", "name": "Impair Defenses",
+             "description": description,
+             "external_references": [{"source_name": "mitre-attack", "external_id": "T1562"}]},
+        ]})
+        .to_string();
+        let error_page = format!("<html><body>503 x-mitre-matrix {description}</body></html>");
+        let repeated = bundle.replacen("\"objects\"", "\"objects\": [], \"objects\"", 1);
+        let not_utf8 = [bundle.as_bytes(), b"\xff"].concat();
+        let cases: [(&str, &[u8]); 5] = [
+            ("enterprise-attack-16.1.json", bundle.as_bytes()),
+            ("truncated.json", &bundle.as_bytes()[..bundle.len() / 2]),
+            ("error-page.json", error_page.as_bytes()),
+            ("objects-twice.json", repeated.as_bytes()),
+            ("not-utf8.json", &not_utf8),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in cases {
+            assert!(bytes.len() as u64 >= MAP_FROM, "{name} is mapped");
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        let files = sources::discover(&[dir.path().to_path_buf()]).unwrap();
+        for (index, file) in files.iter().enumerate() {
+            let mapped = match read_json(&files, vec![index], &indicatif::ProgressBar::hidden(), 0) {
+                Ok(mut read) => match read.pop().expect("one input").1 {
+                    JsonRead::Whole(outcome) => Ok(outcome),
+                    JsonRead::Peeked { .. } => panic!("{} is no mapping file", file.name),
+                },
+                Err(e) => Err(e),
+            };
+            let read = sources::read_one(&file.path, &file.name, &sources::NothingSuperseded);
+            assert_eq!(format!("{mapped:?}"), format!("{read:?}"), "{}", file.name);
+        }
+        let bundle_read = read_json(&files, vec![0], &indicatif::ProgressBar::hidden(), 0).unwrap();
+        assert!(
+            matches!(&bundle_read[0].1, JsonRead::Whole(Outcome::AttackBundle(_))),
+            "the files are in name order: the bundle first"
+        );
+    }
 
     #[test]
     fn a_mapping_file_read_ahead_gives_what_reading_it_when_its_dataset_is_built_gives() {

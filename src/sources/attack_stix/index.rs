@@ -1,9 +1,9 @@
 //! Indexes a bundle's text without building a JSON tree of it: each object of its array is read
 //! where it stands ([`walk`]), only for the few properties attackmap uses (typed, borrowed, every
-//! other property skipped), and its place in the text noted. The text is borrowed (a file's mapped pages, or a text read), never copied
-//! while indexed; then only the objects an export can ask for are copied out to be kept
-//! (`reachable`: 3.9 of the 33 MB of ATT&CK 16.1's three bundles), each parsed whole only when an
-//! export asks for it.
+//! other property skipped), and its place in the text noted. The text is borrowed (a file's mapped
+//! pages, or a text read), never copied while indexed; then only the objects an export can ask for
+//! are copied out to be kept (`reachable`: 3.9 of the 33 MB of ATT&CK 16.1's three bundles), each
+//! parsed whole only when an export asks for it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

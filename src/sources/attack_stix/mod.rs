@@ -131,6 +131,25 @@ impl AttackBundle {
         if !Self::may_be(text.as_bytes()) {
             return Ok(None);
         }
+        Self::indexed_if_attack_s(path, text)
+    }
+
+    /// [`AttackBundle::from_text`] of a file's bytes (mapped, not read: `crate::fs::Mapped`), as
+    /// [`crate::sources::read_bytes`] would take them: UTF-8, after any byte order mark and white
+    /// space. `None` when they are no ATT&CK bundle, to be read as any input is.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Option<Box<AttackBundle>>> {
+        // Looked at for the markers before the whole is checked as UTF-8, and only once.
+        if !Self::may_be(bytes) {
+            return Ok(None);
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Ok(None);
+        };
+        Self::indexed_if_attack_s(path, text.trim_start_matches('\u{feff}').trim_start())
+    }
+
+    /// `text` indexed when it is an ATT&CK bundle (its markers already found in it).
+    fn indexed_if_attack_s(path: &Path, text: &str) -> Result<Option<Box<AttackBundle>>> {
         match index::read(path, text) {
             Ok(index::Read::Bundle {
                 bundle,
@@ -142,19 +161,6 @@ impl AttackBundle {
                 reason,
             }),
         }
-    }
-
-    /// [`AttackBundle::from_text`] of a file's bytes (mapped, not read: `crate::fs::Mapped`), as
-    /// [`crate::sources::read_bytes`] would take them: UTF-8, after any byte order mark and white
-    /// space. `None` when they are no ATT&CK bundle, to be read as any input is.
-    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Option<Box<AttackBundle>>> {
-        if !Self::may_be(bytes) {
-            return Ok(None);
-        }
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            return Ok(None);
-        };
-        Self::from_text(path, text.trim_start_matches('\u{feff}').trim_start())
     }
 
     /// The matrix: a column per tactic of [`AttackBundle::tactics`], made once for every heatmap
